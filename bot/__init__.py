@@ -1,0 +1,1 @@
+"""Jamaat: citizen participation and a legal helpdesk for rural municipalities, in Telegram."""

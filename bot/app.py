@@ -1,0 +1,132 @@
+"""Wiring: settings, database, bot, dispatcher, middlewares and routers in one application."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisStorage
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.commands import set_default_menus, set_personal_menu
+from bot.i18n import CatalogI18n, PersonLanguageMiddleware, make_i18n
+from bot.middlewares import SessionMiddleware, TextLengthMiddleware, UpdateOnceMiddleware
+from bot.settings import Settings
+from handlers import all_routers
+from jobs import schedule_jobs
+from services.people import person_by_telegram_id
+from services.roles import roles_of
+from storage.db import Database
+from storage.fsm import DatabaseStorage
+from storage.models import RoleGrant
+
+log = logging.getLogger(__name__)
+
+
+def create_bot(settings: Settings) -> Bot:
+    settings.require("bot_token")
+    assert settings.bot_token is not None
+    session = None
+    if settings.api_base_url:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base_url))
+    return Bot(settings.bot_token.get_secret_value(), session=session,
+               default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def create_storage(settings: Settings, db: Database) -> BaseStorage:
+    """Redis when configured (several processes), else the database: both survive a restart."""
+    if settings.redis_url:
+        return RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(prefix=settings.redis_key_prefix, with_destiny=True)
+        )
+    return DatabaseStorage(db)
+
+
+def create_dispatcher(settings: Settings, db: Database, i18n: CatalogI18n, storage: BaseStorage) -> Dispatcher:
+    dispatcher = Dispatcher(storage=storage, settings=settings, db=db)
+    dispatcher.update.outer_middleware(UpdateOnceMiddleware(db))
+    dispatcher.update.outer_middleware(SessionMiddleware(db, frozenset(settings.admin_ids)))
+    PersonLanguageMiddleware(i18n).setup(dispatcher)
+    dispatcher.message.outer_middleware(TextLengthMiddleware(settings.max_text_length))
+    dispatcher.include_routers(*all_routers())
+    return dispatcher
+
+
+@dataclass
+class Jamaat:
+    """The running application."""
+
+    settings: Settings
+    db: Database
+    bot: Bot
+    i18n: CatalogI18n
+    dispatcher: Dispatcher
+    scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
+
+    @classmethod
+    def create(cls, settings: Settings, db: Database | None = None, bot: Bot | None = None) -> Jamaat:
+        settings.require("phone_hash_key")
+        db = db or Database(settings.database_url)
+        i18n = make_i18n(settings.default_language)
+        dispatcher = create_dispatcher(settings, db, i18n, create_storage(settings, db))
+        return cls(settings=settings, db=db, bot=bot or create_bot(settings), i18n=i18n, dispatcher=dispatcher)
+
+    async def prepare(self) -> None:
+        """Schema up to date, menus set, jobs scheduled."""
+        await self.db.upgrade()
+        await set_default_menus(self.bot, self.i18n)
+        await self.refresh_personal_menus()
+        schedule_jobs(self.scheduler, self)
+        self.scheduler.start()
+
+    async def refresh_personal_menus(self) -> None:
+        """Role holders and admins see their extra commands in the language they chose."""
+        from sqlalchemy import select
+
+        async with self.db.session() as session:
+            ids = set(await session.scalars(select(RoleGrant.telegram_id).distinct())) | set(self.settings.admin_ids)
+            for telegram_id in sorted(ids):
+                person = await person_by_telegram_id(session, telegram_id)
+                if person is None or person.language is None:
+                    continue
+                roles = await roles_of(session, telegram_id, frozenset(self.settings.admin_ids))
+                await set_personal_menu(self.bot, self.i18n, telegram_id, person.language, roles)
+
+    async def run_polling(self, *, handle_as_tasks: bool = True, polling_timeout: int = 10) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.dispatcher.start_polling(
+            self.bot,
+            handle_as_tasks=handle_as_tasks,
+            polling_timeout=polling_timeout,
+            handle_signals=False,
+            close_bot_session=False,
+            allowed_updates=self.dispatcher.resolve_used_update_types(),
+        )
+
+    async def close(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.dispatcher.storage is not None:
+            await self.dispatcher.storage.close()
+        await self.bot.session.close()
+        await self.db.dispose()
+
+
+async def stop_polling(app: Jamaat, task: asyncio.Task[None]) -> None:
+    """Stop a polling task started with ``asyncio.create_task(app.run_polling())``."""
+    try:
+        await app.dispatcher.stop_polling()
+    except RuntimeError:
+        pass
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass

@@ -1,0 +1,131 @@
+"""The ``jamaat`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+from services.places import PlacesFileError, find_aiyl_aimak, import_places
+from services.roles import Role, RoleError, grant, revoke
+from storage.db import Database
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jamaat", description="Jamaat: citizen participation in Telegram.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="run offline: Bot API emulator, bot and a web chat on 127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080, help="web chat and emulator port (default 8080)")
+    demo.add_argument("--data", type=Path, default=Path("demo-data"), help="folder of the demo's SQLite file")
+    demo.add_argument("--fresh", action="store_true", help="start from an empty demo database")
+
+    commands.add_parser("run", help="long polling with the real bot token")
+    commands.add_parser("webhook", help="serve Telegram's webhook (secret token checked)")
+
+    db = commands.add_parser("db", help="database tasks")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply migrations")
+
+    places = commands.add_parser("import-places", help="load aiyl aimaks and villages from CSV")
+    places.add_argument("file", type=Path)
+
+    for name in ("grant", "revoke"):
+        sub = commands.add_parser(name, help=f"{name} a role: organiser (with --aiyl-aimak), lawyer, admin")
+        sub.add_argument("role", choices=[r.value for r in Role])
+        sub.add_argument("user", type=int, help="Telegram user id")
+        sub.add_argument("--aiyl-aimak", dest="aimak", help="code of the aiyl aimak (organisers)")
+    return parser
+
+
+async def _upgrade(settings: Settings) -> None:
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.dispose()
+    print("database is up to date")
+
+
+async def _import_places(settings: Settings, path: Path) -> None:
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        async with db.session() as session:
+            result = await import_places(session, path)
+    finally:
+        await db.dispose()
+    print(f"aiyl aimaks added: {result.aiyl_aimaks_added}, villages added: {result.villages_added}, "
+          f"villages updated: {result.villages_updated}")
+
+
+async def _change_role(settings: Settings, action: str, role: Role, user: int, aimak_code: str | None) -> None:
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        async with db.session() as session:
+            aimak_id = None
+            if aimak_code:
+                aimak = await find_aiyl_aimak(session, aimak_code)
+                if aimak is None:
+                    raise SettingsError(f"jamaat: no aiyl aimak with the code {aimak_code!r}")
+                aimak_id = aimak.id
+            change = grant if action == "grant" else revoke
+            changed = await change(session, user, role, aimak_id)
+    finally:
+        await db.dispose()
+    print(f"{action} {role.value} {user}: {'done' if changed else 'nothing to change'}")
+
+
+async def _run(settings: Settings) -> None:
+    from bot.app import Jamaat
+
+    settings.require("bot_token", "phone_hash_key")
+    app = Jamaat.create(settings)
+    try:
+        await app.prepare()
+        await app.run_polling()
+    finally:
+        await app.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            asyncio.run(run_demo(port=args.port, data=args.data, fresh=args.fresh))
+            return 0
+        settings = load_settings()
+        if args.command == "run":
+            asyncio.run(_run(settings))
+        elif args.command == "webhook":
+            from bot.webhook import serve_webhook
+
+            asyncio.run(serve_webhook(settings))
+        elif args.command == "db":
+            asyncio.run(_upgrade(settings))
+        elif args.command == "import-places":
+            asyncio.run(_import_places(settings, args.file))
+        else:
+            asyncio.run(_change_role(settings, args.command, Role(args.role), args.user, args.aimak))
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except (PlacesFileError, RoleError, FileNotFoundError) as exc:
+        print(f"jamaat: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

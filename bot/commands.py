@@ -1,0 +1,73 @@
+"""The command menu: one list, shown per language and per role."""
+
+from __future__ import annotations
+
+import logging
+from typing import NamedTuple
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeChat
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n.lazy_proxy import LazyProxy
+
+from bot.settings import LANGUAGES
+from services.roles import Role, Roles
+
+log = logging.getLogger(__name__)
+
+
+class Command(NamedTuple):
+    name: str
+    description: LazyProxy
+    role: Role | None = None
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", __("Register or start again")),
+    Command("help", __("What I can do for you")),
+    Command("profile", __("Your profile")),
+    Command("language", __("Change the language")),
+    Command("forget", __("Delete my data")),
+    Command("people", __("Registered villagers of your aiyl aimak"), Role.ORGANISER),
+    Command("grant", __("Give a person a role"), Role.ADMIN),
+    Command("revoke", __("Take a role away"), Role.ADMIN),
+    Command("roles", __("Show a person's roles"), Role.ADMIN),
+)
+ROLE_COMMANDS: dict[str, Role] = {c.name: c.role for c in COMMANDS if c.role is not None}
+
+
+def commands_for(roles: Roles | None) -> list[BotCommand]:
+    """The menu in the current language: everyone's commands, then those of the person's roles."""
+    return [
+        BotCommand(command=c.name, description=str(c.description))
+        for c in COMMANDS
+        if c.role is None or (roles is not None and roles.has(c.role))
+    ]
+
+
+async def set_default_menus(bot: Bot, i18n: I18n) -> None:
+    """One menu per Telegram app language, and the default language's menu for all others."""
+    for language in LANGUAGES:
+        with i18n.use_locale(language):
+            await bot.set_my_commands(commands_for(None), language_code=language)
+    with i18n.use_locale(i18n.default_locale):
+        await bot.set_my_commands(commands_for(None))
+
+
+async def set_personal_menu(bot: Bot, i18n: I18n, chat_id: int, language: str, roles: Roles | None) -> None:
+    """A person's own menu: in the language they chose, with their roles' commands."""
+    with i18n.use_locale(language):
+        commands = commands_for(roles)
+    try:
+        await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=chat_id))
+    except TelegramAPIError as exc:  # the menu is a convenience; the conversation goes on without it
+        log.warning("could not set the menu of chat %s: %s", chat_id, exc)
+
+
+async def drop_personal_menu(bot: Bot, chat_id: int) -> None:
+    try:
+        await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id=chat_id))
+    except TelegramAPIError as exc:
+        log.warning("could not remove the menu of chat %s: %s", chat_id, exc)

@@ -1,0 +1,98 @@
+"""Languages: gettext catalogs compiled at start-up, the person's language per update, Babel formatting."""
+
+from __future__ import annotations
+
+import gettext
+from datetime import date, datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.types import TelegramObject, User
+from aiogram.utils.i18n import I18n, I18nMiddleware
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+
+from bot.settings import LANGUAGES
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+# Each language offered by its own name.
+LANGUAGE_NAMES: dict[str, str] = {"ky": "Кыргызча", "ru": "Русский", "uz": "Oʻzbekcha", "en": "English"}
+# Where a translator is still needed, Uzbek readers get Russian; English readers get the msgid.
+FALLBACKS: dict[str, str] = {"uz": "ru"}
+
+
+def compile_catalog(po_path: Path) -> gettext.GNUTranslations:
+    """Compile one .po file in memory (no stale .mo files to keep in step)."""
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=po_path.parent.parent.name)
+    buffer = BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+class CatalogI18n(I18n):
+    """aiogram's I18n reading .po catalogs directly, with per-language fallbacks."""
+
+    def find_locales(self) -> dict[str, gettext.GNUTranslations]:
+        translations = {
+            language: compile_catalog(self.path / language / "LC_MESSAGES" / f"{self.domain}.po")
+            for language in LANGUAGES
+            if (self.path / language / "LC_MESSAGES" / f"{self.domain}.po").exists()
+        }
+        for language, fallback in FALLBACKS.items():
+            if language in translations and fallback in translations:
+                translations[language].add_fallback(translations[fallback])
+        return translations
+
+
+def make_i18n(default_language: str) -> CatalogI18n:
+    return CatalogI18n(path=LOCALES_DIR, default_locale=default_language, domain=DOMAIN)
+
+
+def pick_language(chosen: str | None, user: User | None, default: str) -> str:
+    """The person's chosen language, else their Telegram app's language if offered, else the default."""
+    if chosen in LANGUAGES:
+        return chosen  # type: ignore[return-value]
+    code = (user.language_code or "").split("-")[0] if user else ""
+    return code if code in LANGUAGES else default
+
+
+class PersonLanguageMiddleware(I18nMiddleware):
+    """Uses the language the person chose at registration (put in ``data['person']`` earlier)."""
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        person = data.get("person")
+        return pick_language(getattr(person, "language", None), data.get("event_from_user"), self.i18n.default_locale)
+
+
+class Formatter:
+    """Dates, times and numbers in a person's language and the municipality's time zone."""
+
+    def __init__(self, language: str, zone: ZoneInfo) -> None:
+        self.language = language
+        self.zone = zone
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+    def datetime(self, moment: datetime) -> str:
+        """e.g. "23 ноябрь 2026, 15:00" in Kyrgyz."""
+        return babel_format_datetime(self.local(moment), "d MMMM y, HH:mm", tzinfo=self.zone, locale=self.language)
+
+    def date(self, day: date | datetime) -> str:
+        if isinstance(day, datetime):
+            day = self.local(day).date()
+        return babel_format_date(day, "long", locale=self.language)
+
+    def number(self, value: float) -> str:
+        return format_decimal(value, locale=self.language)
+
+    def percent(self, share: float) -> str:
+        return format_percent(share, locale=self.language)

@@ -1,0 +1,82 @@
+"""Middlewares: each update once, a database session per update, the person and their roles."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.types import Message, TelegramObject, Update, User
+from aiogram.utils.i18n import gettext as _
+from babel.numbers import format_decimal
+from sqlalchemy.exc import IntegrityError
+
+from services.people import mark_reachable, person_by_telegram_id
+from services.roles import roles_of
+from storage.db import Database
+from storage.models import ProcessedUpdate
+
+log = logging.getLogger(__name__)
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class UpdateOnceMiddleware(BaseMiddleware):
+    """Claims each update id in the database; a second delivery of the same update is skipped."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        try:
+            async with self.db.session() as session:
+                session.add(ProcessedUpdate(update_id=event.update_id))
+        except IntegrityError:
+            log.info("update %s delivered again: skipped", event.update_id)
+            return UNHANDLED
+        return await handler(event, data)
+
+
+class SessionMiddleware(BaseMiddleware):
+    """One database session per update, committed when the handler returns."""
+
+    def __init__(self, db: Database, admin_ids: frozenset[int]) -> None:
+        self.db = db
+        self.admin_ids = admin_ids
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self.db.session() as session:
+            data["session"] = session
+            user: User | None = data.get("event_from_user")
+            person = None
+            if user is not None and not user.is_bot:
+                person = await person_by_telegram_id(session, user.id)
+                if person is not None and person.unreachable_at is not None:
+                    mark_reachable(person)
+                data["roles"] = await roles_of(session, user.id, self.admin_ids)
+            data["person"] = person
+            return await handler(event, data)
+
+
+class TextLengthMiddleware(BaseMiddleware):
+    """A text over the limit gets a clear answer instead of being cut or dropped silently."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Message)
+        text = event.text or event.caption or ""
+        if len(text) > self.limit:
+            language = data["i18n"].current_locale
+            await event.answer(
+                _("Your message is too long: {length} characters, and the limit is {limit}. "
+                  "Please shorten it or send it in parts.").format(
+                    length=format_decimal(len(text), locale=language),
+                    limit=format_decimal(self.limit, locale=language),
+                )
+            )
+            return UNHANDLED
+        return await handler(event, data)

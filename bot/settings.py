@@ -1,0 +1,118 @@
+"""Settings from the environment (prefix ``JAMAAT_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LANGUAGES: tuple[str, ...] = ("ky", "ru", "uz", "en")
+ENV_PREFIX = "JAMAAT_"
+
+
+class SettingsError(SystemExit):
+    """Start-up stops with one clear line naming the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    database_url: str = "sqlite+aiosqlite:///jamaat.db"
+    redis_url: str | None = None
+    redis_key_prefix: str = Field(default="jamaat", pattern=r"^[A-Za-z0-9_.-]+$")
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    default_language: Literal["ky", "ru", "uz", "en"] = "ky"
+    timezone: str = "Asia/Bishkek"
+    # Key of the HMAC that turns a phone number into a stable pseudonym (one person, one vote).
+    phone_hash_key: SecretStr | None = None
+    # Age bands of the needs-assessment sessions; the method writes the last one "56+" or "56–75".
+    age_bands: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["18-35", "36-55", "56+"])
+    # Custom Bot API server (the emulator, or a local telegram-bot-api).
+    api_base_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8081, ge=1, le=65535)
+    max_text_length: int = Field(default=4000, ge=100, le=4096)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("age_bands", mode="before")
+    @classmethod
+    def _split_bands(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://HOST/DB")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("1 to 256 characters: letters, digits, _ and -")
+        return value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            bot_id, _, secret = value.get_secret_value().partition(":")
+            if not bot_id.isdigit() or not secret:
+                raise ValueError("a bot token looks like 123456:ABC-DEF")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def require(self, *names: str) -> None:
+        """Stop start-up when a setting a command needs is missing."""
+        for name in names:
+            if getattr(self, name) in (None, "", []):
+                raise SettingsError(f"jamaat: setting {ENV_PREFIX}{name.upper()} is missing")
+        if "phone_hash_key" in names:
+            key = self.phone_hash_key.get_secret_value() if self.phone_hash_key else ""
+            if len(key) < 16:
+                raise SettingsError(
+                    f"jamaat: setting {ENV_PREFIX}PHONE_HASH_KEY is too short (16 characters at least)"
+                )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a malformed one stops start-up with one line naming it."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = ENV_PREFIX + ".".join(str(part) for part in error["loc"][:1]).upper()
+        raise SettingsError(f"jamaat: setting {name} is malformed: {error['msg']}") from None

@@ -1,0 +1,55 @@
+"""Webhook mode: an aiohttp server that checks Telegram's secret-token header."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.app import Jamaat
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram/webhook"
+
+
+def webhook_app(app: Jamaat) -> web.Application:
+    """The aiohttp application; updates with a wrong or missing secret are refused (401)."""
+    assert app.settings.webhook_secret is not None
+    server = web.Application()
+    SimpleRequestHandler(
+        dispatcher=app.dispatcher,
+        bot=app.bot,
+        secret_token=app.settings.webhook_secret.get_secret_value(),
+        handle_in_background=False,
+    ).register(server, path=WEBHOOK_PATH)
+    setup_application(server, app.dispatcher, bot=app.bot)
+    return server
+
+
+async def register_webhook(app: Jamaat) -> None:
+    assert app.settings.webhook_url is not None and app.settings.webhook_secret is not None
+    await app.bot.set_webhook(
+        app.settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
+        secret_token=app.settings.webhook_secret.get_secret_value(),
+        allowed_updates=app.dispatcher.resolve_used_update_types(),
+    )
+
+
+async def serve_webhook(settings: Settings) -> None:
+    settings.require("bot_token", "phone_hash_key", "webhook_url", "webhook_secret")
+    app = Jamaat.create(settings)
+    await app.prepare()
+    runner = web.AppRunner(webhook_app(app))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    await site.start()
+    await register_webhook(app)
+    log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, WEBHOOK_PATH)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await app.close()

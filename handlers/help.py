@@ -1,0 +1,18 @@
+"""/help explains what the person can do, by role."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+
+from handlers.views import help_text
+from services.roles import Roles
+from storage.models import Person
+
+router = Router(name="help")
+
+
+@router.message(Command("help"))
+async def on_help(message: Message, person: Person | None, roles: Roles) -> None:
+    await message.answer(help_text(person, roles))

@@ -1,0 +1,1 @@
+"""The rules of Jamaat, free of any chat framework: handlers, jobs, exports and channels share them."""

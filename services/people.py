@@ -1,0 +1,141 @@
+"""Registration, profiles and the right to be forgotten."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.phone import phone_hash, phone_tail
+from storage.models import AuditEntry, Person, RoleGrant, Village, utcnow
+
+SEXES = ("f", "m")
+
+
+class RegistrationError(ValueError):
+    """A step of registration that cannot be taken; ``code`` names it for the message shown."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Person | None:
+    return await session.scalar(select(Person).where(Person.telegram_id == telegram_id))
+
+
+async def person_by_phone(session: AsyncSession, key: str, raw_phone: str) -> Person | None:
+    return await session.scalar(select(Person).where(Person.phone_hash == phone_hash(key, raw_phone)))
+
+
+async def first_contact(session: AsyncSession, telegram_id: int, first_name: str | None) -> Person:
+    """The person behind a Telegram account, created on first contact."""
+    person = await person_by_telegram_id(session, telegram_id)
+    if person is None:
+        person = Person(telegram_id=telegram_id, first_name=first_name)
+        session.add(person)
+        await session.flush()
+    return person
+
+
+def set_language(person: Person, language: str) -> None:
+    person.language = language
+
+
+async def set_phone(session: AsyncSession, person: Person, key: str, raw_phone: str) -> None:
+    """Keep the verified number as a keyed hash; one number belongs to one person."""
+    hashed = phone_hash(key, raw_phone)
+    owner = await session.scalar(select(Person).where(Person.phone_hash == hashed))
+    if owner is not None and owner.id != person.id:
+        raise RegistrationError("phone_taken")
+    person.phone_hash = hashed
+    person.phone_tail = phone_tail(raw_phone)
+
+
+async def set_village(session: AsyncSession, person: Person, village_id: int) -> Village:
+    """Place the person in a village; completes registration once the phone is verified."""
+    village = await session.get(Village, village_id)
+    if village is None:
+        raise RegistrationError("unknown_village")
+    if person.phone_hash is None:
+        raise RegistrationError("phone_first")
+    person.village_id = village.id
+    person.aiyl_aimak_id = village.aiyl_aimak_id
+    if person.registered_at is None:
+        person.registered_at = utcnow()
+    await session.flush()
+    await session.refresh(person, ["village", "aiyl_aimak"])
+    return village
+
+
+def give_consent(person: Person, now: datetime | None = None) -> None:
+    person.consent_at = now or utcnow()
+
+
+def set_sex(person: Person, sex: str | None) -> None:
+    if sex is not None and sex not in SEXES:
+        raise RegistrationError("unknown_sex")
+    person.sex = sex
+
+
+def set_age_band(person: Person, band: str | None, bands: list[str]) -> None:
+    if band is not None and band not in bands:
+        raise RegistrationError("unknown_age_band")
+    person.age_band = band
+
+
+def withdraw_consent(person: Person) -> None:
+    """Without consent, sex and age group are not kept."""
+    person.consent_at = None
+    person.sex = None
+    person.age_band = None
+
+
+def mark_reachable(person: Person) -> None:
+    """A person who writes again can be reached again."""
+    person.unreachable_at = None
+
+
+def mark_unreachable(person: Person) -> None:
+    if person.unreachable_at is None:
+        person.unreachable_at = utcnow()
+
+
+async def forget(session: AsyncSession, person: Person) -> None:
+    """Delete what identifies the person. Village, sex and age group stay on the anonymous row, so votes
+    already cast are still counted by group; nothing links the row to a phone or a Telegram account."""
+    telegram_id = person.telegram_id
+    await session.execute(RoleGrant.__table__.delete().where(RoleGrant.telegram_id == telegram_id))
+    person.telegram_id = None
+    person.first_name = None
+    person.phone_hash = None
+    person.phone_tail = None
+    person.language = None
+    person.forgotten_at = utcnow()
+    session.add(AuditEntry(action="person.forget", subject_type="person", subject_id=str(person.id), detail={}))
+    await session.flush()
+
+
+@dataclass(frozen=True)
+class VillageCount:
+    village_id: int
+    registered: int
+    women: int
+
+
+async def registrations_by_village(session: AsyncSession, aiyl_aimak_id: int) -> list[VillageCount]:
+    """Registered villagers per village of one aiyl aimak, women counted separately."""
+    women = func.sum(case((Person.sex == "f", 1), else_=0))
+    query = (
+        select(Village.id, func.count(Person.id), women)
+        .select_from(Village)
+        .outerjoin(Person, (Person.village_id == Village.id) & Person.registered_at.is_not(None)
+                   & Person.forgotten_at.is_(None))
+        .where(Village.aiyl_aimak_id == aiyl_aimak_id)
+        .group_by(Village.id)
+        .order_by(Village.name_ky)
+    )
+    return [VillageCount(v, int(n), int(w or 0)) for v, n, w in (await session.execute(query)).all()]
+

@@ -1,0 +1,100 @@
+"""Roles beyond villager: organiser (per aiyl aimak), lawyer, admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEntry, RoleGrant
+
+
+class Role(StrEnum):
+    ORGANISER = "organiser"
+    LAWYER = "lawyer"
+    ADMIN = "admin"
+
+
+class RoleError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Roles:
+    """What one person may do. Everyone is a villager; the rest comes from grants or settings."""
+
+    telegram_id: int
+    organiser_of: frozenset[int] = field(default_factory=frozenset)
+    lawyer: bool = False
+    admin: bool = False
+
+    @property
+    def organiser(self) -> bool:
+        return bool(self.organiser_of)
+
+    def may_organise(self, aiyl_aimak_id: int | None) -> bool:
+        """Organisers see and manage only their own aiyl aimaks."""
+        return aiyl_aimak_id is not None and aiyl_aimak_id in self.organiser_of
+
+    def has(self, role: Role) -> bool:
+        return {Role.ORGANISER: self.organiser, Role.LAWYER: self.lawyer, Role.ADMIN: self.admin}[role]
+
+
+async def roles_of(session: AsyncSession, telegram_id: int, settings_admins: frozenset[int] = frozenset()) -> Roles:
+    grants = (await session.scalars(select(RoleGrant).where(RoleGrant.telegram_id == telegram_id))).all()
+    return Roles(
+        telegram_id=telegram_id,
+        organiser_of=frozenset(g.scope for g in grants if g.role == Role.ORGANISER),
+        lawyer=any(g.role == Role.LAWYER for g in grants),
+        admin=telegram_id in settings_admins or any(g.role == Role.ADMIN for g in grants),
+    )
+
+
+def _scope(role: Role, aiyl_aimak_id: int | None) -> int:
+    if role is Role.ORGANISER:
+        if aiyl_aimak_id is None:
+            raise RoleError("an organiser works for an aiyl aimak")
+        return aiyl_aimak_id
+    return 0
+
+
+async def grant(
+    session: AsyncSession, telegram_id: int, role: Role, aiyl_aimak_id: int | None = None, *, by: int | None = None
+) -> bool:
+    """Grant a role; False when the person already had it."""
+    scope = _scope(role, aiyl_aimak_id)
+    existing = await session.scalar(
+        select(RoleGrant).where(RoleGrant.telegram_id == telegram_id, RoleGrant.role == role, RoleGrant.scope == scope)
+    )
+    if existing is not None:
+        return False
+    session.add(RoleGrant(telegram_id=telegram_id, role=role, scope=scope, granted_by=by))
+    session.add(
+        AuditEntry(actor_telegram_id=by, action="role.grant", subject_type="telegram_user",
+                   subject_id=str(telegram_id), detail={"role": role.value, "scope": scope})
+    )
+    await session.flush()
+    return True
+
+
+async def revoke(
+    session: AsyncSession, telegram_id: int, role: Role, aiyl_aimak_id: int | None = None, *, by: int | None = None
+) -> bool:
+    """Take a role away; False when the person did not have it."""
+    query = delete(RoleGrant).where(RoleGrant.telegram_id == telegram_id, RoleGrant.role == role)
+    if role is Role.ORGANISER and aiyl_aimak_id is not None:
+        query = query.where(RoleGrant.scope == aiyl_aimak_id)
+    removed = (await session.execute(query)).rowcount
+    if removed:
+        session.add(
+            AuditEntry(actor_telegram_id=by, action="role.revoke", subject_type="telegram_user",
+                       subject_id=str(telegram_id), detail={"role": role.value, "scope": aiyl_aimak_id or 0})
+        )
+    return bool(removed)
+
+
+async def grants_of(session: AsyncSession, telegram_id: int) -> list[RoleGrant]:
+    query = select(RoleGrant).where(RoleGrant.telegram_id == telegram_id).order_by(RoleGrant.role, RoleGrant.scope)
+    return list((await session.scalars(query)).all())
