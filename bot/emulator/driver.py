@@ -1,0 +1,544 @@
+"""The test and demo driver: users who send, tap and read, on top of the Bot API emulator.
+
+Every user action enqueues an update and, unless ``wait=False``, returns only once the bot has
+handled it: in polling mode when the bot asked for updates past it (run aiogram polling with
+``handle_as_tasks=False``), in webhook mode when the webhook POST returned; and in both once no
+other Bot API request is being served.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar
+
+from .server import (
+    BotApiServer,
+    ChatState,
+    Delivery,
+    Limits,
+    StoredFile,
+    StoredMessage,
+    find_reply_button,
+    iter_buttons,
+)
+
+T = TypeVar("T")
+
+
+def tiny_png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (46, 125, 50)) -> bytes:
+    """A valid PNG image of one colour."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+class _Own(Enum):
+    OWN = "own"
+
+
+#: ``share_contact(user_id=OWN)``: the contact is the user's own.
+OWN = _Own.OWN
+
+
+@dataclass(frozen=True)
+class FileView:
+    """A file in a message, with its bytes."""
+
+    file_id: str
+    data: bytes
+    filename: str
+    mime_type: str
+    width: int | None = None
+    height: int | None = None
+
+    @classmethod
+    def of(cls, stored: StoredFile) -> FileView:
+        return cls(stored.file_id, stored.data, stored.filename, stored.mime_type, stored.width, stored.height)
+
+
+class BotMessage:
+    """A live view of one chat message (usually the bot's): edits show through."""
+
+    def __init__(self, emu: BotApiServer, stored: StoredMessage) -> None:
+        self._emu = emu
+        self._stored = stored
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return self._stored.raw
+
+    @property
+    def message_id(self) -> int:
+        return self._stored.message_id
+
+    @property
+    def chat_id(self) -> int:
+        return int(self.raw["chat"]["id"])
+
+    @property
+    def from_bot(self) -> bool:
+        return self._stored.outgoing
+
+    @property
+    def text(self) -> str | None:
+        """The text, or the caption of a photo or document."""
+        return self.raw.get("text", self.raw.get("caption"))
+
+    @property
+    def caption(self) -> str | None:
+        return self.raw.get("caption")
+
+    @property
+    def entities(self) -> list[dict[str, Any]]:
+        return list(self.raw.get("entities") or self.raw.get("caption_entities") or [])
+
+    @property
+    def parse_mode(self) -> str | None:
+        return self._stored.parse_mode
+
+    @property
+    def edited(self) -> bool:
+        return bool(self._stored.edits)
+
+    @property
+    def edits(self) -> list[dict[str, Any]]:
+        """Earlier versions of the message, oldest first."""
+        return list(self._stored.edits)
+
+    @property
+    def deleted(self) -> bool:
+        return self._stored.deleted
+
+    @property
+    def inline_buttons(self) -> list[dict[str, Any]]:
+        return list(iter_buttons(self.raw.get("reply_markup")))
+
+    @property
+    def buttons(self) -> list[list[str]]:
+        """Texts of the inline keyboard, row by row."""
+        rows = (self.raw.get("reply_markup") or {}).get("inline_keyboard", [])
+        return [[button["text"] for button in row] for row in rows]
+
+    def button(self, text: str) -> dict[str, Any]:
+        for button in self.inline_buttons:
+            if button["text"] == text:
+                return button
+        raise AssertionError(f"no inline button {text!r} on {self!r}; buttons: {self.buttons}")
+
+    def callback_data(self, text: str) -> str:
+        """The callback_data of the inline button with this text."""
+        return str(self.button(text)["callback_data"])
+
+    @property
+    def reply_keyboard(self) -> list[list[str]] | None:
+        """Texts of the reply keyboard sent with this message, if any."""
+        keyboard = self._stored.keyboard
+        if not keyboard or "keyboard" not in keyboard:
+            return None
+        return [[b if isinstance(b, str) else b["text"] for b in row] for row in keyboard["keyboard"]]
+
+    @property
+    def keyboard_removed(self) -> bool:
+        return bool(self._stored.keyboard and self._stored.keyboard.get("remove_keyboard"))
+
+    @property
+    def force_reply(self) -> bool:
+        return bool(self._stored.keyboard and self._stored.keyboard.get("force_reply"))
+
+    @property
+    def photo(self) -> FileView | None:
+        """The largest size of the photo."""
+        sizes = self.raw.get("photo")
+        return FileView.of(self._emu.files[sizes[-1]["file_id"]]) if sizes else None
+
+    @property
+    def document(self) -> FileView | None:
+        document = self.raw.get("document")
+        return FileView.of(self._emu.files[document["file_id"]]) if document else None
+
+    def describe(self) -> str:
+        """One line for transcripts."""
+        arrow = "←" if self.from_bot else "→"
+        raw = self.raw
+        if "text" in raw or "caption" in raw:
+            body = repr(self.text)
+        else:
+            body = next((f"<{key}>" for key in _CONTENT_KEYS if key in raw), "<message>")
+            if "contact" in raw:
+                body = f"<contact {raw['contact'].get('phone_number')} user_id={raw['contact'].get('user_id')}>"
+        flags = "".join(
+            (" (edited)" if self.edited else "", " (deleted)" if self.deleted else "")
+        )
+        line = f"{arrow} [{self.message_id}] {body}{flags}"
+        if self.buttons:
+            line += "  " + " ".join("[" + " | ".join(row) + "]" for row in self.buttons)
+        if self.reply_keyboard:
+            line += "  keyboard: " + " ".join("[" + " | ".join(row) + "]" for row in self.reply_keyboard)
+        if self.keyboard_removed:
+            line += "  (keyboard removed)"
+        return line
+
+    def __repr__(self) -> str:
+        return f"BotMessage({self.describe()})"
+
+
+_CONTENT_KEYS = ("photo", "document", "sticker", "voice", "location", "contact")
+
+
+class TestChat:
+    """What happened in one chat."""
+
+    __test__ = False
+
+    def __init__(self, emu: Emulator, chat_id: int) -> None:
+        self.emu = emu
+        self.chat_id = chat_id
+
+    @property
+    def _chat(self) -> ChatState:
+        return self.emu.chats[self.chat_id]
+
+    @property
+    def history(self) -> list[BotMessage]:
+        """Every message of the chat, the user's and the bot's, in order."""
+        return [BotMessage(self.emu, m) for m in self._chat.messages]
+
+    @property
+    def messages(self) -> list[BotMessage]:
+        """The bot's messages in order (deleted ones left out)."""
+        return [BotMessage(self.emu, m) for m in self._chat.messages if m.outgoing and not m.deleted]
+
+    @property
+    def texts(self) -> list[str | None]:
+        return [m.text for m in self.messages]
+
+    @property
+    def last(self) -> BotMessage:
+        """The bot message sent or edited last."""
+        sent = [m for m in self._chat.messages if m.outgoing and not m.deleted]
+        if not sent:
+            raise AssertionError(f"the bot has sent nothing to chat {self.chat_id}\n{self.dump()}")
+        return BotMessage(self.emu, max(sent, key=lambda m: m.touched))
+
+    @property
+    def reply_keyboard(self) -> list[list[str]] | None:
+        """The reply keyboard the chat shows now."""
+        keyboard = self._chat.reply_keyboard
+        if not keyboard:
+            return None
+        return [[b if isinstance(b, str) else b["text"] for b in row] for row in keyboard["keyboard"]]
+
+    async def wait_for_message(
+        self, predicate: Callable[[BotMessage], bool], timeout: float | None = None
+    ) -> BotMessage:
+        """The newest bot message that satisfies ``predicate``, waiting for it if needed."""
+
+        def find() -> BotMessage | None:
+            return next((m for m in reversed(self.messages) if predicate(m)), None)
+
+        return await self.emu.wait_for(find, timeout, f"no matching bot message in chat {self.chat_id}")
+
+    def dump(self, last: int = 20) -> str:
+        """The chat as a readable transcript."""
+        lines = [f"chat {self.chat_id} ({self._chat.chat.get('title') or self._chat.chat.get('first_name')}):"]
+        lines += ["  " + m.describe() for m in self.history[-last:]]
+        return "\n".join(lines)
+
+
+class TestUser(TestChat):
+    """A person with a phone, in a private chat with the bot (chat id == user id)."""
+
+    def __init__(self, emu: Emulator, user_id: int) -> None:
+        super().__init__(emu, user_id)
+        self.id = user_id
+
+    @property
+    def first_name(self) -> str:
+        return self.emu.users[self.id].first_name
+
+    @property
+    def phone(self) -> str | None:
+        return self.emu.users[self.id].phone
+
+    def __repr__(self) -> str:
+        return f"TestUser({self.id}, {self.first_name!r})"
+
+    async def send(
+        self, text: str, *, reply_to: int | None = None, wait: bool = True, duplicate: bool = False
+    ) -> dict[str, Any]:
+        """Send a text message (``/start payload`` gets a bot_command entity); returns the update."""
+        return await self.emu.deliver(self.emu.user_text(self.id, text, reply_to=reply_to), wait, duplicate)
+
+    async def tap(
+        self,
+        text: str | None = None,
+        *,
+        contains: str | None = None,
+        message: BotMessage | int | None = None,
+        wait: bool = True,
+        duplicate: bool = False,
+    ) -> dict[str, Any]:
+        """Press a button by its text: inline (on ``message`` or the last inline keyboard), else reply."""
+        if (text is None) == (contains is None):
+            raise TypeError("tap() needs exactly one of text or contains=")
+        target = self._keyboard_message(message)
+        inline = [] if target is None else target.inline_buttons
+        button = _pick(inline, text, contains)
+        if button is not None and target is not None:
+            if "callback_data" not in button:
+                raise AssertionError(f"button {button['text']!r} has no callback_data: {button}")
+            delivery = self.emu.user_callback(self.id, target._stored, str(button["callback_data"]))
+            return await self.emu.deliver(delivery, wait, duplicate)
+        reply_rows = self.reply_keyboard or []
+        reply_text = _pick([{"text": t} for row in reply_rows for t in row], text, contains)
+        if reply_text is None:
+            wanted = repr(text) if text is not None else f"containing {contains!r}"
+            raise AssertionError(
+                f"user {self.id}: no button {wanted}; inline buttons"
+                f" {target.buttons if target else []} (message {target.message_id if target else None}),"
+                f" reply keyboard {reply_rows}\n{self.dump()}"
+            )
+        delivery = self.emu.press_reply_button(self.id, reply_text["text"])
+        return await self.emu.deliver(delivery, wait, duplicate)
+
+    async def tap_data(
+        self, data: str, *, message: BotMessage | int | None = None, wait: bool = True, duplicate: bool = False
+    ) -> dict[str, Any]:
+        """A callback query with arbitrary data (forged or stale buttons) on ``message`` or the last one."""
+        target = self._keyboard_message(message)
+        if target is None:
+            target = self.last
+        return await self.emu.deliver(self.emu.user_callback(self.id, target._stored, data), wait, duplicate)
+
+    async def share_contact(
+        self,
+        phone: str | None = None,
+        *,
+        user_id: int | None | Literal[_Own.OWN] = OWN,
+        first_name: str | None = None,
+        wait: bool = True,
+        duplicate: bool = False,
+    ) -> dict[str, Any]:
+        """Share a contact: the own one by default; another ``user_id`` or None for someone else's."""
+        contact_user = self.id if user_id is OWN else user_id
+        delivery = self.emu.user_contact(self.id, phone, contact_user, first_name)
+        return await self.emu.deliver(delivery, wait, duplicate)
+
+    async def send_photo(
+        self, data: bytes | None = None, *, caption: str | None = None, filename: str = "photo.png", wait: bool = True
+    ) -> dict[str, Any]:
+        delivery = self.emu.user_file(self.id, data or tiny_png(), filename, as_photo=True, caption=caption)
+        return await self.emu.deliver(delivery, wait)
+
+    async def send_document(
+        self,
+        data: bytes,
+        filename: str = "document.pdf",
+        *,
+        caption: str | None = None,
+        mime_type: str | None = None,
+        wait: bool = True,
+    ) -> dict[str, Any]:
+        delivery = self.emu.user_file(
+            self.id, data, filename, as_photo=False, caption=caption, mime_type=mime_type
+        )
+        return await self.emu.deliver(delivery, wait)
+
+    async def send_sticker(self, emoji: str = "👍", *, wait: bool = True) -> dict[str, Any]:
+        return await self.emu.deliver(self.emu.user_sticker(self.id, emoji), wait)
+
+    async def send_voice(self, duration: int = 2, *, wait: bool = True) -> dict[str, Any]:
+        return await self.emu.deliver(self.emu.user_voice(self.id, duration), wait)
+
+    async def send_location(self, latitude: float, longitude: float, *, wait: bool = True) -> dict[str, Any]:
+        return await self.emu.deliver(self.emu.user_location(self.id, latitude, longitude), wait)
+
+    @property
+    def callback_answers(self) -> list[tuple[str | None, bool]]:
+        """(text, show_alert) of every answered callback query of this user, in order."""
+        return [(a.text, a.show_alert) for a in self.emu.callback_answers if a.user_id == self.id]
+
+    @property
+    def last_answer(self) -> tuple[str | None, bool] | None:
+        answers = self.callback_answers
+        return answers[-1] if answers else None
+
+    def _keyboard_message(self, message: BotMessage | int | None) -> BotMessage | None:
+        if isinstance(message, BotMessage):
+            return message
+        if isinstance(message, int):
+            stored = self._chat.by_id.get(message)
+            if stored is None:
+                raise AssertionError(f"no message {message} in chat {self.chat_id}")
+            return BotMessage(self.emu, stored)
+        with_keyboard = [m for m in self._chat.messages if m.outgoing and not m.deleted and m.raw.get("reply_markup")]
+        return BotMessage(self.emu, max(with_keyboard, key=lambda m: m.touched)) if with_keyboard else None
+
+
+class TestGroup(TestChat):
+    """A group chat the bot is in."""
+
+    async def send(self, user: TestUser | int, text: str, *, wait: bool = True) -> dict[str, Any]:
+        user_id = user.id if isinstance(user, TestUser) else user
+        return await self.emu.deliver(self.emu.user_text(user_id, text, chat_id=self.chat_id), wait)
+
+
+def _pick(buttons: Iterable[dict[str, Any]], text: str | None, contains: str | None) -> dict[str, Any] | None:
+    buttons = list(buttons)
+    if text is not None:
+        return next((b for b in buttons if b["text"] == text), None)
+    assert contains is not None
+    found = [b for b in buttons if contains in b["text"]]
+    if len(found) > 1:
+        raise AssertionError(f"several buttons contain {contains!r}: {[b['text'] for b in found]}")
+    return found[0] if found else None
+
+
+class Emulator(BotApiServer):
+    """The Bot API emulator with the driver API: ``emu.user(1001)``, ``await emu.settle()``…"""
+
+    def __init__(
+        self,
+        token: str = "123456:TEST-TOKEN",
+        *,
+        bot_id: int = 7000000001,
+        username: str = "jamaat_bot",
+        first_name: str = "Jamaat",
+        limits: Limits | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__(token, bot_id=bot_id, username=username, first_name=first_name, limits=limits)
+        self.timeout = timeout
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def user(
+        self,
+        user_id: int,
+        first_name: str | None = None,
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = None,
+        phone: str | None = None,
+    ) -> TestUser:
+        """The user with this id (created on first use; given fields are updated)."""
+        fields = {"last_name": last_name, "username": username, "language_code": language_code, "phone": phone}
+        self.ensure_user(user_id, first_name, **{k: v for k, v in fields.items() if v is not None})
+        return TestUser(self, user_id)
+
+    def group(self, chat_id: int, title: str = "Group", *, supergroup: bool = False) -> TestGroup:
+        self.ensure_group(chat_id, title, "supergroup" if supergroup else "group")
+        return TestGroup(self, chat_id)
+
+    def commands(self, language_code: str = "", scope: str = "default") -> dict[str, str]:
+        """What setMyCommands stored for this scope type and language: {command: description}."""
+        stored = self.command_sets.get((scope, language_code), [])
+        return {c["command"]: c["description"] for c in stored}
+
+    async def deliver(self, delivery: Delivery, wait: bool = True, duplicate: bool = False) -> dict[str, Any]:
+        """Wait (if asked) until the bot handled the update (and its duplicate); returns the update."""
+        deliveries = [delivery]
+        if duplicate:
+            deliveries.append(self.enqueue_again(delivery.update))
+        if wait:
+            await self.wait_handled(deliveries)
+        return delivery.update
+
+    async def redeliver(self, update: dict[str, Any], *, wait: bool = True) -> dict[str, Any]:
+        """Deliver an update again with the same update_id (Telegram does after a lost answer)."""
+        return await self.deliver(self.enqueue_again(update), wait)
+
+    async def wait_handled(self, deliveries: list[Delivery], timeout: float | None = None) -> None:
+        def handled() -> bool:
+            return all(d.done.is_set() for d in deliveries) and self.inflight == 0
+
+        await self._until(handled, timeout, lambda: self._report(deliveries))
+
+    async def settle(self, timeout: float | None = None) -> None:
+        """Wait until every queued update is handled and no Bot API request is being served."""
+
+        def settled() -> bool:
+            return not self.queue and self.inflight == 0
+
+        await self._until(settled, timeout, lambda: self._report(list(self.queue)))
+
+    async def wait_for(
+        self, condition: Callable[[], T], timeout: float | None = None, message: str | None = None
+    ) -> T:
+        """Wait until ``condition()`` is truthy (checked on every change and every 50 ms); returns it."""
+        result: list[T] = []
+
+        def check() -> bool:
+            value = condition()
+            if value:
+                result.append(value)
+            return bool(value)
+
+        await self._until(check, timeout, lambda: message or f"condition {condition!r} still false")
+        return result[0]
+
+    async def _until(self, check: Callable[[], bool], timeout: float | None, report: Callable[[], str]) -> None:
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while not check():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out after {limit:g} s: {report()}")
+            await self._wait_change(min(remaining, 0.05))
+
+    def _report(self, deliveries: list[Delivery]) -> str:
+        lines = []
+        for d in deliveries:
+            state = "handled" if d.done.is_set() else ("delivered, not confirmed" if d.delivered else "not delivered")
+            if d.error:
+                state += f"; webhook error: {d.error}"
+            lines.append(f"update {d.update_id} ({_summary(d.update)}): {state}")
+        mode = f"webhook {self.webhook['url']}" if self.webhook else "polling"
+        lines.append(f"mode: {mode}; requests in flight: {self.inflight}; queued updates: {len(self.queue)}")
+        if not self.webhook:
+            lines.append("(is the bot polling, with handle_as_tasks=False?)")
+        chats = {int(_chat_of(d.update)) for d in deliveries if _chat_of(d.update) is not None}
+        for chat_id in sorted(chats):
+            if chat_id in self.chats:
+                lines.append(TestChat(self, chat_id).dump(last=8))
+        return "\n".join(lines)
+
+
+def _chat_of(update: dict[str, Any]) -> int | None:
+    if "message" in update:
+        return int(update["message"]["chat"]["id"])
+    if "callback_query" in update:
+        return int(update["callback_query"]["message"]["chat"]["id"])
+    return None
+
+
+def _summary(update: dict[str, Any]) -> str:
+    if "callback_query" in update:
+        query = update["callback_query"]
+        return f"callback_query from {query['from']['id']} data={query.get('data')!r}"
+    message = update.get("message", {})
+    content = message.get("text") or next((f"<{k}>" for k in _CONTENT_KEYS if k in message), "?")
+    return f"message from {message.get('from', {}).get('id')}: {content!r}"
