@@ -13,10 +13,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.commands import set_default_menus, set_personal_menu
-from bot.i18n import CatalogI18n, PersonLanguageMiddleware, make_i18n
+from bot.i18n import PersonLanguageMiddleware, make_i18n
 from bot.middlewares import SessionMiddleware, TextLengthMiddleware, UpdateOnceMiddleware
 from bot.settings import Settings
 from handlers import all_routers
@@ -49,7 +50,7 @@ def create_storage(settings: Settings, db: Database) -> BaseStorage:
     return DatabaseStorage(db)
 
 
-def create_dispatcher(settings: Settings, db: Database, i18n: CatalogI18n, storage: BaseStorage) -> Dispatcher:
+def create_dispatcher(settings: Settings, db: Database, i18n: I18n, storage: BaseStorage) -> Dispatcher:
     dispatcher = Dispatcher(storage=storage, settings=settings, db=db)
     dispatcher.update.outer_middleware(UpdateOnceMiddleware(db))
     dispatcher.update.outer_middleware(SessionMiddleware(db, frozenset(settings.admin_ids)))
@@ -66,7 +67,7 @@ class Jamaat:
     settings: Settings
     db: Database
     bot: Bot
-    i18n: CatalogI18n
+    i18n: I18n
     dispatcher: Dispatcher
     scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
 

@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n.lazy_proxy import LazyProxy
 
+from bot.i18n import in_language
 from bot.settings import LANGUAGES
 from services.roles import Role, Roles
 
@@ -50,15 +51,15 @@ def commands_for(roles: Roles | None) -> list[BotCommand]:
 async def set_default_menus(bot: Bot, i18n: I18n) -> None:
     """One menu per Telegram app language, and the default language's menu for all others."""
     for language in LANGUAGES:
-        with i18n.use_locale(language):
+        with in_language(i18n, language):
             await bot.set_my_commands(commands_for(None), language_code=language)
-    with i18n.use_locale(i18n.default_locale):
+    with in_language(i18n, i18n.default_locale):
         await bot.set_my_commands(commands_for(None))
 
 
 async def set_personal_menu(bot: Bot, i18n: I18n, chat_id: int, language: str, roles: Roles | None) -> None:
     """A person's own menu: in the language they chose, with their roles' commands."""
-    with i18n.use_locale(language):
+    with in_language(i18n, language):
         commands = commands_for(roles)
     try:
         await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=chat_id))

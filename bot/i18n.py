@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import gettext
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,33 +28,27 @@ LANGUAGE_NAMES: dict[str, str] = {"ky": "Кыргызча", "ru": "Русски�
 FALLBACKS: dict[str, str] = {"uz": "ru"}
 
 
-def compile_catalog(po_path: Path) -> gettext.GNUTranslations:
-    """Compile one .po file in memory (no stale .mo files to keep in step)."""
+def compile_catalog(po_path: Path, mo_path: Path) -> None:
+    """Compile one .po catalog (the repository keeps no .mo files that could fall out of step)."""
     with po_path.open("rb") as handle:
         catalog = read_po(handle, locale=po_path.parent.parent.name)
-    buffer = BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+    mo_path.parent.mkdir(parents=True, exist_ok=True)
+    with mo_path.open("wb") as handle:
+        write_mo(handle, catalog, use_fuzzy=False)
 
 
-class CatalogI18n(I18n):
-    """aiogram's I18n reading .po catalogs directly, with per-language fallbacks."""
-
-    def find_locales(self) -> dict[str, gettext.GNUTranslations]:
-        translations = {
-            language: compile_catalog(self.path / language / "LC_MESSAGES" / f"{self.domain}.po")
-            for language in LANGUAGES
-            if (self.path / language / "LC_MESSAGES" / f"{self.domain}.po").exists()
-        }
-        for language, fallback in FALLBACKS.items():
-            if language in translations and fallback in translations:
-                translations[language].add_fallback(translations[fallback])
-        return translations
-
-
-def make_i18n(default_language: str) -> CatalogI18n:
-    return CatalogI18n(path=LOCALES_DIR, default_locale=default_language, domain=DOMAIN)
+def make_i18n(default_language: str, locales: Path = LOCALES_DIR) -> I18n:
+    """aiogram's I18n over freshly compiled catalogs, with the per-language fallbacks."""
+    with tempfile.TemporaryDirectory(prefix="jamaat-locales-") as compiled:
+        for language in LANGUAGES:
+            po_path = locales / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+            if po_path.exists():
+                compile_catalog(po_path, Path(compiled) / language / "LC_MESSAGES" / f"{DOMAIN}.mo")
+        i18n = I18n(path=compiled, default_locale=default_language, domain=DOMAIN)
+    for language, fallback in FALLBACKS.items():
+        if language in i18n.locales and fallback in i18n.locales:
+            i18n.locales[language].add_fallback(i18n.locales[fallback])
+    return i18n
 
 
 def pick_language(chosen: str | None, user: User | None, default: str) -> str:
@@ -96,3 +91,10 @@ class Formatter:
 
     def percent(self, share: float) -> str:
         return format_percent(share, locale=self.language)
+
+
+@contextmanager
+def in_language(i18n: I18n, language: str) -> Iterator[None]:
+    """Translate in ``language`` outside an update (menus, jobs, messages to other people)."""
+    with i18n.context(), i18n.use_locale(language):
+        yield

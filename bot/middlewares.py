@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.people import mark_reachable, person_by_telegram_id
 from services.roles import roles_of
-from storage.db import Database
+from storage.db import Database, current_session
 from storage.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
@@ -49,15 +49,19 @@ class SessionMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.db.session() as session:
             data["session"] = session
-            user: User | None = data.get("event_from_user")
-            person = None
-            if user is not None and not user.is_bot:
-                person = await person_by_telegram_id(session, user.id)
-                if person is not None and person.unreachable_at is not None:
-                    mark_reachable(person)
-                data["roles"] = await roles_of(session, user.id, self.admin_ids)
-            data["person"] = person
-            return await handler(event, data)
+            token = current_session.set(session)
+            try:
+                user: User | None = data.get("event_from_user")
+                person = None
+                if user is not None and not user.is_bot:
+                    person = await person_by_telegram_id(session, user.id)
+                    if person is not None and person.unreachable_at is not None:
+                        mark_reachable(person)
+                    data["roles"] = await roles_of(session, user.id, self.admin_ids)
+                data["person"] = person
+                return await handler(event, data)
+            finally:
+                current_session.reset(token)
 
 
 class TextLengthMiddleware(BaseMiddleware):

@@ -6,15 +6,9 @@ from aiogram import Router
 
 from handlers import admin, errors, fallback, forget, help, organiser, profile, start
 
+FLOWS = (errors, start, profile, forget, help, admin, organiser, fallback)
+
 
 def all_routers() -> list[Router]:
-    return [
-        errors.router,
-        start.router,
-        profile.router,
-        forget.router,
-        help.router,
-        admin.router,
-        organiser.router,
-        fallback.router,
-    ]
+    """Fresh routers for one dispatcher."""
+    return [flow.router.build() for flow in FLOWS]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from aiogram import Bot, Router
+from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
@@ -15,16 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import set_personal_menu
 from bot.filters import HasRole
+from bot.i18n import in_language
+from bot.routes import Routes
 from bot.settings import Settings
 from services import roles as role_service
 from services.people import person_by_phone, person_by_telegram_id
 from services.phone import InvalidPhone, normalize_phone
 from services.places import find_aiyl_aimak, place_name
-from services.roles import Role, RoleError, Roles
+from services.roles import Role, RoleError
 from storage.models import AiylAimak
 
 log = logging.getLogger(__name__)
-router = Router(name="admin")
+router = Routes("admin")
 router.message.filter(HasRole(Role.ADMIN))
 
 ROLE_WORDS = {"organiser": Role.ORGANISER, "organizer": Role.ORGANISER, "lawyer": Role.LAWYER, "admin": Role.ADMIN}
@@ -82,7 +84,7 @@ async def tell_grantee(bot: Bot, i18n: I18n, session: AsyncSession, settings: Se
     if person is None or person.language is None:
         return
     roles = await role_service.roles_of(session, telegram_id, frozenset(settings.admin_ids))
-    with i18n.use_locale(person.language):
+    with in_language(i18n, person.language):
         text = text_of()
     try:
         await bot.send_message(telegram_id, text)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, Router
+from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
-router = Router(name="errors")
+from bot.routes import Routes
+
+router = Routes("errors")
 log = logging.getLogger("jamaat.errors")
 
 

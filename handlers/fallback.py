@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.commands import ROLE_COMMANDS
+from bot.routes import Routes
 from handlers.admin import role_label
 from storage.models import Person
 
-router = Router(name="fallback")
+router = Routes("fallback")
 
 
 @router.message(F.text.startswith("/"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
+from aiogram import Bot
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -12,10 +12,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import drop_personal_menu
+from bot.routes import Routes
 from services import people
 from storage.models import Person
 
-router = Router(name="forget")
+router = Routes("forget")
 
 
 class ForgetCB(CallbackData, prefix="forget"):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
+from bot.routes import Routes
 from handlers.views import help_text
 from services.roles import Roles
 from storage.models import Person
 
-router = Router(name="help")
+router = Routes("help")
 
 
 @router.message(Command("help"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
@@ -11,12 +10,13 @@ from babel.numbers import format_decimal, format_percent
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasRole
+from bot.routes import Routes
 from services.people import registrations_by_village
 from services.places import place_name
 from services.roles import Role, Roles
 from storage.models import AiylAimak, Village
 
-router = Router(name="organiser")
+router = Routes("organiser")
 router.message.filter(HasRole(Role.ORGANISER))
 
 

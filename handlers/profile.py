@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aiogram import Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -11,12 +10,19 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.start import Registration, ask_aiyl_aimak, ask_consent, ask_language, ask_phone
+from bot.routes import Routes
+from handlers.start import (
+    Registration,
+    ask_aiyl_aimak,
+    ask_consent,
+    ask_language,
+    ask_phone,
+)
 from handlers.views import language_keyboard, profile_text
 from services import people
 from storage.models import Person
 
-router = Router(name="profile")
+router = Routes("profile")
 
 
 class ProfileCB(CallbackData, prefix="profile"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import set_personal_menu
 from bot.i18n import LANGUAGE_NAMES
+from bot.routes import Routes
 from bot.settings import Settings
 from handlers.views import (
     LanguageCB,
@@ -31,7 +32,7 @@ from services.places import list_aiyl_aimaks, list_villages, place_name
 from services.roles import Roles
 from storage.models import Person
 
-router = Router(name="start")
+router = Routes("start")
 
 
 class Registration(StatesGroup):
@@ -178,7 +179,7 @@ async def on_language(query: CallbackQuery, callback_data: LanguageCB, state: FS
                       person: Person | None, roles: Roles, bot: Bot, i18n: I18n) -> None:
     """A language button: during registration, from /language, or from the profile."""
     assert isinstance(query.message, Message)
-    if callback_data.code not in i18n.available_locales or person is None:
+    if callback_data.code not in LANGUAGE_NAMES or person is None:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     people.set_language(person, callback_data.code)

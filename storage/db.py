@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The session of the update being handled, so that conversation state commits together with its data
+# (and SQLite never waits on its own second connection).
+current_session: ContextVar[AsyncSession | None] = ContextVar("jamaat_current_session", default=None)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -56,7 +60,17 @@ class Database:
             async with session.begin():
                 yield session
 
-    async def upgrade(self, revision: str = "head") -> None:
+    @asynccontextmanager
+    async def current_or_new_session(self) -> AsyncIterator[AsyncSession]:
+        """The session of the update being handled, else a new one of its own."""
+        session = current_session.get()
+        if session is not None:
+            yield session
+            return
+        async with self.session() as session:
+            yield session
+
+    async def upgrade(self, revision: str = "heads") -> None:
         """Bring the schema up to date with Alembic."""
         async with self.engine.begin() as connection:
             await connection.run_sync(_upgrade, revision)

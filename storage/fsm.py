@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiogram.fsm.state import State
-from sqlalchemy import inspect
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
+from sqlalchemy import inspect
 
 from storage.db import Database
 from storage.models import FsmRecord
@@ -19,11 +19,11 @@ class DatabaseStorage(BaseStorage):
         self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
 
     async def _record(self, key: StorageKey) -> FsmRecord | None:
-        async with self.db.session() as session:
+        async with self.db.current_or_new_session() as session:
             return await session.get(FsmRecord, self.key_builder.build(key))
 
     async def _write(self, key: StorageKey, **values: Any) -> None:
-        async with self.db.session() as session:
+        async with self.db.current_or_new_session() as session:
             built = self.key_builder.build(key)
             record = await session.get(FsmRecord, built, with_for_update=self.db.dialect == "postgresql")
             if record is None:

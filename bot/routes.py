@@ -1,0 +1,54 @@
+"""Handlers are declared once per module and built into a fresh aiogram Router for every dispatcher.
+
+An aiogram Router can belong to one dispatcher only; tests, restarts and several bot processes in one
+interpreter each need their own. ``Routes`` keeps aiogram's decorator style::
+
+    router = Routes("start")
+
+    @router.message(CommandStart())
+    async def on_start(message: Message) -> None: ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import Router
+
+Handler = Callable[..., Any]
+
+
+class _Observer:
+    def __init__(self, routes: Routes, name: str) -> None:
+        self.routes = routes
+        self.name = name
+
+    def __call__(self, *filters: Any, **kwargs: Any) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.handlers.append((self.name, handler, filters, kwargs))
+            return handler
+
+        return register
+
+    def filter(self, *filters: Any) -> None:
+        """Filters every handler of this observer must pass (aiogram's ``router.message.filter``)."""
+        self.routes.filters.append((self.name, filters))
+
+
+class Routes:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.handlers: list[tuple[str, Handler, tuple[Any, ...], dict[str, Any]]] = []
+        self.filters: list[tuple[str, tuple[Any, ...]]] = []
+        self.message = _Observer(self, "message")
+        self.callback_query = _Observer(self, "callback_query")
+        self.errors = _Observer(self, "error")
+
+    def build(self) -> Router:
+        router = Router(name=self.name)
+        for observer, filters in self.filters:
+            router.observers[observer].filter(*filters)
+        for observer, handler, filters, kwargs in self.handlers:
+            router.observers[observer].register(handler, *filters, **kwargs)
+        return router

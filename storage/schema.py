@@ -1,0 +1,6 @@
+"""Every model module, so that Alembic sees the whole schema. A new domain adds its module here."""
+
+from storage import models  # noqa: F401
+from storage.models import Base
+
+metadata = Base.metadata
