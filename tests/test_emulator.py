@@ -79,7 +79,10 @@ def echo_router(seen: list[int] | None = None) -> Router:
     @router.message(F.text == "/phone")
     async def ask_phone(message: Message) -> None:
         keyboard = ReplyKeyboardMarkup(
-            keyboard=[[KeyboardButton(text="Share my phone", request_contact=True)], [KeyboardButton(text="Cancel")]],
+            keyboard=[
+                [KeyboardButton(text="Share my phone", request_contact=True)],
+                [KeyboardButton(text="Cancel")],
+            ],
             resize_keyboard=True,
         )
         await message.answer("Your phone, please", reply_markup=keyboard)
@@ -88,7 +91,8 @@ def echo_router(seen: list[int] | None = None) -> Router:
     async def contact(message: Message) -> None:
         assert message.contact and message.from_user
         own = message.contact.user_id == message.from_user.id
-        await message.answer(f"phone {message.contact.phone_number} own={own}", reply_markup=ReplyKeyboardRemove())
+        text = f"phone {message.contact.phone_number} own={own}"
+        await message.answer(text, reply_markup=ReplyKeyboardRemove())
 
     @router.message(F.photo)
     async def photo(message: Message, bot: Bot) -> None:
@@ -210,9 +214,15 @@ async def test_start_tap_edit_and_callback_answers(emu: Emulator, polling_bot: l
     assert user.last_answer == ("Saved", False)
 
     await user.send("/start")
+    await user.tap(index=-1)
     await user.tap(contains="Alert")
     await user.tap_data("forged:data")
-    assert user.callback_answers == [("Saved", False), ("Careful!", True), ("unknown forged:data", False)]
+    assert user.callback_answers == [
+        ("Saved", False),
+        ("Careful!", True),
+        ("Careful!", True),
+        ("unknown forged:data", False),
+    ]
 
     with pytest.raises(AssertionError, match="Alert me"):
         await user.tap("Deutsch")
@@ -271,7 +281,8 @@ async def test_photo_and_document_upload_and_download(emu: Emulator, polling_bot
 
 async def test_send_document_upload_and_get_file(emu: Emulator, bot: Bot) -> None:
     emu.user(USER)
-    sent = await bot.send_document(USER, BufferedInputFile(b"%PDF-1.4 report", filename="report.pdf"), caption="r")
+    report = BufferedInputFile(b"%PDF-1.4 report", filename="report.pdf")
+    sent = await bot.send_document(USER, report, caption="r")
     assert sent.document and sent.document.file_name == "report.pdf"
     assert sent.document.mime_type == "application/pdf"
     file = await bot.get_file(sent.document.file_id)
@@ -405,7 +416,8 @@ async def test_webhook_mode_with_secret_and_reply_method(emu: Emulator, bot: Bot
     dispatcher = Dispatcher()
     dispatcher.include_router(echo_router())
     app = web.Application()
-    SimpleRequestHandler(dispatcher, bot, secret_token="s3cret", handle_in_background=False).register(app, "/hook")
+    handler = SimpleRequestHandler(dispatcher, bot, secret_token="s3cret", handle_in_background=False)
+    handler.register(app, "/hook")
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -454,8 +466,10 @@ async def test_duplicate_delivery_and_concurrent_taps(emu: Emulator, polling_bot
 
 async def test_commands_per_language_and_scope(emu: Emulator, bot: Bot) -> None:
     await bot.set_my_commands([BotCommand(command="start", description="Баштоо")], language_code="ky")
-    await bot.set_my_commands([BotCommand(command="start", description="Start"), BotCommand(command="help", description="Help")])
-    await bot.set_my_commands([BotCommand(command="menu", description="Menu")], scope=BotCommandScopeAllPrivateChats())
+    default = [BotCommand(command="start", description="Start"), BotCommand(command="help", description="Help")]
+    await bot.set_my_commands(default)
+    private = [BotCommand(command="menu", description="Menu")]
+    await bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
     assert emu.commands("ky") == {"start": "Баштоо"}
     assert emu.commands() == {"start": "Start", "help": "Help"}
     assert emu.commands(scope="all_private_chats") == {"menu": "Menu"}
@@ -512,3 +526,18 @@ async def test_web_chat_page_and_endpoints(emu: Emulator, polling_bot: list[int]
         assert photo is not None
         async with http.get(f"{base}/_emu/files/{photo.file_id}") as response:
             assert response.content_type == "image/png" and await response.read() == tiny_png(4, 4)
+
+
+async def test_restarted_polling_gets_updates_sent_while_down(emu: Emulator) -> None:
+    user = emu.user(USER)
+    dispatcher, task = await start_polling(emu, echo_router())
+    await user.send("before")
+    await dispatcher.stop_polling()
+    await task
+    await emu.wait_for(lambda: not emu.polling)
+    await user.send("while down", wait=False)
+    dispatcher, task = await start_polling(emu, echo_router())
+    await emu.settle()
+    assert user.texts == ["echo: before", "echo: while down"]
+    await dispatcher.stop_polling()
+    await task

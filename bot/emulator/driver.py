@@ -24,7 +24,6 @@ from .server import (
     Limits,
     StoredFile,
     StoredMessage,
-    find_reply_button,
     iter_buttons,
 )
 
@@ -289,15 +288,24 @@ class TestUser(TestChat):
         text: str | None = None,
         *,
         contains: str | None = None,
+        index: int | None = None,
         message: BotMessage | int | None = None,
         wait: bool = True,
         duplicate: bool = False,
     ) -> dict[str, Any]:
-        """Press a button by its text: inline (on ``message`` or the last inline keyboard), else reply."""
-        if (text is None) == (contains is None):
-            raise TypeError("tap() needs exactly one of text or contains=")
+        """Press a button by its text, a unique substring or its position (``index``, row by row).
+
+        Inline buttons of ``message`` (default: the last bot message with an inline keyboard) come
+        first, then the chat's reply keyboard.
+        """
+        if sum(x is not None for x in (text, contains, index)) != 1:
+            raise TypeError("tap() needs exactly one of text, contains= or index=")
         target = self._keyboard_message(message)
         inline = [] if target is None else target.inline_buttons
+        if index is not None:
+            if not -len(inline) <= index < len(inline) or target is None:
+                raise AssertionError(f"no inline button at index {index}: {target!r}\n{self.dump()}")
+            text = inline[index]["text"]
         button = _pick(inline, text, contains)
         if button is not None and target is not None:
             if "callback_data" not in button:
@@ -340,8 +348,14 @@ class TestUser(TestChat):
         return await self.emu.deliver(delivery, wait, duplicate)
 
     async def send_photo(
-        self, data: bytes | None = None, *, caption: str | None = None, filename: str = "photo.png", wait: bool = True
+        self,
+        data: bytes | None = None,
+        *,
+        caption: str | None = None,
+        filename: str = "photo.png",
+        wait: bool = True,
     ) -> dict[str, Any]:
+        """Send a photo (a tiny PNG unless ``data`` is given)."""
         delivery = self.emu.user_file(self.id, data or tiny_png(), filename, as_photo=True, caption=caption)
         return await self.emu.deliver(delivery, wait)
 
@@ -386,7 +400,9 @@ class TestUser(TestChat):
             if stored is None:
                 raise AssertionError(f"no message {message} in chat {self.chat_id}")
             return BotMessage(self.emu, stored)
-        with_keyboard = [m for m in self._chat.messages if m.outgoing and not m.deleted and m.raw.get("reply_markup")]
+        with_keyboard = [
+            m for m in self._chat.messages if m.outgoing and not m.deleted and m.raw.get("reply_markup")
+        ]
         return BotMessage(self.emu, max(with_keyboard, key=lambda m: m.touched)) if with_keyboard else None
 
 
@@ -512,7 +528,10 @@ class Emulator(BotApiServer):
     def _report(self, deliveries: list[Delivery]) -> str:
         lines = []
         for d in deliveries:
-            state = "handled" if d.done.is_set() else ("delivered, not confirmed" if d.delivered else "not delivered")
+            if d.done.is_set():
+                state = "handled"
+            else:
+                state = "delivered, not confirmed" if d.delivered else "not delivered"
             if d.error:
                 state += f"; webhook error: {d.error}"
             lines.append(f"update {d.update_id} ({_summary(d.update)}): {state}")

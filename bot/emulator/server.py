@@ -53,6 +53,18 @@ WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+CAPTION_TOO_LONG = "message caption is too long"
+_BUTTON_ACTIONS = (
+    "url",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
 
 
 class ApiError(Exception):
@@ -263,7 +275,9 @@ def _open_tag(
     if name not in _ALLOWED_TAGS:
         where = _byte_offset(source, index)
         raise bad_request(f'can\'t parse entities: Unsupported start tag "{name}" at byte offset {where}')
-    values = {m.group(1).lower(): next(g for g in m.groups()[1:] if g is not None) for m in _ATTR_RE.finditer(attrs)}
+    values = {
+        m.group(1).lower(): next(g for g in m.groups()[1:] if g is not None) for m in _ATTR_RE.finditer(attrs)
+    }
     kind = _ALLOWED_TAGS[name]
     if name == "span" and values.get("class") != "tg-spoiler":
         raise bad_request('can\'t parse entities: Tag "span" must have class "tg-spoiler"')
@@ -558,12 +572,12 @@ class BotApiServer:
         app.router.add_get("/chat", self._handle_page)
         app.router.add_static("/static", STATIC_DIR)
         app.router.add_get("/_emu/personas", self._emu_personas)
-        app.router.add_get("/_emu/chats/{chat_id}", self._emu_poll)
-        app.router.add_post("/_emu/chats/{user_id}/message", self._emu_message)
-        app.router.add_post("/_emu/chats/{user_id}/callback", self._emu_callback)
-        app.router.add_post("/_emu/chats/{user_id}/press", self._emu_press)
-        app.router.add_post("/_emu/chats/{user_id}/contact", self._emu_contact)
-        app.router.add_post("/_emu/chats/{user_id}/upload", self._emu_upload)
+        app.router.add_get("/_emu/chats/{chat_id:-?[0-9]+}", self._emu_poll)
+        app.router.add_post("/_emu/chats/{user_id:[0-9]+}/message", self._emu_message)
+        app.router.add_post("/_emu/chats/{user_id:[0-9]+}/callback", self._emu_callback)
+        app.router.add_post("/_emu/chats/{user_id:[0-9]+}/press", self._emu_press)
+        app.router.add_post("/_emu/chats/{user_id:[0-9]+}/contact", self._emu_contact)
+        app.router.add_post("/_emu/chats/{user_id:[0-9]+}/upload", self._emu_upload)
         app.router.add_get("/_emu/files/{file_id}", self._emu_file)
         return app
 
@@ -633,7 +647,8 @@ class BotApiServer:
             user.first_name = first_name
         for key, value in fields.items():
             setattr(user, key, value)
-        chat = {"id": user_id, "type": "private", **{k: v for k, v in user.as_user().items() if k in ("first_name", "last_name", "username")}}
+        names = {k: v for k, v in user.as_user().items() if k in ("first_name", "last_name", "username")}
+        chat = {"id": user_id, "type": "private", **names}
         if user_id in self.chats:
             self.chats[user_id].chat = chat
         else:
@@ -705,7 +720,9 @@ class BotApiServer:
         stored = self._store(chat, raw, outgoing=False)
         return self.enqueue("message", copy.deepcopy(stored.raw))
 
-    def user_text(self, user_id: int, text: str, chat_id: int | None = None, reply_to: int | None = None) -> Delivery:
+    def user_text(
+        self, user_id: int, text: str, chat_id: int | None = None, reply_to: int | None = None
+    ) -> Delivery:
         content: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
@@ -782,10 +799,15 @@ class BotApiServer:
         }
         return self._user_message(user_id, chat_id, {"voice": voice})
 
-    def user_location(self, user_id: int, latitude: float, longitude: float, chat_id: int | None = None) -> Delivery:
-        return self._user_message(user_id, chat_id, {"location": {"latitude": latitude, "longitude": longitude}})
+    def user_location(
+        self, user_id: int, latitude: float, longitude: float, chat_id: int | None = None
+    ) -> Delivery:
+        location = {"latitude": latitude, "longitude": longitude}
+        return self._user_message(user_id, chat_id, {"location": location})
 
-    def user_callback(self, user_id: int, message: StoredMessage, data: str, chat_id: int | None = None) -> Delivery:
+    def user_callback(
+        self, user_id: int, message: StoredMessage, data: str, chat_id: int | None = None
+    ) -> Delivery:
         user = self.ensure_user(user_id)
         query_id = str(4_000_000_000_000_000 + next(self._query_ids))
         self._open_queries[query_id] = user_id
@@ -841,7 +863,8 @@ class BotApiServer:
         sizes: list[dict[str, Any]] = []
         scale = min(1.0, 90 / max(width, height))
         if scale < 1.0:
-            sizes.append(self._photo_size(data, filename, round(width * scale) or 1, round(height * scale) or 1))
+            thumb = (round(width * scale) or 1, round(height * scale) or 1)
+            sizes.append(self._photo_size(data, filename, *thumb))
         sizes.append(self._photo_size(data, filename, width, height))
         return sizes
 
@@ -976,7 +999,7 @@ class BotApiServer:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-                raise bad_request("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays")
+                raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
             for row in rows:
                 for button in row:
                     _check_inline_button(button)
@@ -988,7 +1011,10 @@ class BotApiServer:
             raise bad_request("can't parse reply keyboard markup JSON object")
         return markup
 
-    def _formatted(self, params: dict[str, Any], key: str, limit: int, too_long: str) -> tuple[str, list[dict[str, Any]] | None, str | None]:
+    def _formatted(
+        self, params: dict[str, Any], key: str, limit: int, too_long: str
+    ) -> tuple[str, list[dict[str, Any]] | None, str | None]:
+        """Text (or caption) after parse_mode, its entities and the parse_mode."""
         text = _str(params, key) or ""
         parse_mode = _str(params, "parse_mode")
         entities = _json(params, f"{key}_entities" if key == "caption" else "entities")
@@ -1024,7 +1050,8 @@ class BotApiServer:
         if reply_to is not None:
             target = chat.by_id.get(int(reply_to))
             if target is None or target.deleted:
-                if not (reply.get("allow_sending_without_reply") or _bool(params, "allow_sending_without_reply")):
+                allowed = reply.get("allow_sending_without_reply") or _bool(params, "allow_sending_without_reply")
+                if not allowed:
                     raise bad_request("message to be replied not found")
             else:
                 raw["reply_to_message"] = _without_reply(target.raw)
@@ -1113,16 +1140,18 @@ class BotApiServer:
         self._notify()
         self._confirm(offset)
         deadline = time.monotonic() + timeout
-        while True:
-            if self._poller is not owner:
-                raise ApiError(409, POLL_CONFLICT)
-            batch = self._ready(limit)
-            remaining = deadline - time.monotonic()
-            if batch or remaining <= 0:
-                if self._poller is owner:
-                    self._poller = None
-                return batch
-            await self._wait_change(remaining)
+        try:
+            while True:
+                if self._poller is not owner:
+                    raise ApiError(409, POLL_CONFLICT)
+                batch = self._ready(limit)
+                remaining = deadline - time.monotonic()
+                if batch or remaining <= 0:
+                    return batch
+                await self._wait_change(remaining)
+        finally:
+            if self._poller is owner:
+                self._poller = None
 
     def _confirm(self, offset: int | None) -> None:
         if offset is None:
@@ -1230,7 +1259,8 @@ class BotApiServer:
         try:
             async with self._client.post(hook["url"], json=delivery.update, headers=headers) as response:
                 if response.status >= 300:
-                    raise _WebhookFailure(f"Wrong response from the webhook: {response.status} {response.reason}")
+                    status = f"{response.status} {response.reason}"
+                    raise _WebhookFailure(f"Wrong response from the webhook: {status}")
                 reply = await _webhook_reply(response)
             if reply is not None:
                 method, params = reply
@@ -1302,7 +1332,7 @@ class BotApiServer:
         message = self._bot_message(params)
         if "text" in message.raw:
             raise bad_request("there is no caption in the message to edit")
-        caption, entities, parse_mode = self._formatted(params, "caption", MAX_CAPTION, "message caption is too long")
+        caption, entities, parse_mode = self._formatted(params, "caption", MAX_CAPTION, CAPTION_TOO_LONG)
         content: dict[str, Any] = {"caption": caption} if caption else {}
         if entities:
             content["caption_entities"] = entities
@@ -1355,18 +1385,19 @@ class BotApiServer:
     async def _send_media(self, params: dict[str, Any], key: str, method: str) -> dict[str, Any]:
         chat = self._chat(params)
         source = self._input_file(params, key)
-        caption, entities, parse_mode = self._formatted(params, "caption", MAX_CAPTION, "message caption is too long")
+        caption, entities, parse_mode = self._formatted(params, "caption", MAX_CAPTION, CAPTION_TOO_LONG)
         markup = self._reply_markup(params)
         content: dict[str, Any] = {}
         if key == "photo":
             if isinstance(source, StoredFile) and source.kind == "photos":
-                content["photo"] = [_photo_entry(f) for f in self.files.values() if f.data is source.data and f.kind == "photos"]
+                same = [f for f in self.files.values() if f.data is source.data and f.kind == "photos"]
+                content["photo"] = [_photo_entry(f) for f in same]
             else:
                 content["photo"] = self._photo_sizes(source.data, source.filename)
         elif isinstance(source, StoredFile):
             content["document"] = _document(source)
         else:
-            mime = source.content_type if source.content_type not in (None, "application/octet-stream") else None
+            mime = None if source.content_type in (None, "application/octet-stream") else source.content_type
             content["document"] = _document(self._store_file(source.data, source.filename, "documents", mime))
         if caption:
             content["caption"] = caption
@@ -1537,12 +1568,12 @@ def _too_many(retry_after: int) -> ApiError:
 
 def _check_inline_button(button: Any) -> None:
     if not isinstance(button, dict) or not button.get("text"):
-        raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+        raise bad_request("can't parse inline keyboard button: Text must be non-empty")
     if "callback_data" in button:
         data = str(button["callback_data"]).encode()
         if not 1 <= len(data) <= 64:
             raise bad_request("BUTTON_DATA_INVALID")
-    elif not any(key in button for key in ("url", "web_app", "login_url", "switch_inline_query", "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text", "callback_game", "pay")):
+    elif not any(key in button for key in _BUTTON_ACTIONS):
         raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
 
 
