@@ -1,0 +1,96 @@
+"""Keep the gettext catalogs in step with the code: ``python -m bot.catalogs``.
+
+Extracts every msgid from the product code into ``locales/messages.pot`` and updates each language's
+``messages.po`` (new msgids added untranslated, gone ones dropped). ``--check`` only reports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+from bot.i18n import DOMAIN, LOCALES_DIR
+from bot.settings import LANGUAGES
+
+ROOT = LOCALES_DIR.parent
+SOURCES = ("bot", "handlers", "services", "jobs")
+KEYWORDS = {"_": None, "gettext": None, "__": None, "lazy_gettext": None, "ngettext": (1, 2),
+            "lazy_ngettext": (1, 2)}
+SKIP = ("emulator",)
+
+
+def extract() -> Catalog:
+    """Every msgid the product code passes to gettext."""
+    template = Catalog(project="Jamaat", domain=DOMAIN, charset="utf-8")
+    for source in SOURCES:
+        for filename, line, message, comments, context in extract_from_dir(
+            ROOT / source, method_map=[("**.py", "python")], keywords=KEYWORDS
+        ):
+            if any(part in SKIP for part in Path(filename).parts):
+                continue
+            template.add(message, None, [(f"{source}/{filename}", line)], auto_comments=comments, context=context)
+    return template
+
+
+def po_path(language: str) -> Path:
+    return LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def load(language: str) -> Catalog:
+    path = po_path(language)
+    if not path.exists():
+        return Catalog(locale=language, domain=DOMAIN, project="Jamaat")
+    with path.open("rb") as handle:
+        return read_po(handle, locale=language)
+
+
+def save(catalog: Catalog, path: Path, **options: bool) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        write_po(handle, catalog, width=120, **options)
+
+
+def update() -> dict[str, int]:
+    """Write the template and update every catalog; returns untranslated counts per language."""
+    template = extract()
+    save(template, LOCALES_DIR / f"{DOMAIN}.pot", omit_header=False)
+    missing = {}
+    for language in LANGUAGES:
+        catalog = load(language)
+        catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
+        catalog.obsolete.clear()
+        save(catalog, po_path(language), include_previous=False)
+        missing[language] = sum(1 for m in catalog if m.id and not translated(m.string))
+    return missing
+
+
+def translated(string: str | tuple[str, ...] | None) -> bool:
+    if isinstance(string, tuple):
+        return all(string)
+    return bool(string)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.catalogs", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="report missing translations, change nothing")
+    args = parser.parse_args(argv)
+    if args.check:
+        template = extract()
+        bad = 0
+        for language in LANGUAGES:
+            catalog = load(language)
+            gaps = [m.id for m in template if m.id and not (catalog.get(m.id) and translated(catalog[m.id].string))]
+            print(f"{language}: {len(gaps)} msgids without a translation")
+            bad += len(gaps) if language in ("ky", "ru") else 0
+        return 1 if bad else 0
+    for language, count in update().items():
+        print(f"{language}: {count} msgids without a translation")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
