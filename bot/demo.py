@@ -1,0 +1,96 @@
+"""``jamaat demo``: the Bot API emulator, the real bot on a SQLite file and a web chat, offline."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from bot.app import Jamaat, stop_polling
+from bot.emulator import Emulator
+from bot.settings import Settings
+from services import people
+from services.places import SAMPLE_PLACES, find_aiyl_aimak, import_places, list_villages
+from services.roles import Role, grant
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+DEMO_PHONE_KEY = "jamaat-demo-phone-key-not-for-production"
+ADMIN = 9001
+
+
+class Persona:
+    def __init__(self, user_id: int, name: str, role: str, phone: str, *, registered: bool = False,
+                 grants: tuple[Role, ...] = ()) -> None:
+        self.user_id, self.name, self.role, self.phone = user_id, name, role, phone
+        self.registered, self.grants = registered, grants
+
+
+PERSONAS = (
+    Persona(1001, "Айгүл", "villager (new)", "+996700000101"),
+    Persona(1002, "Бакыт", "villager (new)", "+996700000102"),
+    Persona(2001, "Нурлан", "organiser, Көк-Ирим", "+996700000201", registered=True, grants=(Role.ORGANISER,)),
+    Persona(3001, "Гүлнара", "lawyer", "+996700000301", registered=True, grants=(Role.LAWYER,)),
+    Persona(ADMIN, "Admin", "administrator", "+996700000901", registered=True, grants=(Role.ADMIN,)),
+)
+
+
+def demo_settings(emu: Emulator, database: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        bot_token=emu.token,
+        api_base_url=emu.base_url,
+        database_url=f"sqlite+aiosqlite:///{database}",
+        phone_hash_key=DEMO_PHONE_KEY,
+        admin_ids=[ADMIN],
+        default_language="ky",
+    )
+
+
+async def seed(db: Database) -> None:
+    """Sample places, and the organiser, lawyer and admin already registered in Aral of Kök-Irim."""
+    async with db.session() as session:
+        await import_places(session, SAMPLE_PLACES)
+        kok_irim = await find_aiyl_aimak(session, "kok-irim")
+        assert kok_irim is not None
+        aral = (await list_villages(session, kok_irim.id))[0]
+        for persona in PERSONAS:
+            if not persona.registered:
+                continue
+            person = await people.first_contact(session, persona.user_id, persona.name)
+            person.language = person.language or "ky"
+            await people.set_phone(session, person, DEMO_PHONE_KEY, persona.phone)
+            if person.village_id is None:
+                await people.set_village(session, person, aral.id)
+            for role in persona.grants:
+                await grant(session, persona.user_id, role, kok_irim.id if role is Role.ORGANISER else None)
+
+
+async def run_demo(*, port: int = 8080, data: Path = Path("demo-data"), fresh: bool = False,
+                   ready: asyncio.Future[str] | None = None, stop: asyncio.Event | None = None) -> None:
+    """Run until Ctrl+C (or ``stop``); ``ready`` receives the web chat's address once the bot polls."""
+    data.mkdir(parents=True, exist_ok=True)
+    database = data / "jamaat-demo.db"
+    if fresh:
+        for leftover in data.glob("jamaat-demo.db*"):
+            leftover.unlink()
+    emu = Emulator()
+    await emu.start(host="127.0.0.1", port=port)
+    for persona in PERSONAS:
+        emu.add_persona(persona.user_id, persona.name, persona.role, phone=persona.phone, language_code="ky")
+    app = Jamaat.create(demo_settings(emu, database))
+    try:
+        await app.prepare()
+        await seed(app.db)
+        task = asyncio.create_task(app.run_polling())
+        print(f"Jamaat demo is running offline. Open {emu.base_url}/ in a browser and chat as a villager, "
+              f"an organiser or a lawyer. Data: {database}. Stop with Ctrl+C.", flush=True)
+        if ready is not None:
+            ready.set_result(emu.base_url)
+        try:
+            await (stop.wait() if stop is not None else asyncio.Event().wait())
+        finally:
+            await stop_polling(app, task)
+    finally:
+        await app.close()
+        await emu.stop()
