@@ -60,11 +60,10 @@ def pick_language(chosen: str | None, user: User | None, default: str) -> str:
 
 
 class PersonLanguageMiddleware(I18nMiddleware):
-    """Uses the language the person chose at registration (put in ``data['person']`` earlier)."""
+    """Uses the language the person chose at registration (``data['person_language']``, set earlier)."""
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
-        person = data.get("person")
-        return pick_language(getattr(person, "language", None), data.get("event_from_user"), self.i18n.default_locale)
+        return pick_language(data.get("person_language"), data.get("event_from_user"), self.i18n.default_locale)
 
 
 class Formatter:

@@ -59,6 +59,8 @@ class SessionMiddleware(BaseMiddleware):
                         mark_reachable(person)
                     data["roles"] = await roles_of(session, user.id, self.admin_ids)
                 data["person"] = person
+                # Plain value for the language middleware: the error handler runs after the session is gone.
+                data["person_language"] = person.language if person is not None else None
                 return await handler(event, data)
             finally:
                 current_session.reset(token)

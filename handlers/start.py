@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot, F
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
@@ -32,6 +34,7 @@ from services.places import list_aiyl_aimaks, list_villages, place_name
 from services.roles import Roles
 from storage.models import Person
 
+log = logging.getLogger(__name__)
 router = Routes("start")
 
 
@@ -266,12 +269,11 @@ async def on_village(query: CallbackQuery, callback_data: PlaceCB, state: FSMCon
     assert isinstance(query.message, Message)
     chosen_aimak = (await state.get_data()).get("aiyl_aimak_id")
     try:
-        if person is None:
-            raise people.RegistrationError("no_person")
-        village = await people.set_village(session, person, callback_data.id)
-        if village.aiyl_aimak_id != chosen_aimak:
-            raise people.RegistrationError("other_aimak")
+        if person is None or chosen_aimak is None:
+            raise people.RegistrationError("no_aiyl_aimak")
+        village = await people.set_village(session, person, callback_data.id, chosen_aimak)
     except people.RegistrationError:
+        log.warning("refused village button %r from %s", query.data, query.from_user.id)
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     await query.answer()

@@ -54,10 +54,12 @@ async def set_phone(session: AsyncSession, person: Person, key: str, raw_phone: 
     person.phone_tail = phone_tail(raw_phone)
 
 
-async def set_village(session: AsyncSession, person: Person, village_id: int) -> Village:
-    """Place the person in a village; completes registration once the phone is verified."""
+async def set_village(session: AsyncSession, person: Person, village_id: int,
+                      aiyl_aimak_id: int | None = None) -> Village:
+    """Place the person in a village (of ``aiyl_aimak_id``, when the person chose that first);
+    completes registration once the phone is verified. Nothing changes when it is refused."""
     village = await session.get(Village, village_id)
-    if village is None:
+    if village is None or (aiyl_aimak_id is not None and village.aiyl_aimak_id != aiyl_aimak_id):
         raise RegistrationError("unknown_village")
     if person.phone_hash is None:
         raise RegistrationError("phone_first")
