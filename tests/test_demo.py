@@ -1,0 +1,47 @@
+"""``jamaat demo`` as a new user meets it: the web chat talks to the real bot, offline, in Kyrgyz."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+
+from bot.demo import run_demo
+
+
+async def say(session: aiohttp.ClientSession, base: str, user_id: int, text: str) -> dict:
+    """Send like the web page does, and long-poll until the bot has answered."""
+    async with session.get(f"{base}/_emu/chats/{user_id}") as response:
+        version = (await response.json())["version"]
+    async with session.post(f"{base}/_emu/chats/{user_id}/message", json={"text": text}) as response:
+        assert response.status == 200
+    for _ in range(50):
+        async with session.get(f"{base}/_emu/chats/{user_id}", params={"since": version, "wait": 1}) as response:
+            view = await response.json()
+        replies = [m["raw"] for m in view["messages"] if m["outgoing"]]
+        if replies:
+            return replies[-1]
+        version = view["version"]
+    raise AssertionError(f"no answer to {text!r}")
+
+
+async def test_demo_web_chat_talks_to_the_bot_in_kyrgyz(tmp_path: Path) -> None:
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+    demo = asyncio.create_task(run_demo(port=0, data=tmp_path, fresh=True, ready=ready, stop=stop))
+    try:
+        base = await asyncio.wait_for(ready, 30)
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{base}/") as page:
+                assert page.status == 200 and "<html" in (await page.text()).lower()
+            first = await say(session, base, 1001, "/start")
+            assert first["text"] == "Тилди тандаңыз:"
+            labels = [b["text"] for row in first["reply_markup"]["inline_keyboard"] for b in row]
+            assert labels == ["Кыргызча", "Русский", "Oʻzbekcha", "English"]
+            # The organiser persona comes registered, and /help shows the organiser's part.
+            assert "/people" in (await say(session, base, 2001, "/help"))["text"]
+        assert (tmp_path / "jamaat-demo.db").exists()
+    finally:
+        stop.set()
+        await asyncio.wait_for(demo, 30)
