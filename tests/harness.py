@@ -48,7 +48,7 @@ class Harness:
         return self.emu.user(user_id, first_name, **fields)
 
 
-def test_settings(emu: Emulator, db: Database, **overrides: Any) -> Settings:
+def harness_settings(emu: Emulator, db: Database, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "bot_token": emu.token,
         "api_base_url": emu.base_url,
@@ -70,7 +70,7 @@ async def running_bot(db: Database, *, limits: Limits | None = None, places: boo
             await db.upgrade()
             async with db.session() as session:
                 await import_places(session, SAMPLE_PLACES)
-        harness = Harness(emu=emu, db=db, settings=test_settings(emu, db, **settings))
+        harness = Harness(emu=emu, db=db, settings=harness_settings(emu, db, **settings))
         await harness.start()
         try:
             yield harness
