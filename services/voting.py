@@ -1008,6 +1008,7 @@ class Results:
     as_voted: Tally
     participation: Participation
     sessions: list[OfflineSession]
+    session_votes: dict[int, int]  # session id → votes given in it
     merges: list[ProblemMerge]
 
     @property
@@ -1027,5 +1028,9 @@ async def results(session: AsyncSession, rnd: VotingRound) -> Results:
         problems={p.id: p for p in await problems_of(session, rnd.id)},
         merged=await tally(session, rnd.id, merged=True), as_voted=await tally(session, rnd.id, merged=False),
         participation=await participation(session, rnd.id), sessions=await sessions_of(session, rnd.id),
+        session_votes={sid: int(n) for sid, n in (await session.execute(
+            select(SessionVote.session_id, func.sum(SessionVote.votes))
+            .join(OfflineSession, OfflineSession.id == SessionVote.session_id)
+            .where(OfflineSession.round_id == rnd.id).group_by(SessionVote.session_id))).all()},
         merges=await merges_of(session, rnd.id),
     )

@@ -1,0 +1,282 @@
+"""The needs-assessment report of a round: CSV and XLSX in the report's shape, and a bar chart (PNG).
+
+No aiogram here: callers pass ``gettext`` (the reader's language already chosen), and these msgids are
+extracted from the ``gettext("…")`` calls below."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal, format_percent
+
+from services.voting import SOURCES, Results, Top, Turnout, problem_title
+from storage.models import Village
+
+Gettext = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Share:
+    """A share (0–1) shown as a percentage; empty when there is nothing to divide."""
+
+    value: float | None
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[Any]]
+
+
+def _village_name(village: Village, language: str) -> str:
+    return village.name_ru if language == "ru" else village.name_ky
+
+
+def competence_label(competence: str, gettext: Gettext) -> str:
+    return {
+        "local": gettext("issue of local significance"),
+        "delegated": gettext("delegated state power"),
+        "outside": gettext("outside the powers of local self-government"),
+    }[competence]
+
+
+def source_label(source: str, gettext: Gettext) -> str:
+    return {"phone": gettext("phone"), "session": gettext("session")}[source]
+
+
+def band_label(band: str | None, gettext: Gettext) -> str:
+    return band.replace("-", "–") if band else gettext("not given")
+
+
+def tie_note(top: Top, gettext: Gettext) -> str:
+    if not top.tied:
+        return ""
+    return gettext("tie at place {place}: {count} problems with {votes} votes each, all shown").format(
+        place=top.tie_rank, count=len(top.tied), votes=top.tie_votes)
+
+
+def _turnout_cells(turnout: Turnout) -> list[Any]:
+    return [turnout.people, turnout.women, Share(turnout.women_share)]
+
+
+def tables(results: Results, *, gettext: Gettext, language: str, zone: ZoneInfo) -> list[Table]:
+    """The report as tables: general information, sessions, phone ballots, problems (after and before merges),
+    top 5 per village and merges."""
+    rnd, villages, problems = results.round, results.villages, results.problems
+    names = {v.id: _village_name(v, language) for v in villages}
+    share = results.participation
+    out: list[Table] = []
+
+    general = Table(gettext("General information"), [gettext("Item"), gettext("Value")], [
+        [gettext("Aiyl aimak"), results.aiyl_aimak.name_ru if language == "ru" else results.aiyl_aimak.name_ky],
+        [gettext("Round"), rnd.title],
+        [gettext("Closed"), format_datetime(rnd.closed_at.astimezone(zone), "d MMMM y, HH:mm", locale=language)
+         if rnd.closed_at else "—"],
+    ])
+    out.append(general)
+
+    people = Table(gettext("Villages and participation"), [
+        gettext("Village"), gettext("Population"), gettext("Households"), gettext("Registered villagers"),
+        gettext("Voted by phone"), gettext("of them women"), gettext("Session participants"), gettext("of them women"),
+        gettext("Participants in all"), gettext("Women"), gettext("Women's share"),
+    ], [])
+    for village in villages:
+        phone = share.phone.get(village.id, Turnout(0, 0))
+        sessions = share.sessions.get(village.id, Turnout(0, 0))
+        people.rows.append([names[village.id], village.population, village.households,
+                            share.eligible.get(village.id, 0), phone.people, phone.women, sessions.people,
+                            sessions.women, *_turnout_cells(phone + sessions)])
+    total_phone = sum((share.phone.get(v.id, Turnout(0, 0)) for v in villages), Turnout(0, 0))
+    total_sessions = sum((share.sessions.get(v.id, Turnout(0, 0)) for v in villages), Turnout(0, 0))
+    people.rows.append([gettext("Aiyl aimak in all"),
+                        sum(v.population or 0 for v in villages) or None,
+                        sum(v.households or 0 for v in villages) or None,
+                        sum(share.eligible.values()), total_phone.people, total_phone.women,
+                        total_sessions.people, total_sessions.women, *_turnout_cells(total_phone + total_sessions)])
+    out.append(people)
+
+    sessions = Table(gettext("Sessions by age group"), [
+        gettext("Village"), gettext("Age group"), gettext("Date"), gettext("Place"), gettext("Participants"),
+        gettext("Women"), gettext("Women's share"), gettext("Votes"),
+    ], [])
+    for held in results.sessions:
+        sessions.rows.append([names.get(held.village_id, "?"), band_label(held.age_band, gettext),
+                              format_date(held.held_on, "short", locale=language), held.place,
+                              *_turnout_cells(Turnout(held.participants, held.women)),
+                              results.session_votes.get(held.id, 0)])
+    out.append(sessions)
+
+    phone = Table(gettext("Phone ballots by age group"), [
+        gettext("Village"), gettext("Age group"), gettext("Voters"), gettext("Women"), gettext("Women's share"),
+    ], [])
+    for (village_id, band), turnout in sorted(share.phone_by_band.items(),
+                                              key=lambda item: (names.get(item[0][0], ""), item[0][1] or "~")):
+        phone.rows.append([names.get(village_id, "?"), band_label(band, gettext), *_turnout_cells(turnout)])
+    out.append(phone)
+
+    for merged in (True, False):
+        tally = results.merged if merged else results.as_voted
+        title = gettext("Problems and votes (merges applied)") if merged else gettext(
+            "Problems and votes as voted (before merges)")
+        header = [gettext("No."), gettext("Problem (Kyrgyz)"), gettext("Problem (Russian)"), gettext("Competence")]
+        if merged:
+            header.append(gettext("Merged from"))
+        header += [names[v.id] for v in villages] + [gettext("Total")] + [
+            gettext("by phone"), gettext("in sessions")]
+        table = Table(title, header, [])
+        total = tally.total()
+        by_source = tally.by("source")
+        per_village = {v.id: tally.village(v.id) for v in villages}
+        shown = [p for p in problems.values() if not merged or p.merged_into_id is None]
+        shown.sort(key=lambda p: (-total.get(p.id, 0), p.id))
+        for problem in shown:
+            row: list[Any] = [problem.id, problem.title_ky, problem.title_ru,
+                              competence_label(problem.competence, gettext)]
+            if merged:
+                row.append("; ".join(problem_title(p, language) for p in problems.values()
+                                     if p.merged_into_id == problem.id))
+            row += [per_village[v.id].get(problem.id, 0) for v in villages]
+            row.append(total.get(problem.id, 0))
+            row += [by_source.get(source, {}).get(problem.id, 0) for source in SOURCES]
+            table.rows.append(row)
+        out.append(table)
+
+    priorities = Table(gettext("Top 5 per village"), [
+        gettext("Village"), gettext("View"), gettext("Place"), gettext("Problem"), gettext("Votes"), gettext("Note"),
+    ], [])
+    for merged in (True, False):
+        view = gettext("merges applied") if merged else gettext("as voted")
+        for village_id, name in [*((v.id, names[v.id]) for v in villages), (None, gettext("Aiyl aimak in all"))]:
+            top = results.top(village_id, merged=merged)
+            note = tie_note(top, gettext)
+            for ranked in top.items:
+                problem = problems[ranked.problem_id]
+                priorities.rows.append([name, view, ranked.rank, problem_title(problem, language), ranked.votes,
+                                        note if ranked.problem_id in top.tied else ""])
+    out.append(priorities)
+
+    merges = Table(gettext("Merges"), [
+        gettext("No."), gettext("Problem"), gettext("Counted with"), gettext("Merged at"), gettext("Undone at"),
+    ], [])
+    for merge in results.merges:
+        merges.rows.append([merge.id, problem_title(problems[merge.source_id], language),
+                            problem_title(problems[merge.target_id], language),
+                            _when(merge.merged_at, zone, language), _when(merge.undone_at, zone, language)])
+    out.append(merges)
+    return out
+
+
+def _when(moment: datetime | None, zone: ZoneInfo, language: str) -> str:
+    return format_datetime(moment.astimezone(zone), "d MMMM y, HH:mm", locale=language) if moment else ""
+
+
+def _text(value: Any, language: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Share):
+        return format_percent(value.value, locale=language) if value.value is not None else "—"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return str(value)
+
+
+def to_csv(parts: Sequence[Table], *, language: str) -> bytes:
+    """One CSV file: each table under its title, a blank line between them (UTF-8 with BOM for Excel)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for index, table in enumerate(parts):
+        if index:
+            writer.writerow([])
+        writer.writerow([table.title])
+        writer.writerow(table.header)
+        for row in table.rows:
+            writer.writerow([_text(cell, language) for cell in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(parts: Sequence[Table], *, language: str) -> bytes:
+    """One sheet per table; numbers stay numbers, shares are percentages."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    book.remove(book.active)
+    used: set[str] = set()
+    for table in parts:
+        name = "".join(c for c in table.title if c not in "[]:*?/\\")[:31] or "Sheet"
+        while name in used:
+            name = name[:28] + f"_{len(used)}"
+        used.add(name)
+        sheet = book.create_sheet(name)
+        sheet.append([table.title])
+        sheet["A1"].font = Font(bold=True)
+        sheet.append(table.header)
+        for cell in sheet[2]:
+            cell.font = Font(bold=True)
+        for row in table.rows:
+            values = [cell.value if isinstance(cell, Share) else cell for cell in row]
+            sheet.append(values)
+            for column, cell in enumerate(row, start=1):
+                if isinstance(cell, Share):
+                    sheet.cell(row=sheet.max_row, column=column).number_format = "0.0%"
+        for column in sheet.columns:
+            width = max((len(str(c.value)) for c in column[1:] if c.value is not None), default=8)
+            sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def chart_png(results: Results, *, gettext: Gettext, language: str, village_id: int | None = None,
+              limit: int = 12) -> bytes:
+    """Horizontal bars of votes per problem (merges applied), phone and sessions stacked, in the reader's
+    language; the whole aiyl aimak unless ``village_id``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    tally = results.merged
+    where = {} if village_id is None else {"village_id": village_id}
+    total = tally.total(**where)
+    phone = tally.total(source="phone", **where)
+    ranked = sorted(((n, pid) for pid, n in total.items() if n > 0), key=lambda item: (-item[0], item[1]))[:limit]
+    ranked.reverse()  # biggest on top
+    labels = [_short(problem_title(results.problems[pid], language)) for _n, pid in ranked]
+    by_phone = [phone.get(pid, 0) for _n, pid in ranked]
+    in_sessions = [n - phone.get(pid, 0) for n, pid in ranked]
+    if village_id is None:
+        place = results.aiyl_aimak.name_ru if language == "ru" else results.aiyl_aimak.name_ky
+    else:
+        place = next((_village_name(v, language) for v in results.villages if v.id == village_id), "")
+    figure, axes = plt.subplots(figsize=(9, 1.2 + 0.45 * max(len(ranked), 1)), dpi=100)
+    try:
+        positions = range(len(ranked))
+        axes.barh(positions, by_phone, color="#2e7d32", label=gettext("by phone"))
+        axes.barh(positions, in_sessions, left=by_phone, color="#f9a825", label=gettext("in sessions"))
+        axes.set_yticks(list(positions), labels)
+        axes.set_xlabel(gettext("Votes"))
+        axes.set_title(gettext("Priority problems: {place}").format(place=place))
+        for y, (n, _pid) in enumerate(ranked):
+            axes.text(n, y, " " + format_decimal(n, locale=language), va="center")
+        if ranked:
+            axes.legend(loc="lower right")
+            axes.set_xlim(0, max(n for n, _pid in ranked) * 1.15)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+    finally:
+        plt.close(figure)
+    return buffer.getvalue()
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
