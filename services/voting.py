@@ -798,21 +798,29 @@ async def import_sessions_csv(session: AsyncSession, rnd: VotingRound, content: 
             entry["votes"][row["problem"]] = entry["votes"].get(row["problem"], 0) + votes
         except VotingError as exc:
             report.errors.append((line, exc))
-    if report.errors:
-        return report
-    before = len(await problems_of(session, rnd.id))
+    known = {p.id for p in await problems_of(session, rnd.id)}
     for (village_id, band, held_on, place), entry in grouped.items():
         try:
-            ids = await find_or_add_problems(session, rnd, entry["votes"].keys(), by=by, village_id=village_id)
-            votes: dict[int, int] = defaultdict(int)
-            for name, count in entry["votes"].items():
-                votes[ids[name]] += count
-            _stored, created = await record_session(
-                session, rnd, SessionInput(village_id, band, held_on, place, entry["participants"], entry["women"],
-                                           dict(votes)), by=by, source="csv", age_bands=age_bands)
+            check_session(SessionInput(village_id, band, held_on, place, entry["participants"], entry["women"],
+                                       dict(enumerate(entry["votes"].values()))))
+            for name in entry["votes"]:
+                match = re.fullmatch(r"#\s*(\d+)", name.strip())
+                if match and int(match.group(1)) not in known:
+                    raise VotingError("unknown_problem", id=int(match.group(1)))
         except VotingError as exc:
             report.errors.append((entry["line"], exc))
-            continue
+    if report.errors:
+        return report
+    # Everything is checked: from here on nothing is refused, so the import is all or nothing.
+    before = len(known)
+    for (village_id, band, held_on, place), entry in grouped.items():
+        ids = await find_or_add_problems(session, rnd, entry["votes"].keys(), by=by, village_id=village_id)
+        votes: dict[int, int] = defaultdict(int)
+        for name, count in entry["votes"].items():
+            votes[ids[name]] += count
+        _stored, created = await record_session(
+            session, rnd, SessionInput(village_id, band, held_on, place, entry["participants"], entry["women"],
+                                       dict(votes)), by=by, source="csv", age_bands=age_bands)
         report.sessions_added += created
         report.sessions_replaced += not created
         report.votes += sum(votes.values())
