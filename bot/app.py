@@ -21,7 +21,7 @@ from bot.i18n import PersonLanguageMiddleware, make_i18n
 from bot.middlewares import SessionMiddleware, TextLengthMiddleware, UpdateOnceMiddleware
 from bot.settings import Settings
 from handlers import all_routers
-from jobs import schedule_jobs
+from jobs import schedule_jobs, stop_jobs
 from services.people import person_by_telegram_id
 from services.roles import roles_of
 from storage.db import Database
@@ -114,6 +114,7 @@ class Jamaat:
     async def close(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await stop_jobs(self)  # messages in flight record their answers before the session closes
         if self.dispatcher.storage is not None:
             await self.dispatcher.storage.close()
         await self.bot.session.close()

@@ -38,6 +38,24 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8081, ge=1, le=65535)
     max_text_length: int = Field(default=4000, ge=100, le=4096)
+    # Outbox sender (jobs/sender.py). Telegram allows about 30 messages a second per bot and 1 a second per
+    # chat; the rate is per process (with N processes, about 30/N each; 429 answers slow everyone down).
+    outbox_per_second: float = Field(default=25.0, gt=0)
+    outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between two messages to one chat
+    outbox_batch: int = Field(default=100, ge=1, le=1000)
+    outbox_concurrency: int = Field(default=4, ge=1, le=64)
+    outbox_lease_seconds: int = Field(default=120, ge=5)
+    outbox_max_attempts: int = Field(default=5, ge=1)
+    outbox_retry_seconds: float = Field(default=5.0, gt=0)  # first backoff; doubles per failed attempt
+    outbox_progress_seconds: float = Field(default=3.0, ge=0)  # how often a broadcast's progress is edited
+    jobs_interval_seconds: float = Field(default=1.0, gt=0)
+    # Durable scheduled tasks (jobs/tasks.py): a task missed by more than its grace is dropped and logged.
+    task_grace_minutes: int = Field(default=60, ge=0)
+    task_lease_seconds: int = Field(default=300, ge=5)
+    # Events (hearings, gatherings): reminder lead times in minutes before the start, and the notice period.
+    event_reminder_minutes: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [1440, 120])
+    event_notice_days: int = Field(default=7, ge=0)
+    event_reminder_grace_minutes: int = Field(default=30, ge=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -53,6 +71,13 @@ class Settings(BaseSettings):
     def _split_bands(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("event_reminder_minutes", mode="before")
+    @classmethod
+    def _split_minutes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         return value
 
     @field_validator("timezone")

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from jobs.maintenance import prune_processed_updates
+from jobs.sender import kick_sender, stop_sender
+from jobs.tasks import kick_tasks, stop_tasks
 
 if TYPE_CHECKING:
     from bot.app import Jamaat
@@ -16,3 +18,16 @@ if TYPE_CHECKING:
 def schedule_jobs(scheduler: AsyncIOScheduler, app: Jamaat) -> None:
     scheduler.add_job(prune_processed_updates, "interval", hours=1, args=[app.db], id="prune-processed-updates",
                       replace_existing=True, coalesce=True, max_instances=1)
+    # The outbox sender and the durable tasks: cheap "kicks" that start a run unless one is going, so runs
+    # never overlap in a process; across processes the rows are claimed in the database.
+    every = app.settings.jobs_interval_seconds
+    scheduler.add_job(kick_sender, "interval", seconds=every, args=[app], id="outbox-sender",
+                      replace_existing=True, coalesce=True, max_instances=1)
+    scheduler.add_job(kick_tasks, "interval", seconds=every, args=[app], id="scheduled-tasks",
+                      replace_existing=True, coalesce=True, max_instances=1)
+
+
+async def stop_jobs(app: Jamaat) -> None:
+    """Before the bot's session closes: let messages in flight record their answers, give back the rest."""
+    await stop_sender(app)
+    await stop_tasks(app)

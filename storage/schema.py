@@ -1,7 +1,10 @@
 """Every model module, so that Alembic sees the whole schema. A new domain adds its module here."""
 
 import storage.voting  # noqa: F401
-from storage import models  # noqa: F401
+from storage import (
+    delivery,  # noqa: F401
+    models,  # noqa: F401
+)
 from storage.models import Base
 
 metadata = Base.metadata
