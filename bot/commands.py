@@ -35,6 +35,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("grant", __("Give a person a role"), Role.ADMIN),
     Command("revoke", __("Take a role away"), Role.ADMIN),
     Command("roles", __("Show a person's roles"), Role.ADMIN),
+    Command("ask", __("Ask the LSG Union's legal helpdesk")),
+    Command("myquestions", __("My questions to the legal helpdesk")),
+    Command("queue", __("Legal helpdesk: questions waiting"), Role.LAWYER),
+    Command("stats", __("Legal helpdesk figures"), Role.ADMIN),
+    Command("member", __("Who may ask the legal helpdesk"), Role.ADMIN),
 )
 ROLE_COMMANDS: dict[str, Role] = {c.name: c.role for c in COMMANDS if c.role is not None}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,6 +57,44 @@ class Settings(BaseSettings):
     event_reminder_minutes: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [1440, 120])
     event_notice_days: int = Field(default=7, ge=0)
     event_reminder_grace_minutes: int = Field(default=30, ge=0)
+
+    # Legal helpdesk (services/helpdesk.py). Who may ask: "members" (staff and council deputies of member
+    # municipalities, listed by admins with /member) or "registered" (anybody registered).
+    helpdesk_askers: Literal["members", "registered"] = "members"
+    helpdesk_group_chat_id: int | None = None  # the lawyers' group: a card with a "Take" button per question
+    helpdesk_working_hours: str = "09:00-18:00"  # working windows in the time zone, e.g. 09:00-12:30,13:30-18:00
+    helpdesk_working_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
+    helpdesk_holidays: Annotated[list[date], NoDecode] = Field(default_factory=list)  # 2026-12-31,2027-01-01
+    helpdesk_take_within_hours: float = Field(default=4.0, gt=0)  # working hours; then lawyers are reminded
+    # Working hours to the first answer per topic (e.g. emergencies=8,budget=24); others get the default.
+    helpdesk_answer_targets: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"emergencies": 8.0})
+    helpdesk_default_answer_hours: float = Field(default=16.0, gt=0)
+
+    @field_validator("helpdesk_working_days", "helpdesk_holidays", mode="before")
+    @classmethod
+    def _split_helpdesk_lists(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("helpdesk_answer_targets", mode="before")
+    @classmethod
+    def _split_targets(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [part.split("=", 1) for part in value.replace(";", ",").split(",") if part.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError("write topic=hours pairs, e.g. emergencies=8,budget=24")
+            return {name.strip(): hours.strip() for name, hours in pairs}
+        return value
+
+    @field_validator("helpdesk_working_hours")
+    @classmethod
+    def _working_windows(cls, value: str) -> str:
+        from services.helpdesk import WorkingHours
+
+        WorkingHours.parse(ZoneInfo("UTC"), value, [1])  # raises ValueError with the reason
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

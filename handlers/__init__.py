@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, errors, fallback, forget, help, organiser, profile, start
+from handlers import admin, errors, fallback, forget, help, helpdesk_asker, helpdesk_lawyer, organiser, profile, start
 
-FLOWS = (errors, start, profile, forget, help, admin, organiser, fallback)
+FLOWS = (errors, start, profile, forget, help, admin, organiser, helpdesk_asker, helpdesk_lawyer, fallback)
 
 
 def all_routers() -> list[Router]:

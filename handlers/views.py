@@ -101,7 +101,8 @@ def help_text(person: Person | None, roles: Roles | None) -> str:
     if roles is not None and roles.organiser:
         parts.append(_("<b>As an organiser</b>\n/people: registered villagers of your aiyl aimak, women counted"))
     if roles is not None and roles.lawyer:
-        parts.append(_("<b>As a lawyer</b>\nYou will receive questions from the legal helpdesk queue here."))
+        parts.append(_("<b>As a lawyer</b>\n/queue: questions waiting at the legal helpdesk, oldest first; take one, "
+                       "ask the asker for details, answer, release or pass it, publish the answer to the FAQ"))
     if roles is not None and roles.admin:
         parts.append(
             _("<b>As an administrator</b>\n/grant ROLE PERSON [AIYL_AIMAK]: give a role (organiser, lawyer, admin)\n"

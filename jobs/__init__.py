@@ -3,10 +3,12 @@ processes claim their work in the database, so no job store is shared."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from jobs.helpdesk import plan_monthly_report
 from jobs.maintenance import prune_processed_updates
 from jobs.sender import kick_sender, stop_sender
 from jobs.tasks import kick_tasks, stop_tasks
@@ -25,6 +27,10 @@ def schedule_jobs(scheduler: AsyncIOScheduler, app: Jamaat) -> None:
                       replace_existing=True, coalesce=True, max_instances=1)
     scheduler.add_job(kick_tasks, "interval", seconds=every, args=[app], id="scheduled-tasks",
                       replace_existing=True, coalesce=True, max_instances=1)
+    # Helpdesk: its task handlers are registered by the import above; this month's figures stay scheduled.
+    scheduler.add_job(plan_monthly_report, "interval", hours=6, args=[app], id="helpdesk-monthly",
+                      replace_existing=True, coalesce=True, max_instances=1,
+                      next_run_time=datetime.now(UTC) + timedelta(seconds=30))
 
 
 async def stop_jobs(app: Jamaat) -> None:

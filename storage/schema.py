@@ -3,6 +3,7 @@
 import storage.voting  # noqa: F401
 from storage import (
     delivery,  # noqa: F401
+    helpdesk,  # noqa: F401
     models,  # noqa: F401
 )
 from storage.models import Base

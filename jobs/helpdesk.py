@@ -1,0 +1,169 @@
+"""Helpdesk tasks (durable, see ``jobs.tasks``): remind lawyers of questions not taken within the target,
+escalate overdue questions to the Union's admins, and send the monthly figures. Notices go through the outbox,
+so a restart loses none and a task that runs twice sends nothing twice (dedupe keys)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import Formatter, in_language
+from jobs.tasks import task_handler
+from services import helpdesk as desk
+from services import helpdesk_stats as stats_service
+from services import outbox, tasks
+from services.helpdesk import HelpdeskConfig, HelpdeskError
+from services.people import person_by_telegram_id
+from storage.models import utcnow
+
+if TYPE_CHECKING:
+    from bot.app import Jamaat
+
+log = logging.getLogger(__name__)
+MONTHLY_TASK = "helpdesk.monthly"
+MONTHLY_HOUR = 9  # local time on the 1st
+MONTHLY_GRACE = timedelta(days=2)
+
+
+async def _language(session: Any, telegram_id: int, default: str) -> str:
+    person = await person_by_telegram_id(session, telegram_id)
+    return person.language if person is not None and person.language else default
+
+
+@task_handler(desk.REMIND_TASK)
+async def remind_lawyers(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    """A question still waiting after the take target: every lawyer (and the lawyers' group) is reminded once."""
+    from handlers.helpdesk_asker import municipality, topic_label
+    from handlers.helpdesk_lawyer import take_keyboard, working_hours
+
+    config = HelpdeskConfig.from_settings(app.settings)
+    async with app.db.session() as session:
+        try:
+            question = await desk.get(session, int(payload["question_id"]))
+        except HelpdeskError:
+            return
+        if question.status != desk.WAITING:
+            return
+        if config.hours.seconds(question.queued_since, now) < config.take_target - 1:
+            await desk.plan_checks(session, question, config)  # released again meanwhile: later
+            return
+        if question.reminded_at is not None and question.reminded_at >= question.queued_since:
+            return
+        stamp = int(question.queued_since.timestamp())
+        chats = [(lawyer, await _language(session, lawyer, app.settings.default_language))
+                 for lawyer in await desk.lawyer_ids(session)]
+        if app.settings.helpdesk_group_chat_id is not None:
+            chats.append((app.settings.helpdesk_group_chat_id, app.settings.default_language))
+        for chat_id, language in chats:
+            with in_language(app.i18n, language):
+                fmt = Formatter(language, app.settings.zone)
+                text = _("Reminder: question No. {number} ({topic}, {place}) has waited {age} and nobody has taken "
+                         "it yet.").format(number=question.id, topic=topic_label(question.topic),
+                                           place=municipality(question, language),
+                                           age=working_hours(config.hours.seconds(question.queued_since, now), fmt))
+                markup = take_keyboard(question.id).model_dump(exclude_none=True)
+            await outbox.enqueue(session, chat_id=chat_id, text=text, reply_markup=markup,
+                                 dedupe_key=f"helpdesk:remind:{question.id}:{stamp}:{chat_id}")
+        question.reminded_at = now
+
+
+@task_handler(desk.OVERDUE_TASK)
+async def escalate_overdue(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    """A question without an answer past its target: the admins (and the lawyer holding it) are told once."""
+    from handlers.helpdesk_asker import municipality, status_label, topic_label
+    from handlers.helpdesk_lawyer import lawyer_name, open_keyboard, working_hours
+
+    config = HelpdeskConfig.from_settings(app.settings)
+    async with app.db.session() as session:
+        try:
+            question = await desk.get(session, int(payload["question_id"]))
+        except HelpdeskError:
+            return
+        if question.status not in (desk.WAITING, desk.TAKEN) or question.escalated_at is not None:
+            return
+        due = desk.due_at(question, config)
+        if due is None:
+            return
+        if due > now + timedelta(seconds=1):
+            await desk.plan_checks(session, question, config)  # the clock was paused meanwhile: later
+            return
+        holder = await lawyer_name(session, question.lawyer_id) if question.lawyer_id else None
+        recipients = await desk.admin_ids(session, app.settings.admin_ids)
+        for chat_id in recipients:
+            language = await _language(session, chat_id, app.settings.default_language)
+            with in_language(app.i18n, language):
+                fmt = Formatter(language, app.settings.zone)
+                text = _("Overdue: question No. {number} ({topic}, {place}), asked {when}, has no answer after {age} "
+                         "(target {target}). Status: {status}; lawyer: {lawyer}.").format(
+                    number=question.id, topic=topic_label(question.topic), place=municipality(question, language),
+                    when=fmt.datetime(question.created_at), age=working_hours(desk.elapsed(question, config, now), fmt),
+                    target=working_hours(config.answer_target(question.topic), fmt),
+                    status=status_label(question.status), lawyer=holder or _("nobody has taken it"))
+            await outbox.enqueue(session, chat_id=chat_id, text=text,
+                                 dedupe_key=f"helpdesk:overdue:{question.id}:{chat_id}")
+        if question.lawyer_id is not None:
+            language = await _language(session, question.lawyer_id, app.settings.default_language)
+            with in_language(app.i18n, language):
+                text = _("Question No. {number} is overdue; the Union's administrators have been told. Please answer "
+                         "it or pass it on.").format(number=question.id)
+                markup = open_keyboard(question.id).model_dump(exclude_none=True)
+            await outbox.enqueue(session, chat_id=question.lawyer_id, text=text, reply_markup=markup,
+                                 dedupe_key=f"helpdesk:overdue:{question.id}:{question.lawyer_id}")
+        question.escalated_at = now
+        log.info("helpdesk: question %s is overdue, %s admins told", question.id, len(recipients))
+
+
+# ---------------------------------------------------------------- the monthly figures
+
+
+def month_of(moment: datetime, zone: Any) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def report_time(month: str, zone: Any) -> datetime:
+    """When the figures of ``month`` go out: 09:00 local on the 1st of the next month."""
+    year, number = (int(part) for part in month.split("-"))
+    return datetime(year + (number == 12), number % 12 + 1, 1, MONTHLY_HOUR, tzinfo=zone).astimezone(UTC)
+
+
+async def plan_monthly_report(app: Jamaat, now: datetime | None = None) -> None:
+    """Make sure this month's figures are scheduled (idempotent: the task's key names the month)."""
+    month = month_of(now or utcnow(), app.settings.zone)
+    async with app.db.session() as session:
+        existing = await tasks.get(session, f"helpdesk:monthly:{month}")
+        if existing is None:
+            await tasks.schedule(session, kind=MONTHLY_TASK, key=f"helpdesk:monthly:{month}",
+                                 run_at=report_time(month, app.settings.zone), payload={"month": month},
+                                 grace=MONTHLY_GRACE)
+
+
+@task_handler(MONTHLY_TASK)
+async def monthly_report(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    """Last month's figures to every admin, as text and a chart; then the next month is scheduled."""
+    from handlers.helpdesk_lawyer import month_bounds, stats_text, topic_labels
+
+    month = str(payload["month"])
+    start, end, label = month_bounds(month, app.settings)
+    config = HelpdeskConfig.from_settings(app.settings)
+    async with app.db.session() as session:
+        stats = await stats_service.compute(session, start, end, config, now)
+        for chat_id in await desk.admin_ids(session, app.settings.admin_ids):
+            language = await _language(session, chat_id, app.settings.default_language)
+            with in_language(app.i18n, language):
+                text = stats_text(stats, language, app.settings, label)
+                caption = _("Questions by topic, {month}").format(month=label)
+                chart = stats_service.chart_png(stats, topic_labels(), caption) if stats.asked else None
+            await outbox.enqueue(session, chat_id=chat_id, text=text[:4000],
+                                 dedupe_key=f"helpdesk:monthly:{label}:{chat_id}")
+            if chart is not None:
+                await outbox.enqueue(session, chat_id=chat_id, text=caption,
+                                     attachment=outbox.Attachment("photo", f"helpdesk-{label}.png", chart),
+                                     dedupe_key=f"helpdesk:monthly:{label}:{chat_id}:chart")
+        following = month_of(end + timedelta(days=1), app.settings.zone)
+        await tasks.schedule(session, kind=MONTHLY_TASK, key=f"helpdesk:monthly:{following}",
+                             run_at=report_time(following, app.settings.zone), payload={"month": following},
+                             grace=MONTHLY_GRACE)
