@@ -1,5 +1,6 @@
 """Every model module, so that Alembic sees the whole schema. A new domain adds its module here."""
 
+import storage.plan  # noqa: F401
 import storage.voting  # noqa: F401
 from storage import (
     delivery,  # noqa: F401
