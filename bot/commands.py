@@ -40,6 +40,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("queue", __("Legal helpdesk: questions waiting"), Role.LAWYER),
     Command("stats", __("Legal helpdesk figures"), Role.ADMIN),
     Command("member", __("Who may ask the legal helpdesk"), Role.ADMIN),
+    Command("rounds", __("Priority voting rounds of your aiyl aimak"), Role.ORGANISER),
+    Command("newround", __("Start a priority voting round"), Role.ORGANISER),
 )
 ROLE_COMMANDS: dict[str, Role] = {c.name: c.role for c in COMMANDS if c.role is not None}
 

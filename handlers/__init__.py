@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from aiogram import Router
 
+import handlers.voting_organiser as voting_organiser
+import handlers.voting_villager as voting_villager
 from handlers import admin, errors, fallback, forget, help, helpdesk_asker, helpdesk_lawyer, organiser, profile, start
 
-FLOWS = (errors, start, profile, forget, help, admin, organiser, helpdesk_asker, helpdesk_lawyer, fallback)
+FLOWS = (errors, start, profile, forget, help, admin, organiser, helpdesk_asker, helpdesk_lawyer, voting_organiser,
+         voting_villager, fallback)
 
 
 def all_routers() -> list[Router]:

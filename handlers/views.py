@@ -98,8 +98,10 @@ def help_text(person: Person | None, roles: Roles | None) -> str:
         _("/profile: see and change your profile\n/language: change the language\n"
           "/forget: delete your data (votes already cast stay counted, anonymously)\n/help: this message")
     )
+    parts.append(_("/vote: name your village's problems or vote on its priorities\n/receipt CODE: check your ballot"))
     if roles is not None and roles.organiser:
         parts.append(_("<b>As an organiser</b>\n/people: registered villagers of your aiyl aimak, women counted"))
+        parts.append(_("/rounds, /newround: priority voting (needs assessment) rounds of your aiyl aimak"))
     if roles is not None and roles.lawyer:
         parts.append(_("<b>As a lawyer</b>\n/queue: questions waiting at the legal helpdesk, oldest first; take one, "
                        "ask the asker for details, answer, release or pass it, publish the answer to the FAQ"))

@@ -12,6 +12,7 @@ from jobs.helpdesk import plan_monthly_report
 from jobs.maintenance import prune_processed_updates
 from jobs.sender import kick_sender, stop_sender
 from jobs.tasks import kick_tasks, stop_tasks
+from jobs.voting import close_due_rounds
 
 if TYPE_CHECKING:
     from bot.app import Jamaat
@@ -31,6 +32,9 @@ def schedule_jobs(scheduler: AsyncIOScheduler, app: Jamaat) -> None:
     scheduler.add_job(plan_monthly_report, "interval", hours=6, args=[app], id="helpdesk-monthly",
                       replace_existing=True, coalesce=True, max_instances=1,
                       next_run_time=datetime.now(UTC) + timedelta(seconds=30))
+    # Voting: the close tasks close rounds at their end time; this sweep catches any round they missed.
+    scheduler.add_job(close_due_rounds, "interval", minutes=1, args=[app], id="voting-close-due",
+                      replace_existing=True, coalesce=True, max_instances=1)
 
 
 async def stop_jobs(app: Jamaat) -> None:

@@ -1,0 +1,173 @@
+"""Voting notices and durable tasks: notices when collection and voting open, reminders to those who have not
+voted at the hours the organiser set, closing at the end time, results to villagers. Messages go through the
+outbox, each with a dedupe key, so a task that runs twice sends nothing twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Formatter, in_language
+from bot.settings import Settings
+from jobs.tasks import task_handler
+from services import outbox, tasks, voting
+from services.outbox import Attachment
+from services.places import place_name
+from storage.models import Person, Village, utcnow
+from storage.voting import VotingRound
+
+if TYPE_CHECKING:
+    from bot.app import Jamaat
+
+log = logging.getLogger(__name__)
+CLOSE_TASK = "voting.close"
+REMIND_TASK = "voting.remind"
+CLOSE_GRACE = timedelta(days=30)  # closing late is still closing
+REMIND_GRACE = timedelta(hours=1)
+
+
+def _language(person: Person, settings: Settings) -> str:
+    return person.language or settings.default_language
+
+
+def _markup(builder: InlineKeyboardBuilder) -> dict[str, Any]:
+    return builder.as_markup().model_dump(exclude_none=True)
+
+
+async def queue_notices(session: AsyncSession, i18n: I18n, settings: Settings, rnd: VotingRound, kind: str, *,
+                        by: int | None, progress_chat_id: int | None = None, hours: int | None = None) -> int:
+    """Queue one message per eligible villager (``remind``: those who have not voted) in their language.
+    ``kind``: collect, ballot, remind or results. Returns how many were queued."""
+    from handlers.voting import results_text
+    from handlers.voting_villager import BallotCB, CollectCB, hint
+    from services.voting_report import chart_png
+
+    people = await (voting.non_voters(session, rnd.id) if kind == "remind" else
+                    voting.eligible_people(session, rnd.id))
+    if kind != "results":
+        people = [p for p in people if p.unreachable_at is None]
+    if not people:
+        return 0
+    titles = {"collect": "collection opened", "ballot": "voting opened", "remind": f"reminder {hours} h",
+              "results": "results"}
+    broadcast = await outbox.create_broadcast(session, kind=f"voting.{kind}", subject=f"voting_round:{rnd.id}",
+                                              created_by=by, title=f"{rnd.title}: {titles[kind]}",
+                                              progress_chat_id=progress_chat_id)
+    results = await voting.results(session, rnd) if kind == "results" else None
+    villages = {v.id: v for v in await voting.round_villages(session, rnd.id)}
+    charts: dict[tuple[str, int], bytes] = {}
+    queued = 0
+    for person in people:
+        assert person.telegram_id is not None and person.village_id is not None
+        language = _language(person, settings)
+        fmt = Formatter(language, settings.zone)
+        village: Village = villages[person.village_id]
+        attachment = None
+        builder = InlineKeyboardBuilder()
+        with in_language(i18n, language):
+            if kind == "collect":
+                text = "\n".join([
+                    f"<b>{rnd.title}</b>",
+                    _("Your aiyl okmotu asks the residents of {village}: which problems of the village matter most "
+                      "to you? Name up to five.").format(village=place_name(village, language)),
+                    hint(),
+                    *([_("Problems are collected until {when}.").format(when=fmt.datetime(rnd.collect_ends_at))]
+                      if rnd.collect_ends_at else []),
+                ])
+                builder.button(text=_("Name problems"), callback_data=CollectCB(a="start", r=rnd.id))
+            elif kind in ("ballot", "remind"):
+                lead = (_("Voting is open: choose up to five priority problems of {village}.") if kind == "ballot"
+                        else _("Reminder: you have not voted yet on the priority problems of {village}."))
+                text = "\n".join([
+                    f"<b>{rnd.title}</b>", lead.format(village=place_name(village, language)),
+                    *([_("Voting closes on {when}.").format(when=fmt.datetime(rnd.vote_ends_at))]
+                      if rnd.vote_ends_at else []),
+                ])
+                builder.button(text=_("Open the ballot"), callback_data=BallotCB(a="o", r=rnd.id, v=village.id))
+            else:
+                assert results is not None
+                text = _("Results of the vote:") + "\n" + results_text(results, language, fmt, village_id=village.id)
+                key = (language, village.id)
+                if key not in charts:
+                    charts[key] = chart_png(results, gettext=_, language=language, village_id=village.id)
+                attachment = Attachment(kind="photo", filename="results.png", data=charts[key])
+                if len(text) > outbox.MAX_CAPTION:
+                    text = text[: outbox.MAX_CAPTION - 1] + "…"
+        suffix = f":{hours}" if kind == "remind" else ""
+        queued += await outbox.enqueue(
+            session, chat_id=person.telegram_id, text=text, person_id=person.id, broadcast_id=broadcast,
+            dedupe_key=f"voting:{rnd.id}:{kind}{suffix}:person:{person.id}",
+            reply_markup=_markup(builder) if kind != "results" else None, attachment=attachment)
+    log.info("voting: round %s: %s queued %s messages", rnd.id, kind, queued)
+    return queued
+
+
+async def schedule_round_tasks(session: AsyncSession, rnd: VotingRound, now: datetime | None = None) -> None:
+    """Close at the end time; remind at the hours before it that are still ahead."""
+    now = now or utcnow()
+    if rnd.vote_ends_at is None:
+        return
+    await tasks.schedule(session, kind=CLOSE_TASK, key=f"voting:{rnd.id}:close", run_at=rnd.vote_ends_at,
+                         payload={"round_id": rnd.id}, grace=CLOSE_GRACE)
+    await tasks.cancel_prefix(session, f"voting:{rnd.id}:remind:")
+    for hours in rnd.reminder_hours or []:
+        run_at = rnd.vote_ends_at - timedelta(hours=hours)
+        if run_at > now:
+            await tasks.schedule(session, kind=REMIND_TASK, key=f"voting:{rnd.id}:remind:{hours}", run_at=run_at,
+                                 payload={"round_id": rnd.id, "hours": hours}, grace=REMIND_GRACE)
+
+
+async def cancel_round_tasks(session: AsyncSession, rnd: VotingRound) -> None:
+    await tasks.cancel_prefix(session, f"voting:{rnd.id}:")
+
+
+async def notify_closed(session: AsyncSession, i18n: I18n, settings: Settings, rnd: VotingRound) -> None:
+    """Tell the organiser who created the round that it closed at its end time."""
+    from services.people import person_by_telegram_id
+
+    if rnd.created_by is None:
+        return
+    person = await person_by_telegram_id(session, rnd.created_by)
+    language = person.language if person is not None and person.language else settings.default_language
+    with in_language(i18n, language):
+        text = _("Voting in “{title}” closed at its end time. Send /rounds to see the results and publish them.") \
+            .format(title=rnd.title)
+    await outbox.enqueue(session, chat_id=rnd.created_by, text=text, dedupe_key=f"voting:{rnd.id}:closed")
+
+
+@task_handler(CLOSE_TASK)
+async def close_at_end_time(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    async with app.db.session() as session:
+        rnd = await voting.get_round(session, int(payload["round_id"]))
+        if rnd is None or rnd.phase != "voting" or rnd.vote_ends_at is None or rnd.vote_ends_at > now:
+            return
+        if await voting.close_round(session, rnd, by=None, now=now):
+            await notify_closed(session, app.i18n, app.settings, rnd)
+
+
+@task_handler(REMIND_TASK)
+async def remind_non_voters(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    async with app.db.session() as session:
+        rnd = await voting.get_round(session, int(payload["round_id"]))
+        if rnd is None or rnd.phase != "voting" or (rnd.vote_ends_at is not None and rnd.vote_ends_at <= now):
+            return
+        await queue_notices(session, app.i18n, app.settings, rnd, "remind", by=None, hours=int(payload["hours"]))
+
+
+async def close_due_rounds(app: Jamaat, now: datetime | None = None) -> int:
+    """A sweep behind the close tasks: any round past its end time is closed (safe in several processes)."""
+    now = now or utcnow()
+    closed = 0
+    async with app.db.session() as session:
+        for round_id in await voting.due_to_close(session, now):
+            rnd = await voting.get_round(session, round_id)
+            if rnd is not None and await voting.close_round(session, rnd, by=None, now=now):
+                await notify_closed(session, app.i18n, app.settings, rnd)
+                closed += 1
+    return closed
