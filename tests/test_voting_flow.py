@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from handlers.voting_villager import BallotCB, mask_of
 from jobs.tasks import run_due_tasks
 from services import voting
 from services.places import find_aiyl_aimak
@@ -48,7 +49,13 @@ async def notice(user, text: str):
     return await user.wait_for_message(lambda m: text in (m.text or ""), timeout=15)
 
 
-async def test_round_from_collection_to_published_results(bot: Harness) -> None:
+def test_ballot_buttons_fit_in_64_bytes() -> None:
+    widest = BallotCB(a="c", r=9_999_999, v=9_999_999, m=mask_of(set(range(voting.MAX_BALLOT_ITEMS))),
+                      p=999_999_999)
+    assert len(widest.pack().encode()) <= 64
+
+
+async def test_round_from_collection_to_published_results(bot: Harness, caplog) -> None:
     await setup_people(bot)
     organiser = bot.user(ORGANISER, "Gulnara", language_code="en")
     await organiser.send("/newround")
@@ -126,6 +133,18 @@ async def test_round_from_collection_to_published_results(bot: Harness) -> None:
     for data, expected in forged.items():
         await aigul.tap_data(data)
         assert expected in (aigul.last_answer[0] or ""), (data, aigul.last_answer)
+    assert caplog.text.count("voting: refused") >= 4  # each forged ballot button is logged
+    # An organiser of another aiyl aimak sees nothing of this round.
+    async with bot.db.session() as session:
+        await grant(session, 2002, Role.ORGANISER, (await find_aiyl_aimak(session, "cholpon")).id)
+    stranger = bot.user(2002, language_code="en")
+    await stranger.send("/rounds")
+    assert "No voting rounds yet." in stranger.last.text
+    for action in ("res", "csv", "close"):
+        await stranger.tap_data(f"vr:{action}:{round_id}")
+        assert "No such round among your aiyl aimaks." in stranger.last_answer[0]
+    await stranger.send(f"/merge {problems['kindergarten']} {problems['club roof']}")
+    assert f"Problem #{problems['kindergarten']} is not in this round." in stranger.last.text
 
     # Two confirmations at once from another villager: one ballot (a UNIQUE constraint decides).
     bakyt = bot.user(102)
