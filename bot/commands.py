@@ -42,6 +42,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("member", __("Who may ask the legal helpdesk"), Role.ADMIN),
     Command("rounds", __("Priority voting rounds of your aiyl aimak"), Role.ORGANISER),
     Command("newround", __("Start a priority voting round"), Role.ORGANISER),
+    Command("event", __("Announce a hearing, gathering or council session"), Role.ORGANISER),
+    Command("events", __("Hearings and meetings: answers, changes, outcome"), Role.ORGANISER),
 )
 ROLE_COMMANDS: dict[str, Role] = {c.name: c.role for c in COMMANDS if c.role is not None}
 

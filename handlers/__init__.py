@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiogram import Router
 
+import handlers.events as events
 import handlers.voting_organiser as voting_organiser
 import handlers.voting_villager as voting_villager
 from handlers import admin, errors, fallback, forget, help, helpdesk_asker, helpdesk_lawyer, organiser, profile, start
 
 FLOWS = (errors, start, profile, forget, help, admin, organiser, helpdesk_asker, helpdesk_lawyer, voting_organiser,
-         voting_villager, fallback)
+         voting_villager, events, fallback)
 
 
 def all_routers() -> list[Router]:

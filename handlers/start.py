@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, F
 from aiogram.filters import CommandObject, CommandStart
@@ -36,6 +37,10 @@ from storage.models import Person
 
 log = logging.getLogger(__name__)
 router = Routes("start")
+# Deep links (/start <prefix><rest>) of registered people: a flow registers an opener for its prefix, e.g.
+# START_LINKS["event_"] = open_event; it gets (message, rest, session=, person=, roles=, settings=) and returns
+# True when it answered.
+START_LINKS: dict[str, Callable[..., Awaitable[bool]]] = {}
 
 
 class Registration(StatesGroup):
@@ -165,6 +170,11 @@ async def on_start(message: Message, command: CommandObject, state: FSMContext, 
         await state.update_data(start_payload=command.args[:64])
     if person.is_registered:
         await state.set_state(None)
+        for prefix, opener in START_LINKS.items():
+            if (command.args or "").startswith(prefix) and await opener(
+                    message, (command.args or "")[len(prefix):], session=session, person=person, roles=roles,
+                    settings=settings):
+                return
         await message.answer(_("Welcome back!") + "\n\n" + help_text(person, roles),
                              reply_markup=ReplyKeyboardRemove())
         return

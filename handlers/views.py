@@ -102,6 +102,8 @@ def help_text(person: Person | None, roles: Roles | None) -> str:
     if roles is not None and roles.organiser:
         parts.append(_("<b>As an organiser</b>\n/people: registered villagers of your aiyl aimak, women counted"))
         parts.append(_("/rounds, /newround: priority voting (needs assessment) rounds of your aiyl aimak"))
+        parts.append(_("/event: announce a public hearing, gathering, kurultai or council session\n"
+                       "/events: answers, questions, changes, reminders, outcome and protocol of your events"))
     if roles is not None and roles.lawyer:
         parts.append(_("<b>As a lawyer</b>\n/queue: questions waiting at the legal helpdesk, oldest first; take one, "
                        "ask the asker for details, answer, release or pass it, publish the answer to the FAQ"))

@@ -4,6 +4,7 @@ import storage.plan  # noqa: F401
 import storage.voting  # noqa: F401
 from storage import (
     delivery,  # noqa: F401
+    events,  # noqa: F401
     helpdesk,  # noqa: F401
     models,  # noqa: F401
 )

@@ -1,0 +1,173 @@
+"""Broadcast benchmark: the outbox sender against the Bot API emulator.
+
+    .venv/bin/python -m benchmarks.broadcast                 # (a) 3,000 with limits, (b) 10,000 without
+    .venv/bin/python -m benchmarks.broadcast --limited 10000 --unlimited 10000 --postgres
+
+(a) Telegram's limits on (30 messages/s overall, 1/s per chat): messages per second as a share of the 30/s cap
+    and the 429 answers received. At 30/s, 10,000 messages take over 5.5 minutes, so (a) sends 3,000 by default
+    and says so; pass --limited 10000 for the full run.
+(b) Limits lifted: the sender's own ceiling (database claims and records included), against a baseline measured
+    in the same run: bare sendMessage calls to the same emulator with the same concurrency and no database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.app import Jamaat
+from bot.emulator import Emulator, Limits
+from jobs.sender import SendReport, send_pending
+from services import outbox
+from storage.db import Database
+from storage.delivery import Broadcast
+from storage.models import Person, utcnow
+from tests.harness import harness_settings
+
+CAP = 30.0
+FIRST_ID = 1_000_000
+
+
+async def subscribers(db: Database, emu: Emulator, count: int, first: int) -> list[tuple[int, int]]:
+    async with db.session() as session:
+        for start in range(0, count, 1000):
+            session.add_all(Person(telegram_id=first + i, language=("ky", "ru", "en")[i % 3], registered_at=utcnow())
+                            for i in range(start, min(count, start + 1000)))
+    async with db.session() as session:
+        from sqlalchemy import select
+
+        rows = (await session.execute(select(Person.id, Person.telegram_id).where(
+            Person.telegram_id >= first, Person.telegram_id < first + count).order_by(Person.id))).all()
+    for _, telegram_id in rows:
+        emu.user(telegram_id, "Subscriber")
+    return [(person_id, telegram_id) for person_id, telegram_id in rows]
+
+
+async def queue(db: Database, recipients: list[tuple[int, int]], label: str) -> int:
+    async with db.session() as session:
+        broadcast_id = await outbox.create_broadcast(session, kind="benchmark", subject=label, created_by=None,
+                                                     title=label)
+        for person_id, telegram_id in recipients:
+            await outbox.enqueue(session, chat_id=telegram_id, person_id=person_id, broadcast_id=broadcast_id,
+                                 dedupe_key=f"{label}:{person_id}",
+                                 text=f"📣 <b>Public hearing</b>: draft local budget. Notice for {telegram_id}.")
+    return broadcast_id
+
+
+async def drain(app: Jamaat, broadcast_id: int) -> tuple[float, SendReport]:
+    """Send until the broadcast is done, as the background job does; returns the seconds taken."""
+    total = SendReport()
+    started = time.perf_counter()
+    while True:
+        report = await send_pending(app, limit=app.settings.outbox_batch)
+        for name in ("sent", "rate_limited", "retried", "failed", "unreachable"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        if report.paused_until is not None:
+            await asyncio.sleep(max(0.01, (report.paused_until - utcnow()).total_seconds()))
+            continue
+        if report.claimed == 0:
+            async with app.db.session() as session:
+                broadcast = await session.get(Broadcast, broadcast_id)
+                progress = await outbox.broadcast_progress(session, broadcast_id)
+            if progress.done and broadcast is not None:
+                return time.perf_counter() - started, total
+            await asyncio.sleep(0.05)
+
+
+async def raw_baseline(emu: Emulator, app: Jamaat, chat_ids: list[int], concurrency: int) -> float:
+    """Bare sendMessage calls, no database: what the emulator and aiogram allow on this machine."""
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(chat_id: int) -> None:
+        async with slots:
+            await app.bot.send_message(chat_id, "baseline")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(c) for c in chat_ids))
+    return len(chat_ids) / (time.perf_counter() - started)
+
+
+async def run(database_url: str | None, schema: str | None, limited: int, unlimited: int, rate: float,
+              concurrency: int, tmp: Path) -> None:
+    url = database_url or f"sqlite+aiosqlite:///{tmp / 'benchmark.db'}"
+    db = Database(url, schema=schema)
+    await db.upgrade()
+    print(f"database: {db.dialect}; batch 100; concurrency {concurrency}")
+    try:
+        if limited:
+            async with Emulator(limits=Limits()) as emu:
+                settings: dict[str, Any] = {"outbox_per_second": rate, "outbox_concurrency": concurrency}
+                app = Jamaat.create(harness_settings(emu, db, **settings), db=db)
+                try:
+                    people = await subscribers(db, emu, limited, FIRST_ID)
+                    broadcast_id = await queue(db, people, "limited")
+                    note = "" if limited >= 10_000 else (f" (scaled down from 10,000: at {CAP:g}/s that would take "
+                                                         f"{10_000 / CAP / 60:.1f} min; pass --limited 10000)")
+                    print(f"(a) limits on: {limited:,} subscribers{note}; sender rate setting {rate:g}/s")
+                    seconds, report = await drain(app, broadcast_id)
+                    per_second = report.sent / seconds
+                    print(f"    sent {report.sent:,} in {seconds:.1f} s = {per_second:.1f} msg/s = "
+                          f"{per_second / CAP:.0%} of the {CAP:g}/s cap; 429 answers: {emu.stats.rate_limited} "
+                          f"(sender saw {report.rate_limited}); failed {report.failed}")
+                finally:
+                    await app.close()
+        if unlimited:
+            async with Emulator(limits=None) as emu:
+                settings = {"outbox_per_second": 1_000_000.0, "outbox_chat_interval": 0.0,
+                            "outbox_concurrency": concurrency}
+                app = Jamaat.create(harness_settings(emu, db, **settings), db=db)
+                try:
+                    people = await subscribers(db, emu, unlimited, FIRST_ID + 5_000_000)
+                    baseline_chats = [t for _, t in people[: min(2000, len(people))]]
+                    baseline = await raw_baseline(emu, app, baseline_chats, concurrency)
+                    started = time.perf_counter()
+                    broadcast_id = await queue(db, people, "unlimited")
+                    queued = time.perf_counter() - started
+                    seconds, report = await drain(app, broadcast_id)
+                    per_second = report.sent / seconds
+                    print(f"(b) limits lifted: {unlimited:,} subscribers queued in {queued:.1f} s "
+                          f"({unlimited / queued:,.0f}/s)")
+                    print(f"    sent {report.sent:,} in {seconds:.1f} s = {per_second:,.0f} msg/s; bare sendMessage "
+                          f"baseline {baseline:,.0f} msg/s; sender/baseline = {per_second / baseline:.2f}; "
+                          f"{per_second / CAP:.0f}x the {CAP:g}/s cap")
+                finally:
+                    await app.close()
+    finally:
+        await db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--limited", type=int, default=3000, help="subscribers for (a), limits on (0: skip)")
+    parser.add_argument("--unlimited", type=int, default=10_000, help="subscribers for (b), limits off (0: skip)")
+    parser.add_argument("--rate", type=float, default=None, help="sender rate for (a) (default: the setting)")
+    parser.add_argument("--concurrency", type=int, default=None, help="calls in flight (default: the setting)")
+    parser.add_argument("--postgres", action="store_true", help="use the test PostgreSQL server, in a new schema")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    from bot.settings import Settings
+
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    rate = args.rate or defaults.outbox_per_second
+    concurrency = args.concurrency or defaults.outbox_concurrency
+    with tempfile.TemporaryDirectory(prefix="jamaat-bench-") as tmp:
+        if args.postgres:
+            asyncio.run(_with_postgres(args, rate, concurrency, Path(tmp)))
+        else:
+            asyncio.run(run(None, None, args.limited, args.unlimited, rate, concurrency, Path(tmp)))
+
+
+async def _with_postgres(args: argparse.Namespace, rate: float, concurrency: int, tmp: Path) -> None:
+    from tests.backends import POSTGRES_URL, postgres_schema
+
+    async with postgres_schema() as schema:
+        await run(POSTGRES_URL, schema, args.limited, args.unlimited, rate, concurrency, tmp)
+
+
+if __name__ == "__main__":
+    main()
