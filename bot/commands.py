@@ -40,6 +40,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("queue", __("Legal helpdesk: questions waiting"), Role.LAWYER),
     Command("stats", __("Legal helpdesk figures"), Role.ADMIN),
     Command("member", __("Who may ask the legal helpdesk"), Role.ADMIN),
+    Command("plan", __("Your aiyl aimak's joint action plan")),
+    Command("plans", __("Joint action plans: activities, monitoring, report"), Role.ORGANISER),
     Command("rounds", __("Priority voting rounds of your aiyl aimak"), Role.ORGANISER),
     Command("newround", __("Start a priority voting round"), Role.ORGANISER),
     Command("event", __("Announce a hearing, gathering or council session"), Role.ORGANISER),

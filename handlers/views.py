@@ -99,8 +99,10 @@ def help_text(person: Person | None, roles: Roles | None) -> str:
           "/forget: delete your data (votes already cast stay counted, anonymously)\n/help: this message")
     )
     parts.append(_("/vote: name your village's problems or vote on its priorities\n/receipt CODE: check your ballot"))
+    parts.append(_("/plan: your aiyl aimak's joint action plan and how it goes"))
     if roles is not None and roles.organiser:
         parts.append(_("<b>As an organiser</b>\n/people: registered villagers of your aiyl aimak, women counted"))
+        parts.append(_("/plans: joint action plans: activities, groups, monitoring, surveys and the report"))
         parts.append(_("/rounds, /newround: priority voting (needs assessment) rounds of your aiyl aimak"))
         parts.append(_("/event: announce a public hearing, gathering, kurultai or council session\n"
                        "/events: answers, questions, changes, reminders, outcome and protocol of your events"))

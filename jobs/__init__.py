@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import jobs.events  # noqa: F401 - registers the event reminders' task handler
+import jobs.plan  # noqa: F401 - registers the joint action plan's task handlers
 from jobs.helpdesk import plan_monthly_report
 from jobs.maintenance import prune_processed_updates
 from jobs.sender import kick_sender, stop_sender

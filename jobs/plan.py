@@ -1,0 +1,285 @@
+"""Joint action plan tasks (durable, see ``jobs.tasks``): monitoring prompts at each date, one reminder to members
+who did not answer and then a notice to the organisers, overdue-activity notices, status changes told to
+followers, satisfaction surveys and the yearly monitoring report.
+
+Every message goes through the outbox with a dedupe key naming what it is and to whom, rendered in the
+reader's language when it is queued: a task that runs twice (or in two processes) sends nothing twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Formatter, in_language
+from jobs.tasks import task_handler
+from services import outbox, plan_report
+from services import plan as plans
+from services.outbox import Attachment
+from services.people import person_by_telegram_id
+from storage.models import Person
+from storage.plan import MonitoringOccasion, Plan, PlanActivity, SatisfactionSurvey
+
+if TYPE_CHECKING:
+    from bot.app import Jamaat
+
+log = logging.getLogger(__name__)
+
+
+def escape(text: str | None) -> str:
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def language_of(app: Jamaat, person: Person | None) -> str:
+    return (person.language if person is not None else None) or app.settings.default_language
+
+
+async def organisers(session: AsyncSession, app: Jamaat, aiyl_aimak_id: int) -> list[tuple[int, Person | None]]:
+    """(Telegram id, person if known) of each organiser of the aiyl aimak."""
+    return [(telegram_id, await person_by_telegram_id(session, telegram_id))
+            for telegram_id in await plans.organiser_ids(session, aiyl_aimak_id)]
+
+
+def status_text(status: str) -> str:
+    return plan_report.status_label(status, _)
+
+
+def prompt_text(plan: Plan, activity: PlanActivity, fmt: Formatter, *, reminder: bool = False) -> str:
+    head = _("🔔 Reminder: the monitoring group has not heard from you yet.") + "\n\n" if reminder else ""
+    progress = 100 if activity.status == "done" else activity.progress
+    return head + _(
+        "📋 <b>Monitoring</b> of the joint action plan “{plan}”\n"
+        "Activity: <b>{activity}</b>\nDue: {due}\nStatus now: {status}, {progress} done\n\n"
+        "How is it going? Choose the status you see:").format(
+        plan=escape(plan.title), activity=escape(activity.title), due=fmt.date(activity.due_on),
+        status=status_text(activity.status), progress=fmt.percent(progress / 100))
+
+
+async def _load(session: AsyncSession, activity_id: int) -> tuple[Plan, PlanActivity] | None:
+    activity = await plans.get_activity(session, activity_id)
+    if activity is None:
+        return None
+    plan = await plans.get_plan(session, activity.plan_id)
+    assert plan is not None
+    return plan, activity
+
+
+async def _enqueue_prompt(app: Jamaat, session: AsyncSession, plan: Plan, activity: PlanActivity,
+                          occasion: MonitoringOccasion, member: Person, *, reminder: bool) -> bool:
+    from handlers.plan_villager import status_keyboard
+
+    if member.telegram_id is None:
+        return False
+    language = language_of(app, member)
+    with in_language(app.i18n, language):
+        text = prompt_text(plan, activity, Formatter(language, app.settings.zone), reminder=reminder)
+        markup = status_keyboard(occasion.id).model_dump(exclude_none=True)
+    kind = "remind" if reminder else "prompt"
+    return await outbox.enqueue(session, chat_id=member.telegram_id, person_id=member.id, text=text,
+                                reply_markup=markup, dedupe_key=f"plan:{kind}:{occasion.id}:{member.id}")
+
+
+@task_handler(plans.MONITOR_TASK)
+async def monitoring_prompt(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    """A monitoring date: every member of the plan's monitoring group is asked about the activity."""
+    async with app.db.session() as session:
+        loaded = await _load(session, int(payload["activity_id"]))
+        if loaded is None:
+            return
+        plan, activity = loaded
+        if activity.status in plans.CLOSED_STATUSES:
+            return
+        occasion = await plans.open_occasion(session, activity.id, run_at)
+        group = await plans.monitoring_group(session, plan.id)
+        members = [m for m in await plans.members_of(session, group.id) if m.is_registered] if group else []
+        if not members:
+            for chat_id, person in await organisers(session, app, plan.aiyl_aimak_id):
+                language = language_of(app, person)
+                with in_language(app.i18n, language):
+                    text = _("Monitoring of “{activity}” is due today, but the monitoring group of the plan “{plan}” "
+                             "has no members yet, so nobody was asked. Add members with /plans.").format(
+                        activity=escape(activity.title), plan=escape(plan.title))
+                await outbox.enqueue(session, chat_id=chat_id, text=text,
+                                     dedupe_key=f"plan:nogroup:{occasion.id}:{chat_id}")
+            return
+        for member in members:
+            await _enqueue_prompt(app, session, plan, activity, occasion, member, reminder=False)
+        await plans.schedule_follow_ups(session, plan, occasion)
+        log.info("plan %s: monitoring of activity %s asked of %s members", plan.id, activity.id, len(members))
+
+
+async def _occasion(session: AsyncSession, payload: dict[str, Any]) -> tuple[Plan, PlanActivity,
+                                                                             MonitoringOccasion] | None:
+    occasion = await plans.get_occasion(session, int(payload["occasion_id"]))
+    if occasion is None:
+        return None
+    loaded = await _load(session, occasion.activity_id)
+    if loaded is None:
+        return None
+    return loaded[0], loaded[1], occasion
+
+
+@task_handler(plans.REMIND_TASK)
+async def monitoring_reminder(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    """Once, to each member who has not answered."""
+    async with app.db.session() as session:
+        found = await _occasion(session, payload)
+        if found is None:
+            return
+        plan, activity, occasion = found
+        if activity.status == "cancelled":
+            return
+        for member in await plans.members_without_answer(session, occasion):
+            await _enqueue_prompt(app, session, plan, activity, occasion, member, reminder=True)
+
+
+@task_handler(plans.ESCALATE_TASK)
+async def monitoring_escalation(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    """After the reminder: the organisers are told who still has not answered."""
+    async with app.db.session() as session:
+        found = await _occasion(session, payload)
+        if found is None:
+            return
+        plan, activity, occasion = found
+        if activity.status == "cancelled":
+            return
+        silent = await plans.members_without_answer(session, occasion)
+        if not silent:
+            return
+        names = ", ".join(escape(m.first_name or f"#{m.id}") for m in silent)
+        for chat_id, person in await organisers(session, app, plan.aiyl_aimak_id):
+            language = language_of(app, person)
+            with in_language(app.i18n, language):
+                fmt = Formatter(language, app.settings.zone)
+                text = ngettext(
+                    "Monitoring of “{activity}” ({plan}) asked on {day}: {count} member of the monitoring group has "
+                    "not answered, even after a reminder: {names}.",
+                    "Monitoring of “{activity}” ({plan}) asked on {day}: {count} members of the monitoring group "
+                    "have not answered, even after a reminder: {names}.", len(silent)).format(
+                    activity=escape(activity.title), plan=escape(plan.title), day=fmt.date(occasion.due_at),
+                    count=fmt.number(len(silent)), names=names)
+            await outbox.enqueue(session, chat_id=chat_id, text=text,
+                                 dedupe_key=f"plan:escalate:{occasion.id}:{chat_id}")
+
+
+@task_handler(plans.OVERDUE_TASK)
+async def overdue_notice(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    """The day after the due date: the responsible person and the organisers are told if it is not done."""
+    async with app.db.session() as session:
+        loaded = await _load(session, int(payload["activity_id"]))
+        if loaded is None:
+            return
+        plan, activity = loaded
+        due = activity.due_on.isoformat()
+        if payload.get("due") != due or not plans.is_overdue(activity, plans.local_day(now, app.settings.zone)):
+            return
+        chats: list[tuple[int, Person | None, bool]] = []
+        if activity.responsible_person_id is not None:
+            person = await session.get(Person, activity.responsible_person_id)
+            if person is not None and person.telegram_id is not None and person.is_registered:
+                chats.append((person.telegram_id, person, True))
+        for chat_id, person in await organisers(session, app, plan.aiyl_aimak_id):
+            if all(chat_id != known for known, _p, _r in chats):
+                chats.append((chat_id, person, False))
+        for chat_id, person, responsible in chats:
+            language = language_of(app, person)
+            with in_language(app.i18n, language):
+                fmt = Formatter(language, app.settings.zone)
+                text = _("⏰ Overdue: “{activity}” of the joint action plan “{plan}” was due on {due} and is not done "
+                         "(status: {status}, {progress} done).").format(
+                    activity=escape(activity.title), plan=escape(plan.title), due=fmt.date(activity.due_on),
+                    status=status_text(activity.status), progress=fmt.percent(activity.progress / 100))
+                if responsible:
+                    text += "\n" + _("You are named as responsible for it. Please tell the aiyl okmotu how it "
+                                     "stands.")
+            await outbox.enqueue(session, chat_id=chat_id, person_id=person.id if person else None, text=text,
+                                 dedupe_key=f"plan:overdue:{activity.id}:{due}:{chat_id}")
+
+
+@task_handler(plans.STATUS_TASK)
+async def status_notice(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    """An activity changed status: its plan's followers are told."""
+    async with app.db.session() as session:
+        change = await plans.status_change(session, int(payload["change_id"]))
+        if change is None:
+            return
+        loaded = await _load(session, change.activity_id)
+        if loaded is None:
+            return
+        plan, activity = loaded
+        for follower in await plans.followers(session, plan.id):
+            assert follower.telegram_id is not None
+            language = language_of(app, follower)
+            with in_language(app.i18n, language):
+                fmt = Formatter(language, app.settings.zone)
+                text = _("📢 Joint action plan “{plan}”: “{activity}” is now <b>{status}</b> (it was {old}), "
+                         "{progress} done.").format(
+                    plan=escape(plan.title), activity=escape(activity.title), status=status_text(change.new_status),
+                    old=status_text(change.old_status), progress=fmt.percent(change.progress / 100))
+                text += "\n" + _("/plan shows the whole plan.")
+            await outbox.enqueue(session, chat_id=follower.telegram_id, person_id=follower.id, text=text,
+                                 dedupe_key=f"plan:status:{change.id}:{follower.id}")
+
+
+def survey_question(survey: SatisfactionSurvey) -> str:
+    return _("⭐ A short question from your aiyl okmotu: how satisfied are you with the <b>{service}</b> in your "
+             "village?\n1 = not at all, 5 = fully satisfied. Your answer is counted by village and group, never "
+             "shown with your name.").format(service=plan_report.service_label(survey.service, _))
+
+
+@task_handler(plans.SURVEY_TASK)
+async def satisfaction_survey(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    """Ask every registered villager of the plan's aiyl aimak the survey question, with 1–5 buttons."""
+    from handlers.plan_villager import score_keyboard
+
+    async with app.db.session() as session:
+        survey = await session.get(SatisfactionSurvey, int(payload["survey_id"]))
+        if survey is None or not survey.active:
+            return
+        plan = await plans.get_plan(session, survey.plan_id)
+        assert plan is not None
+        occasion = await plans.open_survey_occasion(session, survey, int(payload["number"]), run_at)
+        people = await plans.villagers_of(session, plan.aiyl_aimak_id)
+        for person in people:
+            assert person.telegram_id is not None
+            language = language_of(app, person)
+            with in_language(app.i18n, language):
+                text = survey_question(survey)
+                markup = score_keyboard(occasion.id).model_dump(exclude_none=True)
+            await outbox.enqueue(session, chat_id=person.telegram_id, person_id=person.id, text=text,
+                                 reply_markup=markup, dedupe_key=f"plan:survey:{occasion.id}:{person.id}")
+        log.info("plan %s: survey %s (%s) asked of %s villagers", plan.id, survey.id, survey.service, len(people))
+
+
+@task_handler(plans.YEARLY_TASK)
+async def yearly_report(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    """Each year after the approval: the monitoring report (chart, XLSX, DOCX) to the organisers."""
+    zone = app.settings.zone
+    year = int(payload.get("year", 1))
+    async with app.db.session() as session:
+        plan = await plans.get_plan(session, int(payload["plan_id"]))
+        if plan is None:
+            return
+        ending: date = plans.local_day(run_at, zone)
+        report = await plan_report.gather(session, plan, zone=zone, year_ending=ending, now=now)
+        stem = plan_report.file_stem(report)
+        for chat_id, person in await organisers(session, app, plan.aiyl_aimak_id):
+            language = language_of(app, person)
+            with in_language(app.i18n, language):
+                files = plan_report.render(report, gettext=_, language=language, zone=zone)
+                caption = _("📊 Yearly monitoring report of the joint action plan “{plan}”, year {year}. The "
+                            "document can be read out at a gathering or hearing.").format(
+                    plan=escape(plan.title), year=year)
+            key = f"plan:yearly:{plan.id}:{year}:{chat_id}"
+            await outbox.enqueue(session, chat_id=chat_id, text=caption, dedupe_key=f"{key}:chart",
+                                 attachment=Attachment("photo", f"{stem}.png", files.chart))
+            await outbox.enqueue(session, chat_id=chat_id, text="", dedupe_key=f"{key}:xlsx",
+                                 attachment=Attachment("document", f"{stem}.xlsx", files.xlsx))
+            await outbox.enqueue(session, chat_id=chat_id, text="", dedupe_key=f"{key}:docx",
+                                 attachment=Attachment("document", f"{stem}.docx", files.docx))
+        if year < 5:  # implementation runs up to three years; reports a little beyond
+            await plans.schedule_yearly(session, plan, zone, year=year + 1)
