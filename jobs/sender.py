@@ -3,8 +3,8 @@
 Where a stop can fall, and what happens:
 - before a row is claimed, or while it is claimed but not tried: nothing was sent; a stopping worker gives its
   claims back, a killed one's lease runs out and another worker takes them;
-- between marking a row ``sending`` and recording Telegram's answer: each message's call and its record run
-  as one shielded unit, so a stop (task cancelled, bot shut down) waits for the answer to be recorded. Only a
+- between marking a row ``sending`` and recording Telegram's answer: the calls run in lanes that are tasks of
+  their own, so a stop (task cancelled, bot shut down) waits for the answers in flight to be recorded. Only a
   hard kill of the process inside that window (milliseconds per message in flight) leaves a row in doubt:
   Telegram has no idempotency key, so it is sent again when the lease ends and logged as in doubt — at most
   ``outbox_concurrency`` messages per killed process, chosen over skipping somebody's notice.
@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 import weakref
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,6 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
-    TelegramNetworkError,
     TelegramRetryAfter,
 )
 from aiogram.types import (
@@ -165,27 +165,71 @@ class _Run:
         """``now`` as given, moving on with the real time spent in this run."""
         return self.start + timedelta(seconds=time.monotonic() - self.mono)
 
-    async def one(self, message: outbox.Claimed, slots: asyncio.Semaphore) -> None:
-        """Mark ``sending``, call, record the answer. Runs as its own task: a cancelled run waits for it."""
+    async def send(self, claimed: list[outbox.Claimed]) -> None:
+        """Send over ``outbox_concurrency`` lanes. The lanes are tasks of their own: when this run is cancelled
+        they finish the call in flight and record its answer, then the untried messages are given back."""
+        queue = deque(claimed)
+        lanes = [asyncio.ensure_future(self._lane(queue))
+                 for _ in range(min(self.settings.outbox_concurrency, len(claimed)))]
         try:
-            await self._one(message)
-        except Exception:  # noqa: BLE001 - the row stays in doubt and is retried when its lease ends
-            log.exception("outbox message %s: could not record the outcome", message.id)
+            await asyncio.wait(lanes)
         finally:
-            slots.release()
+            self.stop = True
+            if not all(lane.done() for lane in lanes):
+                await asyncio.wait(lanes)
+            if queue:
+                self.report.released += len(queue)
+                with contextlib.suppress(Exception):
+                    async with self.app.db.session() as session:
+                        await outbox.release(session, [m.id for m in queue], worker=self.worker)
 
-    async def _one(self, message: outbox.Claimed) -> None:
-        db, report, settings = self.app.db, self.report, self.settings
-        async with db.session() as session:
-            if not await outbox.start_sending(session, message.id, worker=self.worker, now=self.clock(),
-                                              lease=self.lease):
-                report.lost += 1
-                return
-        if message.in_doubt:
-            report.in_doubt += 1
+    async def _lane(self, queue: deque[outbox.Claimed]) -> None:
+        """One message after another. The answer of one is recorded in the same transaction that marks the next
+        ``sending``, so each message costs one commit, and an answer is always on record before the next call."""
+        answered: tuple[outbox.Claimed, Message, str | None] | None = None
         try:
-            sent, new_file_id = await _call(self.app, message)
-        except TelegramRetryAfter as exc:
+            while queue and not self.stop:
+                await self.state.pacer.wait()
+                if self.stop or not queue:
+                    break
+                message = queue.popleft()
+                async with self.app.db.session() as session:
+                    if answered is not None:
+                        await self._record(session, *answered)
+                        answered = None
+                    mine = await outbox.start_sending(session, message.id, worker=self.worker, now=self.clock(),
+                                                      lease=self.lease)
+                if not mine:
+                    self.report.lost += 1
+                    continue
+                if message.in_doubt:
+                    self.report.in_doubt += 1
+                try:
+                    sent, new_file_id = await _call(self.app, message)
+                except Exception as exc:  # noqa: BLE001 - sorted out in _failed
+                    await self._failed(message, exc)
+                    continue
+                answered = (message, sent, new_file_id)
+        except Exception:  # noqa: BLE001 - a database error: rows stay claimed or in doubt until the lease ends
+            log.exception("outbox lane stopped")
+        finally:
+            if answered is not None:
+                try:
+                    async with self.app.db.session() as session:
+                        await self._record(session, *answered)
+                except Exception:  # noqa: BLE001
+                    log.exception("outbox message %s: sent, but could not record it", answered[0].id)
+
+    async def _record(self, session: Any, message: outbox.Claimed, sent: Message, new_file_id: str | None) -> None:
+        await outbox.mark_sent(session, message.id, now=self.clock(), telegram_message_id=sent.message_id)
+        if new_file_id is not None and message.file is not None:
+            await outbox.remember_file_id(session, message.file.id, new_file_id)
+        self.state.pacer.recover()
+        self.report.sent += 1
+
+    async def _failed(self, message: outbox.Claimed, exc: Exception) -> None:
+        db, report, settings = self.app.db, self.report, self.settings
+        if isinstance(exc, TelegramRetryAfter):
             report.rate_limited += 1
             self.stop = True
             until = self.clock() + timedelta(seconds=exc.retry_after)
@@ -197,78 +241,32 @@ class _Run:
                                          failed_attempt=False, max_attempts=settings.outbox_max_attempts)
             report.released += 1
             return
-        except TelegramForbiddenError as exc:
-            await self._unreachable(message, exc.message)
+        if isinstance(exc, TelegramForbiddenError) or (
+                isinstance(exc, TelegramBadRequest) and ("chat not found" in exc.message.lower()
+                                                         or "user not found" in exc.message.lower())):
+            async with db.session() as session:
+                await outbox.mark_chat_unreachable(session, message.chat_id, message.person_id, exc.message)
+            log.info("chat %s is unreachable (%s): its messages are closed", message.chat_id, exc.message)
+            report.unreachable += 1
             return
-        except TelegramBadRequest as exc:
-            if "chat not found" in exc.message.lower() or "user not found" in exc.message.lower():
-                await self._unreachable(message, exc.message)
-                return
+        if isinstance(exc, TelegramBadRequest):
             log.error("outbox message %s to chat %s refused: %s", message.id, message.chat_id, exc.message)
             async with db.session() as session:
                 await outbox.mark_failed(session, message.id, exc.message)
             report.failed += 1
             return
-        except (TimeoutError, TelegramNetworkError, TelegramAPIError, OSError) as exc:
-            # Server errors and lost connections: try again later, waiting longer each time.
-            delay = settings.outbox_retry_seconds * 2 ** message.attempts
-            error = f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"
-            async with db.session() as session:
-                status = await outbox.retry_later(session, message.id, not_before=self.clock() + timedelta(
-                    seconds=delay), error=error, failed_attempt=True, max_attempts=settings.outbox_max_attempts)
-            if status == outbox.FAILED:
-                log.error("outbox message %s to chat %s failed for good: %s", message.id, message.chat_id, error)
-                report.failed += 1
-            else:
-                log.warning("outbox message %s to chat %s: %s; retry in %s s", message.id, message.chat_id,
-                            error, delay)
-                report.retried += 1
-            return
+        # Server errors, lost connections and the like: try again later, waiting longer each time.
+        delay = settings.outbox_retry_seconds * 2 ** message.attempts
+        error = f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"
         async with db.session() as session:
-            await outbox.mark_sent(session, message.id, now=self.clock(), telegram_message_id=sent.message_id)
-            if new_file_id is not None and message.file is not None:
-                await outbox.remember_file_id(session, message.file.id, new_file_id)
-        self.state.pacer.recover()
-        report.sent += 1
-
-    async def _unreachable(self, message: outbox.Claimed, error: str) -> None:
-        async with self.app.db.session() as session:
-            await outbox.mark_chat_unreachable(session, message.chat_id, message.person_id, error)
-        log.info("chat %s is unreachable (%s): its messages are closed", message.chat_id, error)
-        self.report.unreachable += 1
-
-    async def send(self, claimed: list[outbox.Claimed]) -> None:
-        slots = asyncio.Semaphore(self.settings.outbox_concurrency)
-        running: set[asyncio.Task[None]] = set()
-        untried = [m.id for m in claimed]
-        try:
-            for message in claimed:
-                if self.stop:
-                    break
-                await slots.acquire()
-                try:
-                    await self.state.pacer.wait()
-                except BaseException:
-                    slots.release()
-                    raise
-                if self.stop:
-                    slots.release()
-                    break
-                untried.remove(message.id)
-                task = asyncio.ensure_future(self.one(message, slots))
-                running.add(task)
-                task.add_done_callback(running.discard)
-            if running:
-                await asyncio.wait(set(running))
-        finally:
-            # Also when cancelled: let the calls in flight record their answers, then give back the rest.
-            if running:
-                await asyncio.wait(set(running))
-            if untried:
-                self.report.released += len(untried)
-                with contextlib.suppress(Exception):
-                    async with self.app.db.session() as session:
-                        await outbox.release(session, untried, worker=self.worker)
+            status = await outbox.retry_later(session, message.id, not_before=self.clock() + timedelta(
+                seconds=delay), error=error, failed_attempt=True, max_attempts=settings.outbox_max_attempts)
+        if status == outbox.FAILED:
+            log.error("outbox message %s to chat %s failed for good: %s", message.id, message.chat_id, error)
+            report.failed += 1
+        else:
+            log.warning("outbox message %s to chat %s: %s; retry in %s s", message.id, message.chat_id, error, delay)
+            report.retried += 1
 
 
 async def send_pending(app: Jamaat, now: datetime | None = None, worker: str | None = None,

@@ -69,6 +69,7 @@ _RU_SUFFIXES = sorted(
 _SUFFIXES = sorted(set(_KY_SUFFIXES) | set(_RU_SUFFIXES), key=len, reverse=True)
 MIN_STEM = 3
 MAX_STEM = 6
+RANK_POOL = 1000  # PostgreSQL: matches ranked per query at most
 QUERY_STEM = 5  # query stems are matched as prefixes, a letter shorter than indexed ones
 
 
@@ -191,11 +192,15 @@ async def candidate_ids(session: AsyncSession, terms: list[str], *, topic: str |
                + " ORDER BY bm25(faq_fts) LIMIT :limit")
         params = {"query": _fts5_query(terms), "limit": limit}
     else:
-        sql = ("SELECT id FROM faq_entry WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', :query)"
+        # The GIN index finds the matches; ranking recomputes each match's tsvector, so at most ``RANK_POOL``
+        # matches are ranked (a query of common words would otherwise rank most of the table).
+        sql = ("WITH matches AS (SELECT id, search_text FROM faq_entry "
+               "WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', :query)"
                + (" AND topic = :topic" if topic else "")
-               + " ORDER BY ts_rank(to_tsvector('simple', search_text), to_tsquery('simple', :query)) DESC, id DESC"
+               + " LIMIT :pool) SELECT id FROM matches"
+               " ORDER BY ts_rank(to_tsvector('simple', search_text), to_tsquery('simple', :query)) DESC, id DESC"
                " LIMIT :limit")
-        params = {"query": _pg_query(terms), "limit": limit}
+        params = {"query": _pg_query(terms), "limit": limit, "pool": RANK_POOL}
     if topic:
         params["topic"] = topic
     return [row[0] for row in (await session.execute(text(sql), params)).all()]

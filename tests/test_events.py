@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from bot.emulator import Limits
 from handlers.event_views import RsvpCB
+from handlers.events import CardCB
 from jobs.events import announce, remind
 from jobs.tasks import run_due_tasks
 from services import events, roles, tasks
@@ -191,8 +192,7 @@ async def test_an_organiser_announces_in_chat_and_villagers_answer(bot: Harness)
     await boss.tap("Questions and proposals")
     assert "water pipe of the upper street" in boss.last.text
 
-
-async def test_only_the_aiyl_aimaks_organisers_announce(bot: Harness) -> None:
+    # Only the aiyl aimak's organisers announce: not a villager, not another aiyl aimak's organiser.
     villager_id = (await villagers(bot, "kok-irim", 1, first=30_000))[0]
     villager = bot.user(villager_id)
     await villager.send("/event")
@@ -212,12 +212,33 @@ async def test_only_the_aiyl_aimaks_organisers_announce(bot: Harness) -> None:
                                       whole_aimak=True, reminder_minutes=[])
         assert refused.value.code == "not_organiser"
     # Their buttons on a Көк-Ирим event are refused too.
-    await organiser(bot, "kok-irim")
-    event_id = await make_event(bot, "kok-irim", starts_in=timedelta(days=8))
-    from handlers.events import CardCB
-
     await other.tap_data(CardCB(a="open", e=event_id).pack(), message=other.last)
     assert other.last_answer == ("Only organisers of this aiyl aimak can do this.", True)
+
+    # A change and then the cancellation go to the same people, referring to the first notice.
+    later = (utcnow() + timedelta(days=12)).astimezone(ZONE).replace(hour=11, minute=0, second=0, microsecond=0)
+    await boss.send("/events")
+    await boss.tap(contains="Draft local budget")
+    await boss.tap("Move the date")
+    await boss.send(local(later))
+    assert "Saved." in boss.last.text
+    await delivered(bot)
+    for telegram_id in aral:
+        change = [t for t in texts(bot, telegram_id) if t and t.startswith("⚠️ Change")]
+        assert len(change) == 1 and "Change to the notice of" in change[0] and "11:00" in change[0]
+    assert all(texts(bot, t) == [] for t in birdik)
+    async with bot.db.session() as session:
+        task = await tasks.get(session, f"event:{event_id}:reminder:2880")
+        assert task.run_at == later - timedelta(days=2) and task.status == "pending"
+    await boss.send("/events")
+    await boss.tap(contains="Draft local budget")
+    await boss.tap("Cancel the event")
+    await boss.tap("Yes, cancel it and tell the villagers")
+    await delivered(bot)
+    for telegram_id in aral:
+        assert len([t for t in texts(bot, telegram_id) if t and t.startswith("❌ Cancelled")]) == 1
+    async with bot.db.session() as session:
+        assert (await tasks.get(session, f"event:{event_id}:reminder:2880")).status == "cancelled"
 
 
 async def test_reminders_survive_a_restart_and_follow_answers(bot: Harness) -> None:
@@ -252,36 +273,6 @@ async def test_reminders_survive_a_restart_and_follow_answers(bot: Harness) -> N
                  run_at=starts_at, now=starts_at - timedelta(minutes=60))
     await delivered(bot)
     assert sum((t or "").startswith("⏰") for t in texts(bot, silent)) == 2
-
-
-async def test_a_moved_and_then_cancelled_event_tells_the_same_people(bot: Harness) -> None:
-    boss = await organiser(bot, "kok-irim")
-    people = await villagers(bot, "kok-irim", 2, first=50_000, villages=["birdik"])
-    event_id = await make_event(bot, "kok-irim", starts_in=timedelta(days=9), villages=["birdik"])
-    await delivered(bot)
-    later = (utcnow() + timedelta(days=12)).astimezone(ZONE).replace(hour=11, minute=0, second=0, microsecond=0)
-    await boss.send("/events")
-    await boss.tap(contains="Draft local budget")
-    await boss.tap("Move the date")
-    await boss.send(local(later))
-    assert "Saved." in boss.last.text
-    await delivered(bot)
-    for telegram_id in people:
-        change = [t for t in texts(bot, telegram_id) if t and t.startswith("⚠️ Change")]
-        assert len(change) == 1 and "Change to the notice of" in change[0] and "11:00" in change[0]
-    assert not any((t or "").startswith("⚠️") for t in texts(bot, ORGANISER))  # lives in Арал
-    async with bot.db.session() as session:
-        task = await tasks.get(session, f"event:{event_id}:reminder:1440")
-        assert task.run_at == later - timedelta(days=1) and task.status == "pending"
-    await boss.send("/events")
-    await boss.tap(contains="Draft local budget")
-    await boss.tap("Cancel the event")
-    await boss.tap("Yes, cancel it and tell the villagers")
-    await delivered(bot)
-    for telegram_id in people:
-        assert [t for t in texts(bot, telegram_id) if t and t.startswith("❌ Cancelled")]
-    async with bot.db.session() as session:
-        assert (await tasks.get(session, f"event:{event_id}:reminder:1440")).status == "cancelled"
 
 
 async def test_outcome_is_recorded_published_and_exported(bot: Harness) -> None:
