@@ -21,12 +21,21 @@ current_session: ContextVar[AsyncSession | None] = ContextVar("jamaat_current_se
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy, not the driver, opens transactions (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Take SQLite's write lock when a transaction begins. A transaction that read first and wrote later
+    would fail at once ("database is locked") when another connection had written in between; waiting for
+    the lock up front makes concurrent updates and jobs queue up instead."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
@@ -34,6 +43,7 @@ def make_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncE
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     connect_args: dict[str, Any] = {}
     if schema:
@@ -56,6 +66,9 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session that commits when the block ends without error."""
+        if self.dialect == "sqlite" and current_session.get() is not None:
+            # The update's own transaction holds SQLite's write lock: a second one would wait on it forever.
+            raise RuntimeError("a second database session inside an update: use the update's session")
         async with self.sessions() as session:
             async with session.begin():
                 yield session

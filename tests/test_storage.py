@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pathlib import Path
 
 import pytest
@@ -175,3 +177,24 @@ async def test_fsm_state_survives_a_new_storage(db: Database) -> None:
     await restarted.set_state(key, None)
     await restarted.set_data(key, {})
     assert await restarted.get_state(key) is None and await restarted.get_data(key) == {}
+
+
+async def test_concurrent_read_then_write_transactions_queue_up(db: Database) -> None:
+    """Two updates that each read, then write, at the same time: both succeed, none fails with "database is
+    locked". SQLite takes its write lock when the transaction begins, so they run one after the other and
+    neither overwrites the other's change."""
+    await registered(db, 1001, "+996700123456")
+
+    async def rename(name: str) -> None:
+        async with db.session() as session:
+            person = await people.person_by_telegram_id(session, 1001)
+            await asyncio.sleep(0.05)  # the other transaction reads in between
+            person.first_name = (person.first_name or "") + name
+
+    await asyncio.gather(rename("A"), rename("B"))
+    async with db.session() as session:
+        person = await people.person_by_telegram_id(session, 1001)
+    if db.dialect == "sqlite":
+        assert person.first_name in ("NameAB", "NameBA")
+    else:  # READ COMMITTED: the later write wins, and both transactions commit
+        assert person.first_name in ("NameAB", "NameBA", "NameA", "NameB")

@@ -341,6 +341,7 @@ async def test_sessions_import_is_all_or_nothing_and_checked(db: Database) -> No
            "Бирдик,17-20,12.03.2026,Клуб,20,5,Ички жолдор,3\n"        # unknown age group
            "Бирдик,36-55,32.03.2026,Клуб,20,5,Ички жолдор,3\n"        # no such date
            "Бирдик,56+,2026-03-13,Клуб,2,1,Ички жолдор,11\n")         # more votes than five stickers each
+    aral = (await places(db))["aral"]
     async with db.session() as session:
         rnd = await voting.get_round(session, round_id)
         report = await voting.import_sessions_csv(session, rnd, bad, by=5001, age_bands=BANDS)
@@ -362,7 +363,7 @@ async def test_sessions_import_is_all_or_nothing_and_checked(db: Database) -> No
         assert total[problems["inner roads"]] == 20 and sum(total.values()) == 28
         with pytest.raises(VotingError, match="women_over_participants"):
             await voting.record_session(session, rnd, SessionInput(
-                (await places(db))["aral"], "18-35", date(2026, 3, 1), "Клуб", 10, 11), by=5001)
+                aral, "18-35", date(2026, 3, 1), "Клуб", 10, 11), by=5001)
 
 
 async def test_organisers_see_only_their_own_aiyl_aimak(db: Database) -> None:
