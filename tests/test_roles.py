@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from bot.commands import COMMANDS
 from services.roles import roles_of
 from tests.conversation import register
 from tests.harness import ADMIN_ID, Harness

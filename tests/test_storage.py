@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-
 from pathlib import Path
 
 import pytest
+from aiogram.fsm.storage.base import StorageKey
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -19,8 +18,8 @@ from services.places import SAMPLE_PLACES, PlacesFileError, find_aiyl_aimak, imp
 from services.roles import Role, RoleError, grant, revoke, roles_of
 from storage.db import Database, alembic_config
 from storage.fsm import DatabaseStorage
-from storage.schema import metadata
 from storage.models import AiylAimak, Person, ProcessedUpdate, Village
+from storage.schema import metadata
 
 KEY = "0123456789abcdef-test-key"
 
