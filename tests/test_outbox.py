@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram.exceptions import TelegramServerError
-from aiogram.methods import SendMessage
 from sqlalchemy import func, select
 
 from bot.app import Jamaat
@@ -180,20 +178,12 @@ async def test_blocked_person_is_unreachable_and_skipped(db: Database) -> None:
         assert counts[blocked_chat] == 0 and all(counts[c] == 2 for _, c in recipients if c != blocked_chat)
 
 
-async def test_other_failures_are_retried_with_backoff_then_given_up(db: Database, monkeypatch) -> None:
+async def test_other_failures_are_retried_with_backoff_then_given_up(db: Database) -> None:
     async with senders(db, outbox_retry_seconds=10.0, outbox_max_attempts=3) as (emu, [app]):
         recipients = await people(db, emu, 2)
         await queue(db, recipients, broadcast=False)
-        real = app.bot.send_message
-        failures = {recipients[0][1]: 1, recipients[1][1]: 99}
-
-        async def flaky(chat_id: int, text: str, **kwargs: Any):
-            if failures.get(chat_id, 0) > 0:
-                failures[chat_id] -= 1
-                raise TelegramServerError(method=SendMessage(chat_id=chat_id, text=text), message="Bad Gateway")
-            return await real(chat_id, text, **kwargs)
-
-        monkeypatch.setattr(app.bot, "send_message", flaky)
+        emu.inject_error(1, 502, "Bad Gateway", chat_id=recipients[0][1])  # fails once
+        emu.inject_error(99, 502, "Bad Gateway", chat_id=recipients[1][1])  # keeps failing
         start = utcnow()
         first = await send_pending(app, now=start)
         assert first.retried == 2 and first.sent == 0

@@ -521,7 +521,7 @@ class BotApiServer:
         self._allowed_updates: list[str] | None = None
         self._poller: object | None = None
         self._inflight = 0
-        self._injected: list[list[Any]] = []
+        self._injected: list[list[Any]] = []  # [count left, error factory, chat id or None]
         self._global_bucket: _TokenBucket | None = None
         self._chat_limiters: dict[int, _TokenBucket | _SlidingWindow] = {}
         self._changed = asyncio.Event()
@@ -679,7 +679,12 @@ class BotApiServer:
 
     def inject_429(self, n: int, retry_after: int = 1, chat_id: int | None = None) -> None:
         """The next ``n`` counted sends (to ``chat_id`` only, if given) answer 429."""
-        self._injected.append([n, retry_after, chat_id])
+        self._injected.append([n, lambda: _too_many(retry_after), chat_id])
+
+    def inject_error(self, n: int, code: int = 502, description: str = "Bad Gateway",
+                     chat_id: int | None = None) -> None:
+        """The next ``n`` counted sends (to ``chat_id`` only, if given) fail with this error (a 5xx by default)."""
+        self._injected.append([n, lambda: ApiError(code, description), chat_id])
 
     def webhook_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -959,11 +964,11 @@ class BotApiServer:
 
     def _flood_control(self, method: str, chat: ChatState) -> None:
         for injection in self._injected:
-            count, retry_after, chat_id = injection
+            count, error, chat_id = injection
             if count > 0 and (chat_id is None or chat_id == chat.id):
                 injection[0] -= 1
                 self._injected = [i for i in self._injected if i[0] > 0]
-                raise _too_many(retry_after)
+                raise error()
         limits = self.limits
         if limits is None or method not in limits.methods:
             return
