@@ -131,11 +131,25 @@ async def ask_age_band(message: Message, state: FSMContext, bands: list[str]) ->
     await message.answer(_("Your age group:"), reply_markup=builder.as_markup())
 
 
+async def open_start_link(message: Message, payload: str, *, session: AsyncSession, person: Person,
+                          roles: Roles | None, settings: Settings) -> bool:
+    """Open a deep link's target (``/start event_12``) for a registered person; False when none answered."""
+    for prefix, opener in START_LINKS.items():
+        if payload.startswith(prefix) and await opener(message, payload[len(prefix):], session=session,
+                                                       person=person, roles=roles, settings=settings):
+            return True
+    return False
+
+
 async def finish(message: Message, state: FSMContext, person: Person, roles: Roles | None,
-                 bot: Bot, i18n: I18n, *, editing: bool | None = None) -> None:
-    """End of registration, or of one profile change (``editing``; by default as /profile left it)."""
+                 bot: Bot, i18n: I18n, *, editing: bool | None = None, session: AsyncSession | None = None,
+                 settings: Settings | None = None) -> None:
+    """End of registration, or of one profile change (``editing``; by default as /profile left it).
+    A deep link that brought a new person here is opened once they are registered."""
+    data = await state.get_data()
     if editing is None:
-        editing = bool((await state.get_data()).get("editing"))
+        editing = bool(data.get("editing"))
+    payload = data.get("start_payload")
     await state.clear()
     language = person.language or i18n.default_locale
     await set_personal_menu(bot, i18n, message.chat.id, language, roles)
@@ -148,12 +162,14 @@ async def finish(message: Message, state: FSMContext, person: Person, roles: Rol
           "meetings of your village here.").format(village=village)
         + "\n\n" + help_text(person, roles)
     )
+    if payload and session is not None and settings is not None:
+        await open_start_link(message, payload, session=session, person=person, roles=roles, settings=settings)
 
 
 async def _after_village(message: Message, state: FSMContext, person: Person, roles: Roles | None,
-                         bot: Bot, i18n: I18n) -> None:
+                         bot: Bot, i18n: I18n, session: AsyncSession, settings: Settings) -> None:
     if (await state.get_data()).get("editing") or person.consent_at is not None:
-        await finish(message, state, person, roles, bot, i18n)
+        await finish(message, state, person, roles, bot, i18n, session=session, settings=settings)
     else:
         await ask_consent(message, state)
 
@@ -170,11 +186,9 @@ async def on_start(message: Message, command: CommandObject, state: FSMContext, 
         await state.update_data(start_payload=command.args[:64])
     if person.is_registered:
         await state.set_state(None)
-        for prefix, opener in START_LINKS.items():
-            if (command.args or "").startswith(prefix) and await opener(
-                    message, (command.args or "")[len(prefix):], session=session, person=person, roles=roles,
-                    settings=settings):
-                return
+        if command.args and await open_start_link(message, command.args, session=session, person=person,
+                                                  roles=roles, settings=settings):
+            return
         await message.answer(_("Welcome back!") + "\n\n" + help_text(person, roles),
                              reply_markup=ReplyKeyboardRemove())
         return
@@ -275,7 +289,7 @@ async def on_village_back(query: CallbackQuery, state: FSMContext, session: Asyn
 
 @router.callback_query(Registration.village, PlaceCB.filter(F.kind == "village"))
 async def on_village(query: CallbackQuery, callback_data: PlaceCB, state: FSMContext, session: AsyncSession,
-                     person: Person | None, roles: Roles, bot: Bot, i18n: I18n) -> None:
+                     person: Person | None, roles: Roles, bot: Bot, i18n: I18n, settings: Settings) -> None:
     assert isinstance(query.message, Message)
     chosen_aimak = (await state.get_data()).get("aiyl_aimak_id")
     try:
@@ -288,12 +302,12 @@ async def on_village(query: CallbackQuery, callback_data: PlaceCB, state: FSMCon
         return
     await query.answer()
     await query.message.edit_text(_("Village: {name} ✓").format(name=place_name(village, i18n.current_locale)))
-    await _after_village(query.message, state, person, roles, bot, i18n)
+    await _after_village(query.message, state, person, roles, bot, i18n, session, settings)
 
 
 @router.callback_query(Registration.consent, ConsentCB.filter())
 async def on_consent(query: CallbackQuery, callback_data: ConsentCB, state: FSMContext, person: Person | None,
-                     roles: Roles, bot: Bot, i18n: I18n) -> None:
+                     roles: Roles, bot: Bot, i18n: I18n, session: AsyncSession, settings: Settings) -> None:
     assert isinstance(query.message, Message) and person is not None
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
@@ -302,7 +316,7 @@ async def on_consent(query: CallbackQuery, callback_data: ConsentCB, state: FSMC
         await ask_sex(query.message, state)
     else:
         people.withdraw_consent(person)
-        await finish(query.message, state, person, roles, bot, i18n)
+        await finish(query.message, state, person, roles, bot, i18n, session=session, settings=settings)
 
 
 @router.callback_query(Registration.sex, SexCB.filter())
@@ -321,7 +335,7 @@ async def on_sex(query: CallbackQuery, callback_data: SexCB, state: FSMContext, 
 
 @router.callback_query(Registration.age_band, AgeCB.filter())
 async def on_age_band(query: CallbackQuery, callback_data: AgeCB, state: FSMContext, person: Person | None,
-                      roles: Roles, settings: Settings, bot: Bot, i18n: I18n) -> None:
+                      roles: Roles, settings: Settings, bot: Bot, i18n: I18n, session: AsyncSession) -> None:
     assert isinstance(query.message, Message) and person is not None
     bands = settings.age_bands
     if not -1 <= callback_data.index < len(bands):
@@ -330,5 +344,5 @@ async def on_age_band(query: CallbackQuery, callback_data: AgeCB, state: FSMCont
     people.set_age_band(person, bands[callback_data.index] if callback_data.index >= 0 else None, bands)
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
-    await finish(query.message, state, person, roles, bot, i18n)
+    await finish(query.message, state, person, roles, bot, i18n, session=session, settings=settings)
 

@@ -366,3 +366,18 @@ async def test_a_broadcast_to_500_villagers_arrives_exactly_once(db: Database) -
                                                .where(Person.unreachable_at.is_not(None)))
         assert event is not None and progress.sent == len(reachable) + 1 and progress.unreachable == len(blocked)
         assert unreachable == len(blocked)
+
+
+async def test_a_deep_link_opens_the_event_once_a_newcomer_has_registered(bot: Harness) -> None:
+    await organiser(bot, "kok-irim")
+    event_id = await make_event(bot, "kok-irim", starts_in=timedelta(days=10), progress=None)
+    newcomer = bot.user(1501, "Newcomer", language_code="en", phone="+996700001501")
+    await newcomer.send(f"/start event_{event_id}")
+    assert newcomer.last.text == "Choose your language:"
+    await newcomer.tap("English")
+    await newcomer.share_contact()
+    await newcomer.tap("Көк-Ирим")
+    await newcomer.tap("Арал")
+    await newcomer.tap("Skip")
+    assert "you are registered in Арал" in newcomer.messages[-2].text
+    assert newcomer.last.text.startswith("📣 Public hearing") and "Draft local budget" in newcomer.last.text
