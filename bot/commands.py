@@ -26,26 +26,32 @@ class Command(NamedTuple):
 
 
 COMMANDS: tuple[Command, ...] = (
+    # Everyone's, in the order of the menu.
     Command("start", __("Register or start again")),
     Command("help", __("What I can do for you")),
+    Command("vote", __("Name and vote for your village's priority problems")),
+    Command("receipt", __("Check your ballot by its receipt code")),
+    Command("plan", __("Your aiyl aimak's joint action plan")),
+    Command("ask", __("Ask the LSG Union's legal helpdesk")),
+    Command("myquestions", __("My questions to the legal helpdesk")),
     Command("profile", __("Your profile")),
     Command("language", __("Change the language")),
     Command("forget", __("Delete my data")),
+    # Organisers of an aiyl aimak.
     Command("people", __("Registered villagers of your aiyl aimak"), Role.ORGANISER),
-    Command("grant", __("Give a person a role"), Role.ADMIN),
-    Command("revoke", __("Take a role away"), Role.ADMIN),
-    Command("roles", __("Show a person's roles"), Role.ADMIN),
-    Command("ask", __("Ask the LSG Union's legal helpdesk")),
-    Command("myquestions", __("My questions to the legal helpdesk")),
-    Command("queue", __("Legal helpdesk: questions waiting"), Role.LAWYER),
-    Command("stats", __("Legal helpdesk figures"), Role.ADMIN),
-    Command("member", __("Who may ask the legal helpdesk"), Role.ADMIN),
-    Command("plan", __("Your aiyl aimak's joint action plan")),
-    Command("plans", __("Joint action plans: activities, monitoring, report"), Role.ORGANISER),
     Command("rounds", __("Priority voting rounds of your aiyl aimak"), Role.ORGANISER),
     Command("newround", __("Start a priority voting round"), Role.ORGANISER),
     Command("event", __("Announce a hearing, gathering or council session"), Role.ORGANISER),
     Command("events", __("Hearings and meetings: answers, changes, outcome"), Role.ORGANISER),
+    Command("plans", __("Joint action plans: activities, monitoring, report"), Role.ORGANISER),
+    # Lawyers of the LSG Union.
+    Command("queue", __("Legal helpdesk: questions waiting"), Role.LAWYER),
+    # Admins.
+    Command("grant", __("Give a person a role"), Role.ADMIN),
+    Command("revoke", __("Take a role away"), Role.ADMIN),
+    Command("roles", __("Show a person's roles"), Role.ADMIN),
+    Command("member", __("Who may ask the legal helpdesk"), Role.ADMIN),
+    Command("stats", __("Legal helpdesk figures"), Role.ADMIN),
 )
 ROLE_COMMANDS: dict[str, Role] = {c.name: c.role for c in COMMANDS if c.role is not None}
 

@@ -94,12 +94,13 @@ def help_text(person: Person | None, roles: Roles | None) -> str:
     parts = [_("<b>What I can do</b>")]
     if person is None or not person.is_registered:
         parts.append(_("/start: register with your phone number and village, so you can take part."))
+    parts.append(_("/vote: name your village's problems or vote on its priorities\n/receipt CODE: check your ballot"))
+    parts.append(_("/plan: your aiyl aimak's joint action plan and how it goes"))
+    parts.append(_("/ask: ask the LSG Union's legal helpdesk a question\n/myquestions: your questions and answers"))
     parts.append(
         _("/profile: see and change your profile\n/language: change the language\n"
           "/forget: delete your data (votes already cast stay counted, anonymously)\n/help: this message")
     )
-    parts.append(_("/vote: name your village's problems or vote on its priorities\n/receipt CODE: check your ballot"))
-    parts.append(_("/plan: your aiyl aimak's joint action plan and how it goes"))
     if roles is not None and roles.organiser:
         parts.append(_("<b>As an organiser</b>\n/people: registered villagers of your aiyl aimak, women counted"))
         parts.append(_("/plans: joint action plans: activities, groups, monitoring, surveys and the report"))
@@ -115,4 +116,5 @@ def help_text(person: Person | None, roles: Roles | None) -> str:
               "/revoke ROLE PERSON [AIYL_AIMAK]: take it away\n/roles PERSON: show a person's roles\n"
               "PERSON is a Telegram id or a registered phone number.")
         )
+        parts.append(_("/member: who may ask the legal helpdesk\n/stats: legal helpdesk figures, also as files"))
     return "\n\n".join(parts)
