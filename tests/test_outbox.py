@@ -286,6 +286,7 @@ async def test_two_senders_deliver_each_message_exactly_once(backend: str, tmp_p
 
 async def test_progress_is_one_edited_message_and_a_final_report(db: Database) -> None:
     async with senders(db, outbox_progress_seconds=0.0) as (emu, [app]):
+        await people(db, emu, 1, first=777, languages=("en",))  # the organiser reads English
         organiser = emu.user(777, "Organiser")
         recipients = await people(db, emu, 30)
         emu.block(recipients[0][1])
