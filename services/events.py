@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import tasks
+from services.audit import RuleError, audit
 from services.roles import Roles
 from storage.events import (
     EVENT_KINDS,
@@ -23,19 +24,15 @@ from storage.events import (
     EventQuestion,
     EventVillage,
 )
-from storage.models import AuditEntry, Person, Village, utcnow
+from storage.models import Person, Village, utcnow
 
 REMINDER_TASK = "event.reminder"
 DECISION_BASES = ("present", "cast")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 
 
-class EventError(ValueError):
+class EventError(RuleError):
     """Something an event cannot do; ``code`` names it for the message shown."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -134,8 +131,8 @@ async def create_event(session: AsyncSession, *, roles: Roles, aiyl_aimak_id: in
     event.documents = [EventDocument(kind=d.kind, filename=d.filename[:255], data=d.data) for d in documents]
     session.add(event)
     await session.flush()
-    session.add(AuditEntry(actor_telegram_id=roles.telegram_id, action="event.announce", subject_type="event",
-                           subject_id=str(event.id), detail={"kind": kind, "villages": sorted(set(village_ids))}))
+    audit(session, roles.telegram_id, "event.announce", "event", event.id, kind=kind,
+          villages=sorted(set(village_ids)))
     return event
 
 
@@ -330,10 +327,8 @@ async def change(session: AsyncSession, event: Event, roles: Roles, *, starts_at
     if place is not None and place.strip():
         event.place = place.strip()[:300]
     event.version += 1
-    session.add(AuditEntry(actor_telegram_id=roles.telegram_id, action="event.change", subject_type="event",
-                           subject_id=str(event.id), detail={"version": event.version,
-                                                             "starts_at": event.starts_at.isoformat(),
-                                                             "place": event.place}))
+    audit(session, roles.telegram_id, "event.change", "event", event.id, version=event.version,
+          starts_at=event.starts_at.isoformat(), place=event.place)
     await schedule_reminders(session, event, now=now, grace=grace)
     return event
 
@@ -347,8 +342,7 @@ async def cancel(session: AsyncSession, event: Event, roles: Roles) -> Event:
     event.cancelled_at = utcnow()
     event.version += 1
     await tasks.cancel_prefix(session, f"event:{event.id}:")
-    session.add(AuditEntry(actor_telegram_id=roles.telegram_id, action="event.cancel", subject_type="event",
-                           subject_id=str(event.id), detail={}))
+    audit(session, roles.telegram_id, "event.cancel", "event", event.id)
     return event
 
 
@@ -414,9 +408,8 @@ async def record_outcome(session: AsyncSession, event: Event, roles: Roles, *, a
             abstained=item.abstained, chair_vote=item.chair_vote if is_tie(item.votes_for, item.votes_against)
             else None, adopted=adopted, detail={"rule": event.decision_rule}))
     event.status = "held"
-    session.add(AuditEntry(actor_telegram_id=roles.telegram_id, action="event.outcome", subject_type="event",
-                           subject_id=str(event.id), detail={"attended": attended, "women": women,
-                                                             "decisions": len(decisions)}))
+    audit(session, roles.telegram_id, "event.outcome", "event", event.id, attended=attended, women=women,
+          decisions=len(decisions))
     await session.flush()
     return event
 

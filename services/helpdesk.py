@@ -27,8 +27,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import tasks
+from services.audit import audit
 from storage.helpdesk import HelpdeskMember, Question, QuestionEntry
-from storage.models import AuditEntry, Person, RoleGrant, utcnow
+from storage.models import Person, RoleGrant, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +223,8 @@ async def add_member(session: AsyncSession, telegram_id: int, aiyl_aimak_id: int
         session.add(member)
     else:
         member.aiyl_aimak_id, member.capacity, member.granted_by = aiyl_aimak_id, capacity, by
-    session.add(AuditEntry(actor_telegram_id=by, action="helpdesk.member.add", subject_type="telegram_user",
-                           subject_id=str(telegram_id), detail={"aiyl_aimak_id": aiyl_aimak_id, "capacity": capacity}))
+    audit(session, by, "helpdesk.member.add", "telegram_user", telegram_id, aiyl_aimak_id=aiyl_aimak_id,
+          capacity=capacity)
     await session.flush()
     return created
 
@@ -231,8 +232,7 @@ async def add_member(session: AsyncSession, telegram_id: int, aiyl_aimak_id: int
 async def remove_member(session: AsyncSession, telegram_id: int, *, by: int | None = None) -> bool:
     removed = (await session.execute(delete(HelpdeskMember).where(HelpdeskMember.telegram_id == telegram_id))).rowcount
     if removed:
-        session.add(AuditEntry(actor_telegram_id=by, action="helpdesk.member.remove", subject_type="telegram_user",
-                               subject_id=str(telegram_id), detail={}))
+        audit(session, by, "helpdesk.member.remove", "telegram_user", telegram_id)
     return bool(removed)
 
 

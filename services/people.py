@@ -8,18 +8,15 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.audit import RuleError, audit
 from services.phone import phone_hash, phone_tail
-from storage.models import AuditEntry, Person, RoleGrant, Village, utcnow
+from storage.models import Person, RoleGrant, Village, utcnow
 
 SEXES = ("f", "m")
 
 
-class RegistrationError(ValueError):
+class RegistrationError(RuleError):
     """A step of registration that cannot be taken; ``code`` names it for the message shown."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Person | None:
@@ -116,7 +113,7 @@ async def forget(session: AsyncSession, person: Person) -> None:
     person.phone_tail = None
     person.language = None
     person.forgotten_at = utcnow()
-    session.add(AuditEntry(action="person.forget", subject_type="person", subject_id=str(person.id), detail={}))
+    audit(session, None, "person.forget", "person", person.id)
     await session.flush()
 
 

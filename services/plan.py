@@ -29,8 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import tasks
 from services import voting as voting_service
+from services.audit import RuleError, audit
 from services.roles import Role, Roles
-from storage.models import AuditEntry, Person, RoleGrant, Village, utcnow
+from storage.models import Person, RoleGrant, Village, utcnow
 from storage.plan import (
     MonitoringAnswer,
     MonitoringOccasion,
@@ -71,18 +72,8 @@ PROMPT_GRACE = timedelta(days=2)
 NOTICE_GRACE = timedelta(days=7)
 
 
-class PlanError(ValueError):
+class PlanError(RuleError):
     """Something the rules refuse; ``code`` names it, ``detail`` carries what the message needs."""
-
-    def __init__(self, code: str, **detail: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.detail = detail
-
-
-def _audit(session: AsyncSession, by: int | None, action: str, subject: str, subject_id: int, **detail: Any) -> None:
-    session.add(AuditEntry(actor_telegram_id=by, action=action, subject_type=subject, subject_id=str(subject_id),
-                           detail=detail))
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -214,7 +205,7 @@ async def create_from_round(session: AsyncSession, roles: Roles, round_id: int, 
         problem = results.problems[ranked.problem_id]
         session.add(PlanPriority(plan_id=plan.id, problem_id=problem.id, position=position, title_ky=problem.title_ky,
                                  title_ru=problem.title_ru, votes=ranked.votes, competence=problem.competence))
-    _audit(session, by, "plan.create", "plan", plan.id, round_id=rnd.id, priorities=[r.problem_id for r in top.items])
+    audit(session, by, "plan.create", "plan", plan.id, round_id=rnd.id, priorities=[r.problem_id for r in top.items])
     await session.flush()
     return plan
 
@@ -233,7 +224,7 @@ async def approve(session: AsyncSession, plan: Plan, approved_on: date, decision
     """Record the council's approval; the yearly monitoring report is due on each anniversary."""
     plan.council_approved_on = approved_on
     plan.council_decision = _clean(decision, 200) or None
-    _audit(session, by, "plan.approve", "plan", plan.id, on=approved_on.isoformat(), decision=decision)
+    audit(session, by, "plan.approve", "plan", plan.id, on=approved_on.isoformat(), decision=decision)
     await schedule_yearly(session, plan, zone)
     await session.flush()
 
@@ -302,7 +293,7 @@ async def add_activity(session: AsyncSession, plan: Plan, data: ActivityInput, *
     await session.flush()
     for source, amount in data.funding.items():
         session.add(PlanFunding(activity_id=activity.id, source=source, planned_som=amount, spent_som=0))
-    _audit(session, by, "plan.activity.add", "plan_activity", activity.id, plan_id=plan.id)
+    audit(session, by, "plan.activity.add", "plan_activity", activity.id, plan_id=plan.id)
     await session.flush()
     await set_monitoring(session, activity, every_months=data.monitor_every_months, dates=data.monitor_dates,
                          zone=zone, by=by, now=now)
@@ -337,7 +328,7 @@ async def set_funding(session: AsyncSession, activity: PlanActivity, source: str
         row.planned_som = planned
     if spent is not None:
         row.spent_som = spent
-    _audit(session, by, "plan.funding", "plan_activity", activity.id, source=source, planned=planned, spent=spent)
+    audit(session, by, "plan.funding", "plan_activity", activity.id, source=source, planned=planned, spent=spent)
     await session.flush()
     return row
 
@@ -374,7 +365,7 @@ async def set_status(session: AsyncSession, activity: PlanActivity, status: str,
     activity.status = status
     activity.status_changed_at = now
     session.add(change)
-    _audit(session, by, "plan.activity.status", "plan_activity", activity.id, old=change.old_status, new=status,
+    audit(session, by, "plan.activity.status", "plan_activity", activity.id, old=change.old_status, new=status,
            source=source)
     await session.flush()
     await tasks.schedule(session, kind=STATUS_TASK, key=f"plan:status:{change.id}", run_at=now,
@@ -404,7 +395,7 @@ async def set_due(session: AsyncSession, activity: PlanActivity, due_on: date, *
     if due_on < activity.starts_on:
         raise PlanError("bad_dates")
     activity.due_on = due_on
-    _audit(session, by, "plan.activity.due", "plan_activity", activity.id, due=due_on.isoformat())
+    audit(session, by, "plan.activity.due", "plan_activity", activity.id, due=due_on.isoformat())
     await session.flush()
     await schedule_overdue(session, activity, zone)
 
@@ -444,7 +435,7 @@ async def set_monitoring(session: AsyncSession, activity: PlanActivity, *, every
         await tasks.schedule(session, kind=MONITOR_TASK, key=f"plan:monitor:{activity.id}:{day.isoformat()}",
                              run_at=run_at, payload={"activity_id": activity.id, "day": day.isoformat()},
                              grace=PROMPT_GRACE)
-    _audit(session, by, "plan.activity.monitoring", "plan_activity", activity.id, every_months=every_months,
+    audit(session, by, "plan.activity.monitoring", "plan_activity", activity.id, every_months=every_months,
            dates=activity.monitor_dates)
     await session.flush()
     return days
@@ -541,7 +532,7 @@ async def add_member(session: AsyncSession, grp: PlanGroup, person: Person, *, b
         .on_conflict_do_nothing(index_elements=["group_id", "person_id"]).returning(table.c.person_id))
     added = result.first() is not None
     if added:
-        _audit(session, by, "plan.group.add", "plan_group", grp.id, person_id=person.id)
+        audit(session, by, "plan.group.add", "plan_group", grp.id, person_id=person.id)
     return added
 
 
@@ -549,7 +540,7 @@ async def remove_member(session: AsyncSession, grp: PlanGroup, person_id: int, *
     result = await session.execute(delete(PlanGroupMember).where(PlanGroupMember.group_id == grp.id,
                                                                  PlanGroupMember.person_id == person_id))
     if result.rowcount:
-        _audit(session, by, "plan.group.remove", "plan_group", grp.id, person_id=person_id)
+        audit(session, by, "plan.group.remove", "plan_group", grp.id, person_id=person_id)
     return bool(result.rowcount)
 
 
@@ -782,7 +773,7 @@ async def create_survey(session: AsyncSession, plan: Plan, service: str, first_a
         await tasks.schedule(session, kind=SURVEY_TASK, key=f"plan:survey:{survey.id}:{number}",
                              run_at=survey_time(survey, number), payload={"survey_id": survey.id, "number": number},
                              grace=PROMPT_GRACE)
-    _audit(session, by, "plan.survey.create", "plan_survey", survey.id, service=service, times=times)
+    audit(session, by, "plan.survey.create", "plan_survey", survey.id, service=service, times=times)
     return survey
 
 

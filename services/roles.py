@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEntry, RoleGrant
+from services.audit import audit
+from storage.models import RoleGrant
 
 
 class Role(StrEnum):
@@ -71,10 +72,7 @@ async def grant(
     if existing is not None:
         return False
     session.add(RoleGrant(telegram_id=telegram_id, role=role, scope=scope, granted_by=by))
-    session.add(
-        AuditEntry(actor_telegram_id=by, action="role.grant", subject_type="telegram_user",
-                   subject_id=str(telegram_id), detail={"role": role.value, "scope": scope})
-    )
+    audit(session, by, "role.grant", "telegram_user", telegram_id, role=role.value, scope=scope)
     await session.flush()
     return True
 
@@ -88,10 +86,7 @@ async def revoke(
         query = query.where(RoleGrant.scope == aiyl_aimak_id)
     removed = (await session.execute(query)).rowcount
     if removed:
-        session.add(
-            AuditEntry(actor_telegram_id=by, action="role.revoke", subject_type="telegram_user",
-                       subject_id=str(telegram_id), detail={"role": role.value, "scope": aiyl_aimak_id or 0})
-        )
+        audit(session, by, "role.revoke", "telegram_user", telegram_id, role=role.value, scope=aiyl_aimak_id or 0)
     return bool(removed)
 
 

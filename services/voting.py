@@ -20,8 +20,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.audit import RuleError, audit
 from services.roles import Roles
-from storage.models import AiylAimak, AuditEntry, Person, Village, utcnow
+from storage.models import AiylAimak, Person, Village, utcnow
 from storage.voting import (
     Ballot,
     BallotChange,
@@ -46,18 +47,8 @@ RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 SOURCES = ("phone", "session")
 
 
-class VotingError(ValueError):
+class VotingError(RuleError):
     """Something the rules refuse; ``code`` names it, ``detail`` carries what the message needs."""
-
-    def __init__(self, code: str, **detail: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.detail = detail
-
-
-def _audit(session: AsyncSession, by: int | None, action: str, subject: str, subject_id: int, **detail: Any) -> None:
-    session.add(AuditEntry(actor_telegram_id=by, action=action, subject_type=subject, subject_id=str(subject_id),
-                           detail=detail))
 
 
 # Rounds and phases
@@ -84,7 +75,7 @@ async def create_round(session: AsyncSession, *, aiyl_aimak_id: int, title: str,
     session.add(rnd)
     await session.flush()
     session.add_all(RoundVillage(round_id=rnd.id, village_id=v) for v in sorted(chosen))
-    _audit(session, created_by, "voting.round.create", "voting_round", rnd.id, villages=sorted(chosen))
+    audit(session, created_by, "voting.round.create", "voting_round", rnd.id, villages=sorted(chosen))
     await session.flush()
     return rnd
 
@@ -135,7 +126,7 @@ async def open_collection(session: AsyncSession, rnd: VotingRound, *, by: int | 
     if rnd.collect_ends_at is not None and rnd.collect_ends_at <= now:
         raise VotingError("bad_dates")
     rnd.phase, rnd.collecting_at = "collecting", now
-    _audit(session, by, "voting.round.collect", "voting_round", rnd.id)
+    audit(session, by, "voting.round.collect", "voting_round", rnd.id)
     await session.flush()
 
 
@@ -173,7 +164,7 @@ async def publish_ballot(session: AsyncSession, rnd: VotingRound, *, by: int | N
     session.add_all(BallotItem(round_id=rnd.id, village_id=v, problem_id=p, position=i)
                     for v, items in ballots.items() for i, p in enumerate(items))
     rnd.phase, rnd.voting_at = "voting", now
-    _audit(session, by, "voting.round.vote", "voting_round", rnd.id,
+    audit(session, by, "voting.round.vote", "voting_round", rnd.id,
            ballots={str(v): items for v, items in ballots.items()})
     await session.flush()
     return ballots
@@ -193,7 +184,7 @@ async def close_round(session: AsyncSession, rnd: VotingRound, *, by: int | None
     await session.refresh(rnd)
     if not claimed.rowcount:
         return False
-    _audit(session, by, "voting.round.close", "voting_round", rnd.id, at_end_time=by is None)
+    audit(session, by, "voting.round.close", "voting_round", rnd.id, at_end_time=by is None)
     await session.flush()
     return True
 
@@ -218,7 +209,7 @@ async def publish_results(session: AsyncSession, rnd: VotingRound, *, by: int | 
     if rnd.results_published_at is not None:
         return False
     rnd.results_published_at = now or utcnow()
-    _audit(session, by, "voting.results.publish", "voting_round", rnd.id)
+    audit(session, by, "voting.results.publish", "voting_round", rnd.id)
     await session.flush()
     return True
 
@@ -341,7 +332,7 @@ async def add_problem(session: AsyncSession, rnd: VotingRound, *, title_ky: str,
     await session.flush()
     for submission in found:
         submission.problem_id = problem.id
-    _audit(session, by, "voting.problem.add", "voting_problem", problem.id, submissions=ids)
+    audit(session, by, "voting.problem.add", "voting_problem", problem.id, submissions=ids)
     await session.flush()
     return problem
 
@@ -355,7 +346,7 @@ async def assign_submissions(session: AsyncSession, rnd: VotingRound, problem_id
                                    .values(problem_id=problem.id))
     if result.rowcount != len(ids):
         raise VotingError("unknown_submission")
-    _audit(session, by, "voting.problem.assign", "voting_problem", problem.id, submissions=ids)
+    audit(session, by, "voting.problem.assign", "voting_problem", problem.id, submissions=ids)
     return len(ids)
 
 
@@ -378,7 +369,7 @@ async def tag_problem(session: AsyncSession, rnd: VotingRound, problem_id: int, 
         raise VotingError("bad_competence")
     problem = await problem_in_round(session, rnd.id, problem_id)
     before, problem.competence = problem.competence, competence
-    _audit(session, by, "voting.problem.tag", "voting_problem", problem.id, before=before, after=competence)
+    audit(session, by, "voting.problem.tag", "voting_problem", problem.id, before=before, after=competence)
     await session.flush()
     return problem
 
@@ -388,7 +379,7 @@ async def rename_problem(session: AsyncSession, rnd: VotingRound, problem_id: in
     problem = await problem_in_round(session, rnd.id, problem_id)
     before = (problem.title_ky, problem.title_ru)
     problem.title_ky, problem.title_ru = _clean(title_ky)[:200], _clean(title_ru)[:200]
-    _audit(session, by, "voting.problem.rename", "voting_problem", problem.id, before=list(before))
+    audit(session, by, "voting.problem.rename", "voting_problem", problem.id, before=list(before))
     await session.flush()
     return problem
 
@@ -431,7 +422,7 @@ async def merge_problems(session: AsyncSession, rnd: VotingRound, source_id: int
     session.add(merge)
     await session.flush()
     await _apply_merges(session, rnd.id)
-    _audit(session, by, "voting.problem.merge", "voting_problem", source.id, into=target_end, merge=merge.id)
+    audit(session, by, "voting.problem.merge", "voting_problem", source.id, into=target_end, merge=merge.id)
     return merge
 
 
@@ -447,7 +438,7 @@ async def undo_merge(session: AsyncSession, rnd: VotingRound, merge_id: int, *, 
     merge.undone_at, merge.undone_by = now or utcnow(), by
     await session.flush()
     await _apply_merges(session, rnd.id)
-    _audit(session, by, "voting.problem.unmerge", "voting_problem", merge.source_id, merge=merge.id)
+    audit(session, by, "voting.problem.unmerge", "voting_problem", merge.source_id, merge=merge.id)
     return merge
 
 
@@ -656,7 +647,7 @@ async def record_session(session: AsyncSession, rnd: VotingRound, data: SessionI
     votes = [{"session_id": existing.id, "problem_id": p, "votes": v} for p, v in data.votes.items() if v > 0]
     if votes:
         await session.execute(SessionVote.__table__.insert(), votes)
-    _audit(session, by, "voting.session.record" if created else "voting.session.replace", "voting_session",
+    audit(session, by, "voting.session.record" if created else "voting.session.replace", "voting_session",
            existing.id, source=source, votes={str(p): v for p, v in data.votes.items()})
     await session.flush()
     return existing, created
@@ -698,7 +689,7 @@ async def find_or_add_problems(session: AsyncSession, rnd: VotingRound, names: I
                               competence="local", created_by=by)
             session.add(problem)
             await session.flush()
-            _audit(session, by, "voting.problem.add", "voting_problem", problem.id, from_session=True,
+            audit(session, by, "voting.problem.add", "voting_problem", problem.id, from_session=True,
                    village=village_id)
             by_title[key] = problem.id
         found[name] = by_title[key]
