@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from io import BytesIO
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -49,9 +50,22 @@ def load(language: str) -> Catalog:
 
 
 def save(catalog: Catalog, path: Path, **options: bool) -> None:
+    buffer = BytesIO()
+    write_po(buffer, catalog, width=0, **options)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle:
-        write_po(handle, catalog, width=120, **options)
+    path.write_text(one_line_entries(buffer.getvalue().decode("utf-8")), encoding="utf-8")
+
+
+def one_line_entries(po: str) -> str:
+    """Each msgid/msgstr on one line (``\\n`` escapes kept), so an empty ``msgstr ""`` line always means an
+    untranslated entry, for people and for simple checks alike."""
+    lines: list[str] = []
+    for line in po.splitlines():
+        if line.startswith('"') and lines and lines[-1].endswith('"') and not lines[-1].startswith("#"):
+            lines[-1] = lines[-1][:-1] + line[1:]
+        else:
+            lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def update() -> dict[str, int]:
