@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Jamaat, stop_polling
 from bot.emulator import Emulator
 from bot.settings import Settings
-from services import people
+from services import people, voting
 from services.places import SAMPLE_PLACES, find_aiyl_aimak, import_places, list_villages
 from services.roles import Role, grant
 from storage.db import Database
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 DEMO_PHONE_KEY = "jamaat-demo-phone-key-not-for-production"
@@ -44,6 +48,7 @@ def demo_settings(emu: Emulator, database: Path) -> Settings:
         phone_hash_key=DEMO_PHONE_KEY,
         admin_ids=[ADMIN],
         default_language="ky",
+        helpdesk_askers="registered",  # so that every demo villager can try the legal helpdesk
     )
 
 
@@ -64,6 +69,33 @@ async def seed(db: Database) -> None:
                 await people.set_village(session, person, aral.id)
             for role in persona.grants:
                 await grant(session, persona.user_id, role, kok_irim.id if role is Role.ORGANISER else None)
+        if not await voting.rounds_of(session, [kok_irim.id]):
+            await seed_voting_round(session, kok_irim.id)
+
+
+# Problems named at one needs-assessment session of a municipality (its protocol): Kyrgyz and Russian titles.
+SAMPLE_PROBLEMS = (
+    ("Ички жолдор", "Внутренние дороги"),
+    ("Клубдун чатыры", "Крыша клуба"),
+    ("Ичүүчү суу", "Питьевая вода"),
+    ("Мектептин абалы", "Состояние школы"),
+    ("Сугат суусу", "Поливная вода"),
+    ("Бала бакча жок", "Нет детского сада"),
+    ("Көчө жарыгы жок", "Нет уличного освещения"),
+    ("Жаштарга шарт жок", "Нет условий для молодёжи"),
+    ("Интернет жок", "Нет доступа к интернету"),
+)
+
+
+async def seed_voting_round(session: AsyncSession, aiyl_aimak_id: int) -> None:
+    """An open priority vote in Kök-Irim, so a newly registered villager can /vote at once."""
+    organiser = next(p.user_id for p in PERSONAS if Role.ORGANISER in p.grants)
+    rnd = await voting.create_round(session, aiyl_aimak_id=aiyl_aimak_id, title="ЖМБА 2026", created_by=organiser,
+                                    vote_ends_at=utcnow() + timedelta(days=14))
+    await voting.open_collection(session, rnd, by=organiser)
+    for title_ky, title_ru in SAMPLE_PROBLEMS:
+        await voting.add_problem(session, rnd, title_ky=title_ky, title_ru=title_ru, by=organiser)
+    await voting.publish_ballot(session, rnd, by=organiser)
 
 
 async def run_demo(*, port: int = 8080, data: Path = Path("demo-data"), fresh: bool = False,

@@ -41,6 +41,10 @@ async def test_demo_web_chat_talks_to_the_bot_in_kyrgyz(tmp_path: Path) -> None:
             assert labels == ["Кыргызча", "Русский", "Oʻzbekcha", "English"]
             # The organiser persona comes registered, and /help shows the organiser's part.
             assert "/people" in (await say(session, base, 2001, "/help"))["text"]
+            # A sample priority vote is open in Kök-Irim, with its ballot in Kyrgyz.
+            ballot = await say(session, base, 2001, "/vote")
+            labels = [b["text"] for row in ballot["reply_markup"]["inline_keyboard"] for b in row]
+            assert any("Ички жолдор" in label for label in labels), labels
         assert (tmp_path / "jamaat-demo.db").exists()
     finally:
         stop.set()
