@@ -51,7 +51,10 @@ def create_storage(settings: Settings, db: Database) -> BaseStorage:
 
 
 def create_dispatcher(settings: Settings, db: Database, i18n: I18n, storage: BaseStorage) -> Dispatcher:
-    dispatcher = Dispatcher(storage=storage, settings=settings, db=db)
+    # With Redis, one person's updates are handled one at a time across every bot process (a Redis lock);
+    # otherwise within this process.
+    isolation = storage.create_isolation() if isinstance(storage, RedisStorage) else None
+    dispatcher = Dispatcher(storage=storage, events_isolation=isolation, settings=settings, db=db)
     dispatcher.update.outer_middleware(UpdateOnceMiddleware(db))
     dispatcher.update.outer_middleware(SessionMiddleware(db, frozenset(settings.admin_ids)))
     PersonLanguageMiddleware(i18n).setup(dispatcher)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
@@ -52,6 +52,7 @@ async def test_restart_mid_registration_with_redis_state(db: Database) -> None:
     async with redis_prefix() as prefix:
         async with running_bot(db, redis_url=REDIS_URL, redis_key_prefix=prefix) as bot:
             assert isinstance(bot.app.dispatcher.storage, RedisStorage)
+            assert isinstance(bot.app.dispatcher.fsm.events_isolation, RedisEventIsolation)  # a lock per person
 
             async def state_is_in_redis() -> None:
                 client = Redis.from_url(REDIS_URL)
