@@ -103,13 +103,15 @@ class Jamaat:
                 roles = await roles_of(session, telegram_id, frozenset(self.settings.admin_ids))
                 await set_personal_menu(self.bot, self.i18n, telegram_id, person.language, roles)
 
-    async def run_polling(self, *, handle_as_tasks: bool = True, polling_timeout: int = 10) -> None:
+    async def run_polling(self, *, handle_as_tasks: bool = True, polling_timeout: int = 10,
+                          handle_signals: bool = False) -> None:
+        """Poll until stopped; ``handle_signals`` makes SIGTERM and SIGINT stop it gracefully (``jamaat run``)."""
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.dispatcher.start_polling(
             self.bot,
             handle_as_tasks=handle_as_tasks,
             polling_timeout=polling_timeout,
-            handle_signals=False,
+            handle_signals=handle_signals,
             close_bot_session=False,
             allowed_updates=self.dispatcher.resolve_used_update_types(),
         )

@@ -88,7 +88,7 @@ async def _run(settings: Settings) -> None:
     app = Jamaat.create(settings)
     try:
         await app.prepare()
-        await app.run_polling()
+        await app.run_polling(handle_signals=True)
     finally:
         await app.close()
 

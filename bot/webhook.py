@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
@@ -48,8 +49,11 @@ async def serve_webhook(settings: Settings) -> None:
     await site.start()
     await register_webhook(app)
     log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, WEBHOOK_PATH)
+    stop = asyncio.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):  # a deploy's SIGTERM ends in a clean shutdown
+        asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await runner.cleanup()
         await app.close()

@@ -1,0 +1,74 @@
+"""``jamaat run`` as deployed: the installed command, polling a Bot API server (the emulator) in another process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from bot.emulator import Emulator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_jamaat_run_polls_and_answers(tmp_path: Path) -> None:
+    async with Emulator(timeout=30) as emu:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JAMAAT_")}
+        env.update({
+            "PYTHONPATH": str(ROOT),
+            "JAMAAT_BOT_TOKEN": emu.token,
+            "JAMAAT_API_BASE_URL": emu.base_url,
+            "JAMAAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jamaat.db'}",
+            "JAMAAT_PHONE_HASH_KEY": "a-long-enough-secret-key",
+        })
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        try:
+            await emu.wait_for(lambda: emu.polling, timeout=30, message="jamaat run never started polling")
+            assert emu.commands(language_code="ru")["profile"] == "Ваш профиль"  # menus set per language
+            user = emu.user(1601, "Aibek", language_code="ru")
+            await user.send("/start", wait=False)
+            reply = await user.wait_for_message(lambda m: bool(m.buttons), timeout=30)
+            assert reply.text == "Выберите язык:"
+        finally:
+            process.send_signal(signal.SIGTERM)  # as a deploy stops it
+            output, _ = await asyncio.wait_for(process.communicate(), 30)
+        log = output.decode()
+        assert process.returncode == 0, log[-2000:]
+        assert "Polling stopped" in log and " ERROR " not in log, log[-2000:]
+        assert (tmp_path / "jamaat.db").exists()
+
+
+async def test_jamaat_webhook_serves_and_stops_cleanly(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with Emulator(timeout=30) as emu:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JAMAAT_")}
+        env.update({
+            "PYTHONPATH": str(ROOT),
+            "JAMAAT_BOT_TOKEN": emu.token,
+            "JAMAAT_API_BASE_URL": emu.base_url,
+            "JAMAAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jamaat.db'}",
+            "JAMAAT_PHONE_HASH_KEY": "a-long-enough-secret-key",
+            "JAMAAT_WEBHOOK_URL": f"http://127.0.0.1:{port}",
+            "JAMAAT_WEBHOOK_SECRET": "webhook-secret",
+            "JAMAAT_WEBHOOK_HOST": "127.0.0.1",
+            "JAMAAT_WEBHOOK_PORT": str(port),
+        })
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "webhook", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        try:
+            await emu.wait_for(lambda: emu.webhook_info()["url"], timeout=30, message="no webhook was set")
+            user = emu.user(1602, "Aibek", language_code="en")
+            await user.send("/start")
+            assert user.last.text == "Choose your language:"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 0, output.decode()[-2000:]
