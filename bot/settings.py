@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     helpdesk_answer_targets: Annotated[dict[str, float], NoDecode] = Field(
         default_factory=lambda: {"emergencies": 8.0})
     helpdesk_default_answer_hours: float = Field(default=16.0, gt=0)
+    helpdesk_close_unrated_days: int = Field(default=7, ge=1)  # an answer never rated closes after these days
 
     @field_validator("helpdesk_working_days", "helpdesk_holidays", mode="before")
     @classmethod

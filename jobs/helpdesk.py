@@ -17,7 +17,7 @@ from services import helpdesk_stats as stats_service
 from services import outbox, tasks
 from services.helpdesk import HelpdeskConfig, HelpdeskError
 from services.people import person_by_telegram_id
-from storage.models import utcnow
+from storage.models import Person, utcnow
 
 if TYPE_CHECKING:
     from bot.app import Jamaat
@@ -114,6 +114,27 @@ async def escalate_overdue(app: Jamaat, payload: dict[str, Any], *, run_at: date
                                  dedupe_key=f"helpdesk:overdue:{question.id}:{question.lawyer_id}")
         question.escalated_at = now
         log.info("helpdesk: question %s is overdue, %s admins told", question.id, len(recipients))
+
+
+@task_handler(desk.AUTOCLOSE_TASK)
+async def close_unrated(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    """An answer neither rated nor followed up: the question closes, and the asker is told how to go on."""
+    config = HelpdeskConfig.from_settings(app.settings)
+    async with app.db.session() as session:
+        try:
+            question = await desk.close_unrated(session, int(payload["question_id"]), config=config, now=now)
+        except HelpdeskError:
+            return
+        if question is None or question.asker_id is None:
+            return
+        asker = await session.get(Person, question.asker_id)
+        if asker is None or asker.telegram_id is None:
+            return
+        with in_language(app.i18n, asker.language or app.settings.default_language):
+            text = _("Question No. {number} is closed: it was answered, and no rating or follow-up came. Send /ask "
+                     "whenever you have a new question.").format(number=question.id)
+        await outbox.enqueue(session, chat_id=asker.telegram_id, text=text,
+                             dedupe_key=f"helpdesk:closed-unrated:{question.id}")
 
 
 # ---------------------------------------------------------------- the monthly figures

@@ -42,6 +42,7 @@ MAX_FOLLOWUPS = 1
 
 REMIND_TASK = "helpdesk.remind"
 OVERDUE_TASK = "helpdesk.overdue"
+AUTOCLOSE_TASK = "helpdesk.autoclose"
 
 
 class HelpdeskError(ValueError):
@@ -136,6 +137,7 @@ class HelpdeskConfig:
     take_within_hours: float = 4.0
     answer_within_hours: dict[str, float] = field(default_factory=dict)
     default_answer_hours: float = 16.0
+    close_unrated_after: timedelta = timedelta(days=7)  # an answer never rated or followed up closes then
 
     @classmethod
     def from_settings(cls, settings: Any) -> HelpdeskConfig:
@@ -154,6 +156,7 @@ class HelpdeskConfig:
             take_within_hours=getattr(settings, "helpdesk_take_within_hours", 4.0),
             answer_within_hours=targets,
             default_answer_hours=getattr(settings, "helpdesk_default_answer_hours", 16.0),
+            close_unrated_after=timedelta(days=getattr(settings, "helpdesk_close_unrated_days", 7)),
         )
 
     def answer_target(self, topic: str) -> float:
@@ -268,6 +271,10 @@ async def _cancel(session: AsyncSession, key: str) -> None:
 
 def remind_key(question_id: int) -> str:
     return f"helpdesk:remind:{question_id}"
+
+
+def autoclose_key(question_id: int) -> str:
+    return f"helpdesk:{question_id}:autoclose"
 
 
 def overdue_key(question_id: int) -> str:
@@ -463,6 +470,9 @@ async def answer(session: AsyncSession, question_id: int, lawyer_id: int, *, tex
     _log(session, question.id, "lawyer", "answer", by=lawyer_id, text=text, attachments=attachments, now=now,
          law_refs=law_refs or "")
     await plan_checks(session, question, config)
+    # Scheduling the same key again after a follow-up's answer moves it.
+    await _schedule(session, AUTOCLOSE_TASK, autoclose_key(question.id), now + config.close_unrated_after,
+                    {"question_id": question.id})
     await session.flush()
     return question
 
@@ -508,6 +518,26 @@ async def rate(session: AsyncSession, question_id: int, person: Person, rating: 
                            close_seconds=max(config.hours.seconds(question.created_at, now)
                                              - (question.paused_seconds or 0.0), 0.0))
     _log(session, question.id, "asker", "rating", by=person.telegram_id, now=now, rating=rating)
+    await _cancel(session, autoclose_key(question.id))
+    await session.flush()
+    return question
+
+
+async def close_unrated(session: AsyncSession, question_id: int, *, config: HelpdeskConfig,
+                        now: datetime | None = None) -> Question | None:
+    """Close an answered question the asker neither rated nor followed up; None when it has moved on."""
+    now = _now(now)
+    question = await get(session, question_id)
+    if question.status != ANSWERED or question.answered_at is None \
+            or question.answered_at + config.close_unrated_after > now + timedelta(seconds=1):
+        return None
+    try:
+        question = await _move(session, question, CLOSED, expect=[ANSWERED], closed_at=now,
+                               close_seconds=max(config.hours.seconds(question.created_at, now)
+                                                 - (question.paused_seconds or 0.0), 0.0))
+    except HelpdeskError:
+        return None
+    _log(session, question.id, "system", "event", now=now, event="closed_unrated")
     await session.flush()
     return question
 

@@ -243,3 +243,27 @@ async def test_stats_for_admins_with_files(desk_bot: Harness) -> None:
     assert "questions,asked,1" in admin.last.document.data.decode("utf-8-sig")
     await user(bot, VILLAGER).send("/stats")
     assert "only for the role administrator" in user(bot, VILLAGER).last.text
+
+
+async def test_an_answer_never_rated_closes_after_a_week(desk_bot: Harness) -> None:
+    bot = desk_bot
+    asker = await ask(bot, ASKER_K, "Local budget", "May the council move money between budget lines in June?")
+    await asker.tap("Submit the question")
+    config = desk.HelpdeskConfig.from_settings(bot.settings)
+    async with bot.db.session() as session:
+        await desk.claim(session, 1, LAWYER_1, config=config)
+        question = await desk.answer(session, 1, LAWYER_1, text="Yes, by a council decision.", config=config)
+        answered_at = question.answered_at
+    assert config.close_unrated_after == timedelta(days=7)
+    await bot.restart()  # the closing is a stored task
+    assert bot.app is not None
+    await run_due_tasks(bot.app, now=answered_at + timedelta(days=6))  # not yet
+    async with bot.db.session() as session:
+        assert (await session.get(Question, 1)).status == desk.ANSWERED
+    assert await run_due_tasks(bot.app, now=answered_at + timedelta(days=7, minutes=1)) >= 1
+    await send_pending(bot.app, now=answered_at + timedelta(days=7, minutes=2))
+    notice = await asker.wait_for_message(lambda m: "Question No. 1 is closed" in (m.text or ""))
+    assert "/ask" in notice.text
+    async with bot.db.session() as session:
+        question = await session.get(Question, 1)
+        assert question.status == desk.CLOSED and question.rating is None and question.closed_at is not None

@@ -247,3 +247,31 @@ async def test_stats_by_hand(db: Database) -> None:
     assert stats_service.chart_png(stats, {}, "t")[:8] == b"\x89PNG\r\n\x1a\n"
     assert stats_service.percentile([2, 4, 6, 10], 0.5) == 5 and stats_service.percentile([2, 4, 6, 10], 0.9) == \
         pytest.approx(8.8)
+
+
+async def test_unrated_answers_close_after_the_set_time_and_rated_ones_are_left_alone(db: Database) -> None:
+    ids = await seed(db)
+    async with db.session() as session:
+        asker = await session.get(Person, ids["asker_k"])
+        first = await desk.submit(session, asker, topic="land", text="Who decides on pasture rent?", language="en",
+                                  aiyl_aimak_id=ids["asker_k_aimak"], config=CONFIG, now=local(2, 10))
+        second = await desk.submit(session, asker, topic="land", text="And on hay fields?", language="en",
+                                   aiyl_aimak_id=ids["asker_k_aimak"], config=CONFIG, now=local(2, 10, 5))
+        for question in (first, second):
+            await desk.claim(session, question.id, 2001, config=CONFIG, now=local(2, 11))
+            await desk.answer(session, question.id, 2001, text="The council.", config=CONFIG, now=local(2, 12))
+        closing = await task(session, desk.autoclose_key(first.id))
+        assert closing.run_at == local(9, 12).astimezone(UTC) and closing.status == "pending"
+        # A follow-up takes it back to the lawyer; the next answer moves the closing on.
+        await desk.follow_up(session, first.id, asker, text="Also for hay?", now=local(3, 9))
+        assert await desk.close_unrated(session, first.id, config=CONFIG, now=local(10, 9)) is None  # not answered
+        await desk.answer(session, first.id, 2001, text="Yes.", config=CONFIG, now=local(4, 12))
+        assert (await task(session, desk.autoclose_key(first.id))).run_at == local(11, 12).astimezone(UTC)
+        assert await desk.close_unrated(session, first.id, config=CONFIG, now=local(10, 12)) is None  # too early
+        closed = await desk.close_unrated(session, first.id, config=CONFIG, now=local(11, 12))
+        assert closed is not None and closed.status == desk.CLOSED and closed.rating is None
+        # Rated: the closing task is cancelled and a late run changes nothing.
+        await desk.rate(session, second.id, asker, 5, config=CONFIG, now=local(3, 10))
+        assert (await task(session, desk.autoclose_key(second.id))).status == "cancelled"
+        assert await desk.close_unrated(session, second.id, config=CONFIG, now=local(20, 10)) is None
+        assert (await session.get(desk.Question, second.id)).rating == 5
