@@ -18,7 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.commands import set_default_menus, set_personal_menu
 from bot.i18n import PersonLanguageMiddleware, make_i18n
-from bot.middlewares import SessionMiddleware, TextLengthMiddleware, UpdateOnceMiddleware
+from bot.middlewares import SessionMiddleware, TextLengthMiddleware
 from bot.settings import Settings
 from handlers import all_routers
 from jobs import schedule_jobs, stop_jobs
@@ -55,7 +55,6 @@ def create_dispatcher(settings: Settings, db: Database, i18n: I18n, storage: Bas
     # otherwise within this process.
     isolation = storage.create_isolation() if isinstance(storage, RedisStorage) else None
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation, settings=settings, db=db)
-    dispatcher.update.outer_middleware(UpdateOnceMiddleware(db))
     dispatcher.update.outer_middleware(SessionMiddleware(db, frozenset(settings.admin_ids)))
     PersonLanguageMiddleware(i18n).setup(dispatcher)
     dispatcher.message.outer_middleware(TextLengthMiddleware(settings.max_text_length))

@@ -22,32 +22,24 @@ log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-class UpdateOnceMiddleware(BaseMiddleware):
-    """Claims each update id in the database; a second delivery of the same update is skipped."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        assert isinstance(event, Update)
-        try:
-            async with self.db.session() as session:
-                session.add(ProcessedUpdate(update_id=event.update_id))
-        except IntegrityError:
-            log.info("update %s delivered again: skipped", event.update_id)
-            return UNHANDLED
-        return await handler(event, data)
-
-
 class SessionMiddleware(BaseMiddleware):
-    """One database session per update, committed when the handler returns."""
+    """One database session per update, committed when the handler returns. It first claims the update id:
+    a second delivery of the same update is skipped, and a handler that fails gives its claim back with the
+    rest of its work."""
 
     def __init__(self, db: Database, admin_ids: frozenset[int]) -> None:
         self.db = db
         self.admin_ids = admin_ids
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
         async with self.db.session() as session:
+            try:
+                async with session.begin_nested():
+                    session.add(ProcessedUpdate(update_id=event.update_id))
+            except IntegrityError:
+                log.info("update %s delivered again: skipped", event.update_id)
+                return UNHANDLED
             data["session"] = session
             token = current_session.set(session)
             try:

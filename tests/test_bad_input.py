@@ -6,6 +6,7 @@ from aiogram.filters import Command
 from aiogram.types import Message
 
 from services.people import person_by_telegram_id
+from storage.models import ProcessedUpdate
 from tests.conversation import register
 from tests.harness import Harness
 
@@ -89,5 +90,10 @@ async def test_an_unexpected_error_is_logged_and_apologised_for(bot: Harness, ca
     update = await user.send("/explode")
     assert "Sorry, something went wrong on our side" in user.last.text
     assert f"update {update['update_id']} failed" in caplog.text
+    # The failed update gave its claim back with the rest of its work: delivered again, it is tried again.
+    async with bot.db.session() as session:
+        assert await session.get(ProcessedUpdate, update["update_id"]) is None
+    await bot.emu.redeliver(update)
+    assert sum("Sorry, something went wrong" in (t or "") for t in user.texts) == 2
     await user.send("/help")  # the dispatcher goes on
     assert "What I can do" in user.last.text
