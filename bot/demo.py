@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,11 +24,16 @@ DEMO_PHONE_KEY = "jamaat-demo-phone-key-not-for-production"
 ADMIN = 9001
 
 
+@dataclass(frozen=True)
 class Persona:
-    def __init__(self, user_id: int, name: str, role: str, phone: str, *, registered: bool = False,
-                 grants: tuple[Role, ...] = ()) -> None:
-        self.user_id, self.name, self.role, self.phone = user_id, name, role, phone
-        self.registered, self.grants = registered, grants
+    """Somebody the web chat offers to play; ``registered`` ones start registered in Aral."""
+
+    user_id: int
+    name: str
+    role: str
+    phone: str
+    registered: bool = False
+    grants: tuple[Role, ...] = ()
 
 
 PERSONAS = (
