@@ -179,7 +179,7 @@ async def _after_village(message: Message, state: FSMContext, person: Person, ro
 
 @router.message(CommandStart())
 async def on_start(message: Message, command: CommandObject, state: FSMContext, session: AsyncSession,
-                   person: Person | None, roles: Roles, settings: Settings) -> None:
+                   roles: Roles, settings: Settings) -> None:
     assert message.from_user is not None
     person = await people.first_contact(session, message.from_user.id, message.from_user.first_name)
     if command.args:
