@@ -114,11 +114,12 @@ async def monitoring_prompt(app: Jamaat, payload: dict[str, Any], *, run_at: dat
 
 async def _occasion(session: AsyncSession, payload: dict[str, Any]) -> tuple[Plan, PlanActivity,
                                                                              MonitoringOccasion] | None:
+    """The monitoring occasion of a follow-up task; None when it is gone or its activity was cancelled."""
     occasion = await plans.get_occasion(session, int(payload["occasion_id"]))
     if occasion is None:
         return None
     loaded = await _load(session, occasion.activity_id)
-    if loaded is None:
+    if loaded is None or loaded[1].status == "cancelled":
         return None
     return loaded[0], loaded[1], occasion
 
@@ -131,8 +132,6 @@ async def monitoring_reminder(app: Jamaat, payload: dict[str, Any], *, run_at: d
         if found is None:
             return
         plan, activity, occasion = found
-        if activity.status == "cancelled":
-            return
         for member in await plans.members_without_answer(session, occasion):
             await _enqueue_prompt(app, session, plan, activity, occasion, member, reminder=True)
 
@@ -145,8 +144,6 @@ async def monitoring_escalation(app: Jamaat, payload: dict[str, Any], *, run_at:
         if found is None:
             return
         plan, activity, occasion = found
-        if activity.status == "cancelled":
-            return
         silent = await plans.members_without_answer(session, occasion)
         if not silent:
             return
