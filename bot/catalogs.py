@@ -34,6 +34,9 @@ def extract() -> Catalog:
             if any(part in SKIP for part in Path(filename).parts):
                 continue
             template.add(message, None, [(f"{source}/{filename}", line)], auto_comments=comments, context=context)
+    for message in template:
+        # The code formats with str.format only; Babel takes "30 %" for a %-directive, and msgfmt -c then fails.
+        message.flags.discard("python-format")
     return template
 
 
@@ -51,7 +54,9 @@ def load(language: str) -> Catalog:
 
 def save(catalog: Catalog, path: Path, **options: bool) -> None:
     buffer = BytesIO()
-    write_po(buffer, catalog, width=0, **options)
+    # Sorted by msgid and without source locations: moving code changes no catalog line, and two branches that
+    # add different msgids touch different lines (catalogs merge like code).
+    write_po(buffer, catalog, width=0, no_location=True, sort_output=True, **options)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(one_line_entries(buffer.getvalue().decode("utf-8")), encoding="utf-8")
 
@@ -76,6 +81,8 @@ def update() -> dict[str, int]:
     for language in LANGUAGES:
         catalog = load(language)
         catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
+        for message in catalog:
+            message.flags.discard("python-format")
         catalog.obsolete.clear()
         save(catalog, po_path(language), include_previous=False)
         missing[language] = sum(1 for m in catalog if m.id and not translated(m.string))

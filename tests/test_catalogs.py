@@ -52,3 +52,21 @@ def test_uzbek_falls_back_to_russian_and_english_to_the_msgid() -> None:
         assert i18n.gettext("Choose your language:") == "Choose your language:"
     with in_language(i18n, "ky"):
         assert i18n.gettext("Choose your language:") != "Choose your language:"
+
+
+@pytest.mark.parametrize("language", ["ky", "ru", "uz", "en"])
+def test_msgfmt_check_passes(language: str, tmp_path) -> None:
+    """GNU msgfmt's own checks (format strings, headers) pass on every catalog."""
+    import os
+    import shutil
+    import subprocess
+
+    from bot.catalogs import po_path
+
+    if shutil.which("msgfmt") is None:
+        if os.environ.get("CI"):
+            pytest.fail("msgfmt (gettext) is not installed")
+        pytest.skip("msgfmt (gettext) is not installed")
+    result = subprocess.run(["msgfmt", "-c", "-o", str(tmp_path / "out.mo"), str(po_path(language))],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
