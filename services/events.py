@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import tasks
 from services.audit import RuleError, audit
 from services.roles import Roles
+from storage import db
 from storage.events import (
     EVENT_KINDS,
     Event,
@@ -172,18 +172,13 @@ async def recipients(session: AsyncSession, event: Event) -> list[Person]:
     return list((await session.scalars(query)).all())
 
 
-def _insert(session: AsyncSession, table):  # noqa: ANN001, ANN202
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 async def invite(session: AsyncSession, event: Event, people: list[Person]) -> None:
     """Record who the notice goes to (once each); follow-ups and reminders go to the same people."""
     table = EventInvite.__table__
     now = utcnow()
     for start in range(0, len(people), 500):
         rows = [{"event_id": event.id, "person_id": p.id, "invited_at": now} for p in people[start:start + 500]]
-        await session.execute(_insert(session, table).values(rows).on_conflict_do_nothing(
+        await session.execute(db.insert(session, table).values(rows).on_conflict_do_nothing(
             index_elements=["event_id", "person_id"]))
 
 

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from services.people import mark_unreachable
+from storage import db
 from storage.delivery import (
     CANCELLED,
     FAILED,
@@ -66,13 +66,6 @@ class Progress:
         return self.pending == 0
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 async def create_broadcast(session: AsyncSession, *, kind: str, subject: str, created_by: int | None, title: str,
@@ -97,7 +90,7 @@ async def _file_id(session: AsyncSession, attachment: Attachment) -> int:
         return cache[digest]
     table = OutboxFile.__table__
     await session.execute(
-        _insert(session, table)
+        db.insert(session, table)
         .values(digest=digest, kind=attachment.kind, filename=attachment.filename[:255], data=attachment.data,
                 created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["digest"])
@@ -126,7 +119,7 @@ async def enqueue(session: AsyncSession, *, chat_id: int, text: str, dedupe_key:
     file_id = await _file_id(session, attachment) if attachment is not None else None
     table = OutboxMessage.__table__
     statement = (
-        _insert(session, table)
+        db.insert(session, table)
         .values(dedupe_key=dedupe_key, chat_id=chat_id, person_id=person_id, broadcast_id=broadcast_id, text=text,
                 parse_mode=parse_mode, reply_markup=reply_markup, file_id=file_id, status=PENDING, attempts=0,
                 not_before=not_before, created_at=utcnow())
@@ -221,7 +214,7 @@ async def claim(session: AsyncSession, *, worker: str, now: datetime, limit: int
     row = OutboxMessage
     until = now + lease
     candidates = select(row.id).where(_claimable(now, chat_interval)).order_by(row.id).limit(limit)
-    if _dialect(session) == "postgresql":
+    if db.dialect(session) == "postgresql":
         ids = list((await session.scalars(candidates.with_for_update(skip_locked=True, of=row))).all())
         if ids:
             await session.execute(update(row).where(row.id.in_(ids)).values(claimed_by=worker, claimed_until=until)

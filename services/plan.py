@@ -24,13 +24,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import tasks
 from services import voting as voting_service
 from services.audit import RuleError, audit
 from services.roles import Role, Roles
+from storage import db
 from storage.models import Person, RoleGrant, Village, utcnow
 from storage.plan import (
     MonitoringAnswer,
@@ -76,12 +76,6 @@ class PlanError(RuleError):
     """Something the rules refuse; ``code`` names it, ``detail`` carries what the message needs."""
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
 
 
 # --------------------------------------------------------------------------- dates and money
@@ -444,7 +438,7 @@ async def set_monitoring(session: AsyncSession, activity: PlanActivity, *, every
 async def open_occasion(session: AsyncSession, activity_id: int, due_at: datetime) -> MonitoringOccasion:
     """The occasion of this date, created once however many times (or processes) ask."""
     table = MonitoringOccasion.__table__
-    await session.execute(_insert(session, table).values(activity_id=activity_id, due_at=due_at, created_at=utcnow())
+    await session.execute(db.insert(session, table).values(activity_id=activity_id, due_at=due_at, created_at=utcnow())
                           .on_conflict_do_nothing(index_elements=["activity_id", "due_at"]))
     occasion = await session.scalar(select(MonitoringOccasion).where(MonitoringOccasion.activity_id == activity_id,
                                                                      MonitoringOccasion.due_at == due_at))
@@ -475,7 +469,7 @@ async def group(session: AsyncSession, plan: Plan, kind: str, name: str = "") ->
         raise PlanError("bad_group")
     name = _clean(name, 200) if kind == "initiative" else ""
     table = PlanGroup.__table__
-    await session.execute(_insert(session, table).values(plan_id=plan.id, kind=kind, name=name, created_at=utcnow())
+    await session.execute(db.insert(session, table).values(plan_id=plan.id, kind=kind, name=name, created_at=utcnow())
                           .on_conflict_do_nothing(index_elements=["plan_id", "kind", "name"]))
     found = await session.scalar(select(PlanGroup).where(PlanGroup.plan_id == plan.id, PlanGroup.kind == kind,
                                                          PlanGroup.name == name))
@@ -528,7 +522,7 @@ async def add_member(session: AsyncSession, grp: PlanGroup, person: Person, *, b
         raise PlanError("other_aiyl_aimak")
     table = PlanGroupMember.__table__
     result = await session.execute(
-        _insert(session, table).values(group_id=grp.id, person_id=person.id, added_by=by, added_at=utcnow())
+        db.insert(session, table).values(group_id=grp.id, person_id=person.id, added_by=by, added_at=utcnow())
         .on_conflict_do_nothing(index_elements=["group_id", "person_id"]).returning(table.c.person_id))
     added = result.first() is not None
     if added:
@@ -641,7 +635,7 @@ async def record_answer(session: AsyncSession, occasion_id: int, person: Person 
     table = MonitoringAnswer.__table__
     values = {"status": status, "percent": 100 if status == "done" else percent, "comment": comment,
               "photo_file_id": photo_file_id, "answered_at": now}
-    statement = _insert(session, table).values(occasion_id=occasion_id, activity_id=prompt.activity.id,
+    statement = db.insert(session, table).values(occasion_id=occasion_id, activity_id=prompt.activity.id,
                                                person_id=person.id, **values)
     await session.execute(statement.on_conflict_do_update(index_elements=["occasion_id", "person_id"], set_=values))
     answer = await session.scalar(select(MonitoringAnswer).where(MonitoringAnswer.occasion_id == occasion_id,
@@ -687,7 +681,7 @@ async def follow(session: AsyncSession, plan: Plan, person: Person) -> bool:
     if not person.is_registered or person.aiyl_aimak_id != plan.aiyl_aimak_id:
         raise PlanError("other_aiyl_aimak")
     table = PlanFollower.__table__
-    result = await session.execute(_insert(session, table).values(plan_id=plan.id, person_id=person.id,
+    result = await session.execute(db.insert(session, table).values(plan_id=plan.id, person_id=person.id,
                                                                   followed_at=utcnow())
                                    .on_conflict_do_nothing(index_elements=["plan_id", "person_id"])
                                    .returning(table.c.person_id))
@@ -793,7 +787,7 @@ async def surveys_of(session: AsyncSession, plan_id: int) -> list[SatisfactionSu
 async def open_survey_occasion(session: AsyncSession, survey: SatisfactionSurvey, number: int,
                                asked_at: datetime) -> SurveyOccasion:
     table = SurveyOccasion.__table__
-    await session.execute(_insert(session, table).values(survey_id=survey.id, number=number, asked_at=asked_at)
+    await session.execute(db.insert(session, table).values(survey_id=survey.id, number=number, asked_at=asked_at)
                           .on_conflict_do_nothing(index_elements=["survey_id", "number"]))
     occasion = await session.scalar(select(SurveyOccasion).where(SurveyOccasion.survey_id == survey.id,
                                                                  SurveyOccasion.number == number))
@@ -820,7 +814,7 @@ async def record_score(session: AsyncSession, occasion_id: int, person: Person |
     values = {"score": score, "answered_at": now or utcnow(), "village_id": person.village_id, "sex": person.sex,
               "age_band": person.age_band}
     table = SurveyAnswer.__table__
-    await session.execute(_insert(session, table).values(survey_id=survey.id, occasion_id=occasion.id,
+    await session.execute(db.insert(session, table).values(survey_id=survey.id, occasion_id=occasion.id,
                                                          person_id=person.id, **values)
                           .on_conflict_do_update(index_elements=["occasion_id", "person_id"], set_=values))
     return survey

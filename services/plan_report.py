@@ -18,6 +18,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import charts
 from services import plan as plans
 from services.plan import Composition, Money, SurveyResults
 from services.voting_report import Share, Table, to_xlsx
@@ -288,23 +289,19 @@ def xlsx(report: PlanReport, *, gettext: Gettext, language: str, zone: ZoneInfo)
 
 def chart_png(report: PlanReport, *, gettext: Gettext, language: str) -> bytes:
     """Two panels: progress of each activity, and money planned and spent by source."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     activities = list(reversed(report.activities))  # the first on top
     money = report.money()
     rows = max(len(activities), 1)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 1.6 + 0.45 * rows), dpi=100,
-                                         gridspec_kw={"width_ratios": [3, 2]})
-    try:
+    with charts.figure(1, 2, figsize=(12, 1.6 + 0.45 * rows), dpi=100,
+                       gridspec_kw={"width_ratios": [3, 2]}) as (figure, (left, right)):
         colours = {"planned": "#90a4ae", "in_progress": "#f9a825", "done": "#2e7d32", "stalled": "#c62828",
                    "cancelled": "#bdbdbd"}
         values = [100 if a.status == "done" else a.progress for a in activities]
         positions = list(range(len(activities)))
         left.barh(positions, values, color=[colours.get(a.status, "#90a4ae") for a in activities])
-        left.set_yticks(positions, [_short(a.title) for a in activities])
+        left.set_yticks(positions, [charts.short(a.title) for a in activities])
         left.set_xlim(0, 115)
         left.set_xlabel(gettext("Progress, %"))
         left.set_title(gettext("Activities: {place}").format(place=place(report.aiyl_aimak, language)))
@@ -318,23 +315,16 @@ def chart_png(report: PlanReport, *, gettext: Gettext, language: str) -> bytes:
                   label=gettext("planned"))
         right.bar([x + width / 2 for x in xs], [money[s].spent for s in sources], width, color="#2e7d32",
                   label=gettext("spent"))
-        right.set_xticks(xs, [_short(source_label(s, gettext), 18) for s in sources], rotation=20, ha="right")
+        right.set_xticks(xs, [charts.short(source_label(s, gettext), 18) for s in sources], rotation=20, ha="right")
         right.set_ylabel(gettext("som"))
         right.set_title(gettext("Money by source"))
-        right.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+        right.yaxis.set_major_formatter(FuncFormatter(
             lambda value, _pos: format_decimal(int(value), locale=language)))
         if sources:
             right.legend()
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-    finally:
-        plt.close(figure)
-    return buffer.getvalue()
+        return charts.png(figure)
 
 
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --------------------------------------------------------------------------- the document read out at a gathering

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import db
 from storage.delivery import (
     TASK_CANCELLED,
     TASK_DONE,
@@ -30,10 +30,6 @@ from storage.models import utcnow
 log = logging.getLogger(__name__)
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
 async def schedule(session: AsyncSession, *, kind: str, key: str, run_at: datetime, payload: dict[str, Any],
                    grace: timedelta | None = None) -> None:
     """Schedule ``kind`` to run at ``run_at`` with ``payload``; ``grace`` is how late it may still run
@@ -45,7 +41,7 @@ async def schedule(session: AsyncSession, *, kind: str, key: str, run_at: dateti
         raise ValueError("key is longer than 200 characters")
     table = ScheduledTask.__table__
     grace_seconds = int(grace.total_seconds()) if grace is not None else None
-    insert = (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
+    insert = db.insert(session, table)
     insert = insert.values(key=key, kind=kind, run_at=run_at, payload=payload, grace_seconds=grace_seconds,
                            status=TASK_PENDING, attempts=0, created_at=utcnow())
     excluded = insert.excluded
@@ -124,7 +120,7 @@ async def claim_due(session: AsyncSession, *, worker: str, now: datetime, lease:
     task = ScheduledTask
     candidates = select(task.id).where(_due(now)).order_by(task.run_at, task.id).limit(limit)
     values = {"status": TASK_RUNNING, "claimed_by": worker, "claimed_until": now + lease}
-    if _dialect(session) == "postgresql":
+    if db.dialect(session) == "postgresql":
         ids = list((await session.scalars(candidates.with_for_update(skip_locked=True))).all())
         if ids:
             await session.execute(update(task).where(task.id.in_(ids)).values(**values)

@@ -16,12 +16,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, delete, func, literal_column, null, select, union_all, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import RuleError, audit
 from services.roles import Roles
+from storage import db
 from storage.models import AiylAimak, Person, Village, utcnow
 from storage.voting import (
     Ballot,
@@ -506,10 +505,6 @@ class CastResult:
     problem_ids: list[int]
 
 
-def _insert_ignore(session: AsyncSession) -> Any:
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-
-
 async def cast_ballot(session: AsyncSession, rnd: VotingRound | None, person: Person | None, village_id: int,
                       problem_ids: Sequence[int], now: datetime | None = None) -> CastResult:
     """Record the confirmed ballot; the last confirmed one counts and each change is kept.
@@ -519,7 +514,7 @@ async def cast_ballot(session: AsyncSession, rnd: VotingRound | None, person: Pe
     now = now or utcnow()
     chosen = await check_ballot(session, rnd, person, village_id, problem_ids, now)
     assert rnd is not None and person is not None
-    insert = _insert_ignore(session)(Ballot).values(
+    insert = db.insert(session, Ballot).values(
         round_id=rnd.id, person_id=person.id, village_id=village_id, sex=person.sex, age_band=person.age_band,
         receipt=new_receipt(), version=1, cast_at=now, changed_at=now,
     ).on_conflict_do_nothing(index_elements=["round_id", "person_id"])

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 
+from services import charts
 from services.voting import SOURCES, Results, Top, Turnout, problem_title
 from storage.models import Village
 
@@ -239,26 +240,20 @@ def chart_png(results: Results, *, gettext: Gettext, language: str, village_id: 
               limit: int = 12) -> bytes:
     """Horizontal bars of votes per problem (merges applied), phone and sessions stacked, in the reader's
     language; the whole aiyl aimak unless ``village_id``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
     tally = results.merged
     where = {} if village_id is None else {"village_id": village_id}
     total = tally.total(**where)
     phone = tally.total(source="phone", **where)
     ranked = sorted(((n, pid) for pid, n in total.items() if n > 0), key=lambda item: (-item[0], item[1]))[:limit]
     ranked.reverse()  # biggest on top
-    labels = [_short(problem_title(results.problems[pid], language)) for _n, pid in ranked]
+    labels = [charts.short(problem_title(results.problems[pid], language)) for _n, pid in ranked]
     by_phone = [phone.get(pid, 0) for _n, pid in ranked]
     in_sessions = [n - phone.get(pid, 0) for n, pid in ranked]
     if village_id is None:
         place = results.aiyl_aimak.name_ru if language == "ru" else results.aiyl_aimak.name_ky
     else:
         place = next((_village_name(v, language) for v in results.villages if v.id == village_id), "")
-    figure, axes = plt.subplots(figsize=(9, 1.2 + 0.45 * max(len(ranked), 1)), dpi=100)
-    try:
+    with charts.figure(figsize=(9, 1.2 + 0.45 * max(len(ranked), 1)), dpi=100) as (figure, axes):
         positions = range(len(ranked))
         axes.barh(positions, by_phone, color="#2e7d32", label=gettext("by phone"))
         axes.barh(positions, in_sessions, left=by_phone, color="#f9a825", label=gettext("in sessions"))
@@ -270,13 +265,6 @@ def chart_png(results: Results, *, gettext: Gettext, language: str, village_id: 
         if ranked:
             axes.legend(loc="lower right")
             axes.set_xlim(0, max(n for n, _pid in ranked) * 1.15)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-    finally:
-        plt.close(figure)
-    return buffer.getvalue()
+        return charts.png(figure)
 
 
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -11,6 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -36,6 +37,16 @@ def _sqlite_begin(connection: Connection) -> None:
     would fail at once ("database is locked") when another connection had written in between; waiting for
     the lock up front makes concurrent updates and jobs queue up instead."""
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def dialect(session: AsyncSession) -> str:
+    """The session's database: "postgresql" or "sqlite"."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT for the session's database, so ``.on_conflict_do_nothing()`` and ``.returning()`` work on both."""
+    return (postgresql.insert if dialect(session) == "postgresql" else sqlite.insert)(table)
 
 
 def make_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
