@@ -7,14 +7,20 @@ interpreter each need their own. ``Routes`` keeps aiogram's decorator style::
 
     @router.message(CommandStart())
     async def on_start(message: Message) -> None: ...
+
+A callback-query handler that takes ``message: Message`` gets the button's message (``bot.filters.ButtonMessage``):
+no handler has to check that ``query.message`` is still accessible.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 from aiogram import Router
+
+from bot.filters import ButtonMessage
 
 Handler = Callable[..., Any]
 
@@ -50,5 +56,7 @@ class Routes:
         for observer, filters in self.filters:
             router.observers[observer].filter(*filters)
         for observer, handler, filters, kwargs in self.handlers:
+            if observer == "callback_query" and "message" in inspect.signature(handler).parameters:
+                filters = (*filters, ButtonMessage())
             router.observers[observer].register(handler, *filters, **kwargs)
         return router

@@ -1,7 +1,8 @@
-"""aiogram routers, one file per flow. Order matters: the fallback router comes last.
+"""aiogram routers: one package per flow, with the same parts in each (see docs/DEVELOPING.md). Order matters:
+the fallback router comes last.
 
-The flows are imported when the routers are built, not with the package, so that jobs and services may
-import shared views from here (``handlers.event_views``) without pulling in every flow."""
+The routers are imported when they are built, not with the package, so that jobs may import a flow's views and
+buttons (``handlers.events.views``) without pulling in every router."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from importlib import import_module
 
 from aiogram import Router
 
-FLOWS = ("errors", "start", "profile", "forget", "help", "admin", "organiser", "helpdesk_asker", "helpdesk_lawyer",
-         "voting_organiser", "voting_villager", "plan_organiser", "plan_villager", "events", "fallback")
+FLOWS = ("errors", "people.registration", "people.profile", "people.forget", "people.help", "admin.roles",
+         "admin.registrations", "helpdesk.asker", "helpdesk.lawyer", "helpdesk.faq", "helpdesk.stats",
+         "voting.organiser", "voting.problems", "voting.sessions", "voting.villager",
+         "plan.organiser", "plan.activities", "plan.groups", "plan.villager",
+         "events.organiser", "events.card", "events.outcome", "events.villager", "fallback")
 
 
 def all_routers() -> list[Router]:

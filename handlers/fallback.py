@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.commands import ROLE_COMMANDS
 from bot.routes import Routes
-from handlers.admin import role_label
+from handlers.admin.views import role_label
 from storage.models import Person
 
 router = Routes("fallback")

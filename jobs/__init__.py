@@ -17,10 +17,10 @@ from jobs.tasks import kick_tasks, stop_tasks
 from jobs.voting import close_due_rounds
 
 if TYPE_CHECKING:
-    from bot.app import Jamaat
+    from bot.runtime import App
 
 
-def schedule_jobs(scheduler: AsyncIOScheduler, app: Jamaat) -> None:
+def schedule_jobs(scheduler: AsyncIOScheduler, app: App) -> None:
     scheduler.add_job(prune_processed_updates, "interval", hours=1, args=[app.db], id="prune-processed-updates",
                       replace_existing=True, coalesce=True, max_instances=1)
     # The outbox sender and the durable tasks: cheap "kicks" that start a run unless one is going, so runs
@@ -39,7 +39,7 @@ def schedule_jobs(scheduler: AsyncIOScheduler, app: Jamaat) -> None:
                       replace_existing=True, coalesce=True, max_instances=1)
 
 
-async def stop_jobs(app: Jamaat) -> None:
+async def stop_jobs(app: App) -> None:
     """Before the bot's session closes: let messages in flight record their answers, give back the rest."""
     await stop_sender(app)
     await stop_tasks(app)

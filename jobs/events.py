@@ -15,9 +15,10 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import delivery
 from bot.i18n import Formatter, in_language
 from bot.settings import Settings
-from handlers import event_views as views
+from handlers.events import views
 from jobs.tasks import task_handler
 from services import events, outbox
 from services.outbox import Attachment
@@ -25,7 +26,7 @@ from storage.events import Event
 from storage.models import Person, Village
 
 if TYPE_CHECKING:
-    from bot.app import Jamaat
+    from bot.runtime import App
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ async def announce(session: AsyncSession, *, bot: Bot, i18n: I18n, settings: Set
 
     def render(fmt: Formatter) -> tuple[str, dict[str, Any], Attachment, str]:
         text = views.notice_text(event, villages, fmt, link)
-        markup = views.rsvp_keyboard(event.id).model_dump(exclude_none=True)
+        markup = views.rsvp_keyboard(event.id)
         calendar = events.ics(event, summary=views.calendar_summary(event), location=event.place,
                               description=event.agenda, url=link)
         return text, markup, Attachment("document", f"event-{event.id}.ics", calendar), views.calendar_caption()
@@ -89,14 +90,13 @@ async def announce(session: AsyncSession, *, bot: Bot, i18n: I18n, settings: Set
     for person in people:
         assert person.telegram_id is not None
         text, markup, calendar, caption = rendered(person)
-        await outbox.enqueue(session, chat_id=person.telegram_id, person_id=person.id, text=text,
-                             reply_markup=markup, dedupe_key=f"{prefix}:notice:{person.id}",
-                             broadcast_id=broadcast_id)
-        await outbox.enqueue(session, chat_id=person.telegram_id, person_id=person.id, text=caption,
-                             attachment=calendar, dedupe_key=f"{prefix}:ics:{person.id}")
+        await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
+                              dedupe_key=f"{prefix}:notice:{person.id}", broadcast_id=broadcast_id)
+        await delivery.notify(session, person.telegram_id, caption, person_id=person.id, document=calendar,
+                              dedupe_key=f"{prefix}:ics:{person.id}")
         for number, document in enumerate(documents, start=1):
-            await outbox.enqueue(session, chat_id=person.telegram_id, person_id=person.id, text="",
-                                 attachment=document, dedupe_key=f"{prefix}:doc{number}:{person.id}")
+            await delivery.notify(session, person.telegram_id, "", person_id=person.id, document=document,
+                                  dedupe_key=f"{prefix}:doc{number}:{person.id}")
     await events.schedule_reminders(session, event, grace=_grace(settings))
     return broadcast_id
 
@@ -114,7 +114,7 @@ async def follow_up(session: AsyncSession, *, bot: Bot, i18n: I18n, settings: Se
             text, markup = views.cancel_text(event, fmt), None
         else:
             text = views.change_text(event, villages, fmt)
-            markup = views.rsvp_keyboard(event.id).model_dump(exclude_none=True)
+            markup = views.rsvp_keyboard(event.id)
         calendar = events.ics(event, summary=views.calendar_summary(event), location=event.place,
                               description=event.agenda, url=link)
         return text, markup, Attachment("document", f"event-{event.id}.ics", calendar)
@@ -128,13 +128,11 @@ async def follow_up(session: AsyncSession, *, bot: Bot, i18n: I18n, settings: Se
     for person in people:
         assert person.telegram_id is not None
         text, markup, calendar = rendered(person)
-        await outbox.enqueue(session, chat_id=person.telegram_id, person_id=person.id, text=text,
-                             reply_markup=markup, dedupe_key=f"{prefix}:{kind}:{person.id}",
-                             broadcast_id=broadcast_id)
+        await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
+                              dedupe_key=f"{prefix}:{kind}:{person.id}", broadcast_id=broadcast_id)
         # The calendar file again: same UID, higher SEQUENCE, so calendars update (or drop) the entry.
-        await outbox.enqueue(session, chat_id=person.telegram_id, person_id=person.id,
-                             text="" if cancelled else views.calendar_caption(), attachment=calendar,
-                             dedupe_key=f"{prefix}:ics:{person.id}")
+        await delivery.notify(session, person.telegram_id, "" if cancelled else views.calendar_caption(),
+                              person_id=person.id, document=calendar, dedupe_key=f"{prefix}:ics:{person.id}")
     return broadcast_id
 
 
@@ -154,16 +152,16 @@ async def publish_outcome(session: AsyncSession, *, i18n: I18n, settings: Settin
     for person in people:
         assert person.telegram_id is not None
         text, document = rendered(person)
-        await outbox.enqueue(session, chat_id=person.telegram_id, person_id=person.id, text=text,
-                             dedupe_key=f"event:{event.id}:outcome:{person.id}", broadcast_id=broadcast_id)
+        await delivery.notify(session, person.telegram_id, text, person_id=person.id,
+                              dedupe_key=f"event:{event.id}:outcome:{person.id}", broadcast_id=broadcast_id)
         if document is not None:
-            await outbox.enqueue(session, chat_id=person.telegram_id, person_id=person.id, text="",
-                                 attachment=document, dedupe_key=f"event:{event.id}:protocol:{person.id}")
+            await delivery.notify(session, person.telegram_id, "", person_id=person.id, document=document,
+                                  dedupe_key=f"event:{event.id}:protocol:{person.id}")
     return broadcast_id
 
 
 @task_handler(events.REMINDER_TASK)
-async def remind(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def remind(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """Remind those who will come and those who did not answer (not those who declined). A reminder made for
     another start time (the event moved) is dropped."""
     async with app.db.session() as session:
@@ -181,12 +179,11 @@ async def remind(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now:
         minutes = int(payload["minutes"])
         people = await events.invited_people(session, event, skip_declined=True)
         rendered = _Renderer(app.i18n, app.settings, lambda fmt: (
-            views.reminder_text(event, minutes, fmt), views.rsvp_keyboard(event.id).model_dump(exclude_none=True)))
+            views.reminder_text(event, minutes, fmt), views.rsvp_keyboard(event.id)))
         stamp = int(event.starts_at.timestamp())
         for person in people:
             assert person.telegram_id is not None
             text, markup = rendered(person)
-            await outbox.enqueue(session, chat_id=person.telegram_id, person_id=person.id, text=text,
-                                 reply_markup=markup,
-                                 dedupe_key=f"event:{event.id}:reminder:{minutes}:{stamp}:{person.id}")
+            await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
+                                  dedupe_key=f"event:{event.id}:reminder:{minutes}:{stamp}:{person.id}")
         log.info("event %s: reminder %s min before queued for %s people", event.id, minutes, len(people))

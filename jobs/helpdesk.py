@@ -8,9 +8,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from aiogram.utils.i18n import gettext as _
-
+from bot import delivery
 from bot.i18n import Formatter, in_language
+from handlers.helpdesk import views
 from jobs.tasks import task_handler
 from services import helpdesk as desk
 from services import helpdesk_stats as stats_service
@@ -20,7 +20,7 @@ from services.people import person_by_telegram_id
 from storage.models import Person, utcnow
 
 if TYPE_CHECKING:
-    from bot.app import Jamaat
+    from bot.runtime import App
 
 log = logging.getLogger(__name__)
 MONTHLY_TASK = "helpdesk.monthly"
@@ -34,11 +34,8 @@ async def _language(session: Any, telegram_id: int, default: str) -> str:
 
 
 @task_handler(desk.REMIND_TASK)
-async def remind_lawyers(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def remind_lawyers(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """A question still waiting after the take target: every lawyer (and the lawyers' group) is reminded once."""
-    from handlers.helpdesk_asker import municipality, topic_label
-    from handlers.helpdesk_lawyer import take_keyboard, working_hours
-
     config = HelpdeskConfig.from_settings(app.settings)
     async with app.db.session() as session:
         try:
@@ -60,22 +57,17 @@ async def remind_lawyers(app: Jamaat, payload: dict[str, Any], *, run_at: dateti
         for chat_id, language in chats:
             with in_language(app.i18n, language):
                 fmt = Formatter(language, app.settings.zone)
-                text = _("Reminder: question No. {number} ({topic}, {place}) has waited {age} and nobody has taken "
-                         "it yet.").format(number=question.id, topic=topic_label(question.topic),
-                                           place=municipality(question, language),
-                                           age=working_hours(config.hours.seconds(question.queued_since, now), fmt))
-                markup = take_keyboard(question.id).model_dump(exclude_none=True)
-            await outbox.enqueue(session, chat_id=chat_id, text=text, reply_markup=markup,
-                                 dedupe_key=f"helpdesk:remind:{question.id}:{stamp}:{chat_id}")
+                text = views.take_reminder_text(question, language, config.hours.seconds(question.queued_since, now),
+                                                fmt)
+                markup = views.take_keyboard(question.id)
+            await delivery.notify(session, chat_id, text, buttons=markup,
+                                  dedupe_key=f"helpdesk:remind:{question.id}:{stamp}:{chat_id}")
         question.reminded_at = now
 
 
 @task_handler(desk.OVERDUE_TASK)
-async def escalate_overdue(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def escalate_overdue(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """A question without an answer past its target: the admins (and the lawyer holding it) are told once."""
-    from handlers.helpdesk_asker import municipality, status_label, topic_label
-    from handlers.helpdesk_lawyer import lawyer_name, open_keyboard, working_hours
-
     config = HelpdeskConfig.from_settings(app.settings)
     async with app.db.session() as session:
         try:
@@ -90,34 +82,28 @@ async def escalate_overdue(app: Jamaat, payload: dict[str, Any], *, run_at: date
         if due > now + timedelta(seconds=1):
             await desk.plan_checks(session, question, config)  # the clock was paused meanwhile: later
             return
-        holder = await lawyer_name(session, question.lawyer_id) if question.lawyer_id else None
+        holder = await views.lawyer_name(session, question.lawyer_id) if question.lawyer_id else None
         recipients = await desk.admin_ids(session, app.settings.admin_ids)
         for chat_id in recipients:
             language = await _language(session, chat_id, app.settings.default_language)
             with in_language(app.i18n, language):
                 fmt = Formatter(language, app.settings.zone)
-                text = _("Overdue: question No. {number} ({topic}, {place}), asked {when}, has no answer after {age} "
-                         "(target {target}). Status: {status}; lawyer: {lawyer}.").format(
-                    number=question.id, topic=topic_label(question.topic), place=municipality(question, language),
-                    when=fmt.datetime(question.created_at), age=working_hours(desk.elapsed(question, config, now), fmt),
-                    target=working_hours(config.answer_target(question.topic), fmt),
-                    status=status_label(question.status), lawyer=holder or _("nobody has taken it"))
-            await outbox.enqueue(session, chat_id=chat_id, text=text,
-                                 dedupe_key=f"helpdesk:overdue:{question.id}:{chat_id}")
+                text = views.overdue_text(question, language, desk.elapsed(question, config, now),
+                                          config.answer_target(question.topic), holder, fmt)
+            await delivery.notify(session, chat_id, text, dedupe_key=f"helpdesk:overdue:{question.id}:{chat_id}")
         if question.lawyer_id is not None:
             language = await _language(session, question.lawyer_id, app.settings.default_language)
             with in_language(app.i18n, language):
-                text = _("Question No. {number} is overdue; the Union's administrators have been told. Please answer "
-                         "it or pass it on.").format(number=question.id)
-                markup = open_keyboard(question.id).model_dump(exclude_none=True)
-            await outbox.enqueue(session, chat_id=question.lawyer_id, text=text, reply_markup=markup,
-                                 dedupe_key=f"helpdesk:overdue:{question.id}:{question.lawyer_id}")
+                text = views.overdue_lawyer_text(question)
+                markup = views.open_keyboard(question.id)
+            await delivery.notify(session, question.lawyer_id, text, buttons=markup,
+                                  dedupe_key=f"helpdesk:overdue:{question.id}:{question.lawyer_id}")
         question.escalated_at = now
         log.info("helpdesk: question %s is overdue, %s admins told", question.id, len(recipients))
 
 
 @task_handler(desk.AUTOCLOSE_TASK)
-async def close_unrated(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def close_unrated(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """An answer neither rated nor followed up: the question closes, and the asker is told how to go on."""
     config = HelpdeskConfig.from_settings(app.settings)
     async with app.db.session() as session:
@@ -131,10 +117,8 @@ async def close_unrated(app: Jamaat, payload: dict[str, Any], *, run_at: datetim
         if asker is None or asker.telegram_id is None:
             return
         with in_language(app.i18n, asker.language or app.settings.default_language):
-            text = _("Question No. {number} is closed: it was answered, and no rating or follow-up came. Send /ask "
-                     "whenever you have a new question.").format(number=question.id)
-        await outbox.enqueue(session, chat_id=asker.telegram_id, text=text,
-                             dedupe_key=f"helpdesk:closed-unrated:{question.id}")
+            text = views.closed_unrated_text(question)
+        await delivery.notify(session, asker.telegram_id, text, dedupe_key=f"helpdesk:closed-unrated:{question.id}")
 
 
 # ---------------------------------------------------------------- the monthly figures
@@ -151,7 +135,7 @@ def report_time(month: str, zone: Any) -> datetime:
     return datetime(year + (number == 12), number % 12 + 1, 1, MONTHLY_HOUR, tzinfo=zone).astimezone(UTC)
 
 
-async def plan_monthly_report(app: Jamaat, now: datetime | None = None) -> None:
+async def plan_monthly_report(app: App, now: datetime | None = None) -> None:
     """Make sure this month's figures are scheduled (idempotent: the task's key names the month)."""
     month = month_of(now or utcnow(), app.settings.zone)
     async with app.db.session() as session:
@@ -163,27 +147,24 @@ async def plan_monthly_report(app: Jamaat, now: datetime | None = None) -> None:
 
 
 @task_handler(MONTHLY_TASK)
-async def monthly_report(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def monthly_report(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """Last month's figures to every admin, as text and a chart; then the next month is scheduled."""
-    from handlers.helpdesk_lawyer import month_bounds, stats_text, topic_labels
-
     month = str(payload["month"])
-    start, end, label = month_bounds(month, app.settings)
+    start, end, label = views.month_bounds(month, app.settings)
     config = HelpdeskConfig.from_settings(app.settings)
     async with app.db.session() as session:
         stats = await stats_service.compute(session, start, end, config, now)
         for chat_id in await desk.admin_ids(session, app.settings.admin_ids):
             language = await _language(session, chat_id, app.settings.default_language)
             with in_language(app.i18n, language):
-                text = stats_text(stats, language, app.settings, label)
-                caption = _("Questions by topic, {month}").format(month=label)
-                chart = stats_service.chart_png(stats, topic_labels(), caption) if stats.asked else None
-            await outbox.enqueue(session, chat_id=chat_id, text=text[:4000],
-                                 dedupe_key=f"helpdesk:monthly:{label}:{chat_id}")
+                text = views.stats_text(stats, language, app.settings, label)
+                caption = views.topic_chart_caption(label)
+                chart = stats_service.chart_png(stats, views.topic_labels(), caption) if stats.asked else None
+            await delivery.notify(session, chat_id, text[:4000], dedupe_key=f"helpdesk:monthly:{label}:{chat_id}")
             if chart is not None:
-                await outbox.enqueue(session, chat_id=chat_id, text=caption,
-                                     attachment=outbox.Attachment("photo", f"helpdesk-{label}.png", chart),
-                                     dedupe_key=f"helpdesk:monthly:{label}:{chat_id}:chart")
+                await delivery.notify(session, chat_id, caption,
+                                      document=outbox.Attachment("photo", f"helpdesk-{label}.png", chart),
+                                      dedupe_key=f"helpdesk:monthly:{label}:{chat_id}:chart")
         following = month_of(end + timedelta(days=1), app.settings.zone)
         await tasks.schedule(session, kind=MONTHLY_TASK, key=f"helpdesk:monthly:{following}",
                              run_at=report_time(following, app.settings.zone), payload={"month": following},

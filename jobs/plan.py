@@ -12,51 +12,36 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import delivery
 from bot.i18n import Formatter, in_language
+from handlers.plan import views
 from jobs.tasks import task_handler
-from services import outbox, plan_report
 from services import plan as plans
+from services import plan_report
 from services.outbox import Attachment
 from services.people import person_by_telegram_id
 from storage.models import Person
 from storage.plan import MonitoringOccasion, Plan, PlanActivity, SatisfactionSurvey
 
 if TYPE_CHECKING:
-    from bot.app import Jamaat
+    from bot.runtime import App
 
 log = logging.getLogger(__name__)
 
 
-def escape(text: str | None) -> str:
-    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
-
-def language_of(app: Jamaat, person: Person | None) -> str:
+def language_of(app: App, person: Person | None) -> str:
     return (person.language if person is not None else None) or app.settings.default_language
 
 
-async def organisers(session: AsyncSession, app: Jamaat, aiyl_aimak_id: int) -> list[tuple[int, Person | None]]:
+async def organisers(session: AsyncSession, app: App, aiyl_aimak_id: int) -> list[tuple[int, Person | None]]:
     """(Telegram id, person if known) of each organiser of the aiyl aimak."""
     return [(telegram_id, await person_by_telegram_id(session, telegram_id))
             for telegram_id in await plans.organiser_ids(session, aiyl_aimak_id)]
 
 
-def status_text(status: str) -> str:
-    return plan_report.status_label(status, _)
-
-
-def prompt_text(plan: Plan, activity: PlanActivity, fmt: Formatter, *, reminder: bool = False) -> str:
-    head = _("🔔 Reminder: the monitoring group has not heard from you yet.") + "\n\n" if reminder else ""
-    progress = 100 if activity.status == "done" else activity.progress
-    return head + _(
-        "📋 <b>Monitoring</b> of the joint action plan “{plan}”\n"
-        "Activity: <b>{activity}</b>\nDue: {due}\nStatus now: {status}, {progress} done\n\n"
-        "How is it going? Choose the status you see:").format(
-        plan=escape(plan.title), activity=escape(activity.title), due=fmt.date(activity.due_on),
-        status=status_text(activity.status), progress=fmt.percent(progress / 100))
 
 
 async def _load(session: AsyncSession, activity_id: int) -> tuple[Plan, PlanActivity] | None:
@@ -68,23 +53,21 @@ async def _load(session: AsyncSession, activity_id: int) -> tuple[Plan, PlanActi
     return plan, activity
 
 
-async def _enqueue_prompt(app: Jamaat, session: AsyncSession, plan: Plan, activity: PlanActivity,
+async def _enqueue_prompt(app: App, session: AsyncSession, plan: Plan, activity: PlanActivity,
                           occasion: MonitoringOccasion, member: Person, *, reminder: bool) -> bool:
-    from handlers.plan_villager import status_keyboard
-
     if member.telegram_id is None:
         return False
     language = language_of(app, member)
     with in_language(app.i18n, language):
-        text = prompt_text(plan, activity, Formatter(language, app.settings.zone), reminder=reminder)
-        markup = status_keyboard(occasion.id).model_dump(exclude_none=True)
+        text = views.prompt_text(plan, activity, Formatter(language, app.settings.zone), reminder=reminder)
+        markup = views.status_keyboard(occasion.id)
     kind = "remind" if reminder else "prompt"
-    return await outbox.enqueue(session, chat_id=member.telegram_id, person_id=member.id, text=text,
-                                reply_markup=markup, dedupe_key=f"plan:{kind}:{occasion.id}:{member.id}")
+    return await delivery.notify(session, member.telegram_id, text, person_id=member.id, buttons=markup,
+                                 dedupe_key=f"plan:{kind}:{occasion.id}:{member.id}")
 
 
 @task_handler(plans.MONITOR_TASK)
-async def monitoring_prompt(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def monitoring_prompt(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """A monitoring date: every member of the plan's monitoring group is asked about the activity."""
     async with app.db.session() as session:
         loaded = await _load(session, int(payload["activity_id"]))
@@ -100,11 +83,8 @@ async def monitoring_prompt(app: Jamaat, payload: dict[str, Any], *, run_at: dat
             for chat_id, person in await organisers(session, app, plan.aiyl_aimak_id):
                 language = language_of(app, person)
                 with in_language(app.i18n, language):
-                    text = _("Monitoring of “{activity}” is due today, but the monitoring group of the plan “{plan}” "
-                             "has no members yet, so nobody was asked. Add members with /plans.").format(
-                        activity=escape(activity.title), plan=escape(plan.title))
-                await outbox.enqueue(session, chat_id=chat_id, text=text,
-                                     dedupe_key=f"plan:nogroup:{occasion.id}:{chat_id}")
+                    text = views.no_group_text(plan, activity)
+                await delivery.notify(session, chat_id, text, dedupe_key=f"plan:nogroup:{occasion.id}:{chat_id}")
             return
         for member in members:
             await _enqueue_prompt(app, session, plan, activity, occasion, member, reminder=False)
@@ -125,7 +105,7 @@ async def _occasion(session: AsyncSession, payload: dict[str, Any]) -> tuple[Pla
 
 
 @task_handler(plans.REMIND_TASK)
-async def monitoring_reminder(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def monitoring_reminder(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """Once, to each member who has not answered."""
     async with app.db.session() as session:
         found = await _occasion(session, payload)
@@ -137,7 +117,7 @@ async def monitoring_reminder(app: Jamaat, payload: dict[str, Any], *, run_at: d
 
 
 @task_handler(plans.ESCALATE_TASK)
-async def monitoring_escalation(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def monitoring_escalation(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """After the reminder: the organisers are told who still has not answered."""
     async with app.db.session() as session:
         found = await _occasion(session, payload)
@@ -147,24 +127,16 @@ async def monitoring_escalation(app: Jamaat, payload: dict[str, Any], *, run_at:
         silent = await plans.members_without_answer(session, occasion)
         if not silent:
             return
-        names = ", ".join(escape(m.first_name or f"#{m.id}") for m in silent)
         for chat_id, person in await organisers(session, app, plan.aiyl_aimak_id):
             language = language_of(app, person)
             with in_language(app.i18n, language):
                 fmt = Formatter(language, app.settings.zone)
-                text = ngettext(
-                    "Monitoring of “{activity}” ({plan}) asked on {day}: {count} member of the monitoring group has "
-                    "not answered, even after a reminder: {names}.",
-                    "Monitoring of “{activity}” ({plan}) asked on {day}: {count} members of the monitoring group "
-                    "have not answered, even after a reminder: {names}.", len(silent)).format(
-                    activity=escape(activity.title), plan=escape(plan.title), day=fmt.date(occasion.due_at),
-                    count=fmt.number(len(silent)), names=names)
-            await outbox.enqueue(session, chat_id=chat_id, text=text,
-                                 dedupe_key=f"plan:escalate:{occasion.id}:{chat_id}")
+                text = views.silent_members_text(plan, activity, occasion, silent, fmt)
+            await delivery.notify(session, chat_id, text, dedupe_key=f"plan:escalate:{occasion.id}:{chat_id}")
 
 
 @task_handler(plans.OVERDUE_TASK)
-async def overdue_notice(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def overdue_notice(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """The day after the due date: the responsible person and the organisers are told if it is not done."""
     async with app.db.session() as session:
         loaded = await _load(session, int(payload["activity_id"]))
@@ -186,19 +158,13 @@ async def overdue_notice(app: Jamaat, payload: dict[str, Any], *, run_at: dateti
             language = language_of(app, person)
             with in_language(app.i18n, language):
                 fmt = Formatter(language, app.settings.zone)
-                text = _("⏰ Overdue: “{activity}” of the joint action plan “{plan}” was due on {due} and is not done "
-                         "(status: {status}, {progress} done).").format(
-                    activity=escape(activity.title), plan=escape(plan.title), due=fmt.date(activity.due_on),
-                    status=status_text(activity.status), progress=fmt.percent(activity.progress / 100))
-                if responsible:
-                    text += "\n" + _("You are named as responsible for it. Please tell the aiyl okmotu how it "
-                                     "stands.")
-            await outbox.enqueue(session, chat_id=chat_id, person_id=person.id if person else None, text=text,
-                                 dedupe_key=f"plan:overdue:{activity.id}:{due}:{chat_id}")
+                text = views.overdue_text(plan, activity, fmt, responsible=responsible)
+            await delivery.notify(session, chat_id, text, person_id=person.id if person else None,
+                                  dedupe_key=f"plan:overdue:{activity.id}:{due}:{chat_id}")
 
 
 @task_handler(plans.STATUS_TASK)
-async def status_notice(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def status_notice(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """An activity changed status: its plan's followers are told."""
     async with app.db.session() as session:
         change = await plans.status_change(session, int(payload["change_id"]))
@@ -213,26 +179,15 @@ async def status_notice(app: Jamaat, payload: dict[str, Any], *, run_at: datetim
             language = language_of(app, follower)
             with in_language(app.i18n, language):
                 fmt = Formatter(language, app.settings.zone)
-                text = _("📢 Joint action plan “{plan}”: “{activity}” is now <b>{status}</b> (it was {old}), "
-                         "{progress} done.").format(
-                    plan=escape(plan.title), activity=escape(activity.title), status=status_text(change.new_status),
-                    old=status_text(change.old_status), progress=fmt.percent(change.progress / 100))
-                text += "\n" + _("/plan shows the whole plan.")
-            await outbox.enqueue(session, chat_id=follower.telegram_id, person_id=follower.id, text=text,
-                                 dedupe_key=f"plan:status:{change.id}:{follower.id}")
+                text = views.status_change_text(plan, activity, change, fmt)
+            await delivery.notify(session, follower.telegram_id, text, person_id=follower.id,
+                                  dedupe_key=f"plan:status:{change.id}:{follower.id}")
 
-
-def survey_question(survey: SatisfactionSurvey) -> str:
-    return _("⭐ A short question from your aiyl okmotu: how satisfied are you with the <b>{service}</b> in your "
-             "village?\n1 = not at all, 5 = fully satisfied. Your answer is counted by village and group, never "
-             "shown with your name.").format(service=plan_report.service_label(survey.service, _))
 
 
 @task_handler(plans.SURVEY_TASK)
-async def satisfaction_survey(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def satisfaction_survey(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """Ask every registered villager of the plan's aiyl aimak the survey question, with 1–5 buttons."""
-    from handlers.plan_villager import score_keyboard
-
     async with app.db.session() as session:
         survey = await session.get(SatisfactionSurvey, int(payload["survey_id"]))
         if survey is None or not survey.active:
@@ -245,15 +200,15 @@ async def satisfaction_survey(app: Jamaat, payload: dict[str, Any], *, run_at: d
             assert person.telegram_id is not None
             language = language_of(app, person)
             with in_language(app.i18n, language):
-                text = survey_question(survey)
-                markup = score_keyboard(occasion.id).model_dump(exclude_none=True)
-            await outbox.enqueue(session, chat_id=person.telegram_id, person_id=person.id, text=text,
-                                 reply_markup=markup, dedupe_key=f"plan:survey:{occasion.id}:{person.id}")
+                text = views.survey_question(survey)
+                markup = views.score_keyboard(occasion.id)
+            await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
+                                  dedupe_key=f"plan:survey:{occasion.id}:{person.id}")
         log.info("plan %s: survey %s (%s) asked of %s villagers", plan.id, survey.id, survey.service, len(people))
 
 
 @task_handler(plans.YEARLY_TASK)
-async def yearly_report(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def yearly_report(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """Each year after the approval: the monitoring report (chart, XLSX, DOCX) to the organisers."""
     zone = app.settings.zone
     year = int(payload.get("year", 1))
@@ -268,15 +223,13 @@ async def yearly_report(app: Jamaat, payload: dict[str, Any], *, run_at: datetim
             language = language_of(app, person)
             with in_language(app.i18n, language):
                 files = plan_report.render(report, gettext=_, language=language, zone=zone)
-                caption = _("📊 Yearly monitoring report of the joint action plan “{plan}”, year {year}. The "
-                            "document can be read out at a gathering or hearing.").format(
-                    plan=escape(plan.title), year=year)
+                caption = views.yearly_caption(plan, year)
             key = f"plan:yearly:{plan.id}:{year}:{chat_id}"
-            await outbox.enqueue(session, chat_id=chat_id, text=caption, dedupe_key=f"{key}:chart",
-                                 attachment=Attachment("photo", f"{stem}.png", files.chart))
-            await outbox.enqueue(session, chat_id=chat_id, text="", dedupe_key=f"{key}:xlsx",
-                                 attachment=Attachment("document", f"{stem}.xlsx", files.xlsx))
-            await outbox.enqueue(session, chat_id=chat_id, text="", dedupe_key=f"{key}:docx",
-                                 attachment=Attachment("document", f"{stem}.docx", files.docx))
+            await delivery.notify(session, chat_id, caption, document=Attachment("photo", f"{stem}.png", files.chart),
+                                  dedupe_key=f"{key}:chart")
+            await delivery.notify(session, chat_id, "", document=Attachment("document", f"{stem}.xlsx", files.xlsx),
+                                  dedupe_key=f"{key}:xlsx")
+            await delivery.notify(session, chat_id, "", document=Attachment("document", f"{stem}.docx", files.docx),
+                                  dedupe_key=f"{key}:docx")
         if year < 5:  # implementation runs up to three years; reports a little beyond
             await plans.schedule_yearly(session, plan, zone, year=year + 1)

@@ -49,7 +49,7 @@ from storage.delivery import Broadcast
 from storage.models import utcnow
 
 if TYPE_CHECKING:
-    from bot.app import Jamaat
+    from bot.runtime import App
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class _State:
 _STATES: dict[int, _State] = {}
 
 
-def _state(app: Jamaat) -> _State:
+def _state(app: App) -> _State:
     key = id(app)
     state = _STATES.get(key)
     if state is None:
@@ -123,7 +123,7 @@ def _markup(raw: dict[str, Any] | None) -> Any:
     return ForceReply.model_validate(raw)
 
 
-async def _call(app: Jamaat, message: outbox.Claimed) -> tuple[Message, str | None]:
+async def _call(app: App, message: outbox.Claimed) -> tuple[Message, str | None]:
     """The Bot API call; returns Telegram's message and, for a first upload, the new file_id."""
     bot = app.bot
     markup = _markup(message.reply_markup)
@@ -150,7 +150,7 @@ async def _call(app: Jamaat, message: outbox.Claimed) -> tuple[Message, str | No
 class _Run:
     """One ``send_pending`` call."""
 
-    def __init__(self, app: Jamaat, start: datetime, worker: str) -> None:
+    def __init__(self, app: App, start: datetime, worker: str) -> None:
         self.app = app
         self.settings = app.settings
         self.state = _state(app)
@@ -269,7 +269,7 @@ class _Run:
             report.retried += 1
 
 
-async def send_pending(app: Jamaat, now: datetime | None = None, worker: str | None = None,
+async def send_pending(app: App, now: datetime | None = None, worker: str | None = None,
                        limit: int = 100) -> SendReport:
     """Claim up to ``limit`` due messages and send them; then update the progress of open broadcasts.
 
@@ -313,7 +313,7 @@ def _progress_text(title: str, progress: outbox.Progress, formatter: Formatter, 
     return "\n".join(lines)
 
 
-async def _language_of(app: Jamaat, telegram_id: int | None) -> str:
+async def _language_of(app: App, telegram_id: int | None) -> str:
     if telegram_id is None:
         return app.settings.default_language
     async with app.db.session() as session:
@@ -377,7 +377,7 @@ async def _one_broadcast(run: _Run, broadcast: Broadcast, every: timedelta) -> N
 # --------------------------------------------------------------------------- in the background
 
 
-async def drain(app: Jamaat) -> None:
+async def drain(app: App) -> None:
     """Send until nothing is due (what the scheduled job starts)."""
     state = _state(app)
     while not state.stopping:
@@ -389,7 +389,7 @@ async def drain(app: Jamaat) -> None:
             return
 
 
-async def kick_sender(app: Jamaat) -> None:
+async def kick_sender(app: App) -> None:
     """The scheduled job: start a drainer unless one is running (so runs never overlap in a process)."""
     state = _state(app)
     if state.stopping or (state.drainer is not None and not state.drainer.done()):
@@ -406,7 +406,7 @@ async def _logged(coroutine: Any) -> None:
         log.exception("outbox sender")
 
 
-async def stop_sender(app: Jamaat) -> None:
+async def stop_sender(app: App) -> None:
     """Stop draining: calls in flight record their answers, claimed messages are given back."""
     state = _state(app)
     state.stopping = True

@@ -2,7 +2,7 @@
 bot processes there are; a task missed by more than its grace (the bot was down) is dropped and logged.
 
     @task_handler("event.reminder")
-    async def remind(app: Jamaat, payload: dict, *, run_at: datetime, now: datetime) -> None: ...
+    async def remind(app: App, payload: dict, *, run_at: datetime, now: datetime) -> None: ...
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from services import tasks
 from storage.models import utcnow
 
 if TYPE_CHECKING:
-    from bot.app import Jamaat
+    from bot.runtime import App
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def worker_name(app: Any) -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{id(app) % 100000}"
 
 
-async def run_due_tasks(app: Jamaat, now: datetime | None = None, worker: str | None = None) -> int:
+async def run_due_tasks(app: App, now: datetime | None = None, worker: str | None = None) -> int:
     """Claim the due tasks and run each once; returns how many handlers ran."""
     now = now or utcnow()
     worker = worker or worker_name(app)
@@ -93,7 +93,7 @@ _RUNNERS: dict[int, asyncio.Task[None]] = {}
 _STOPPED: set[int] = set()
 
 
-async def kick_tasks(app: Jamaat) -> None:
+async def kick_tasks(app: App) -> None:
     """The scheduled job: run the due tasks unless a run is still going in this process."""
     key = id(app)
     running = _RUNNERS.get(key)
@@ -102,7 +102,7 @@ async def kick_tasks(app: Jamaat) -> None:
     _RUNNERS[key] = asyncio.create_task(_run_logged(app), name="task-runner")
 
 
-async def _run_logged(app: Jamaat) -> None:
+async def _run_logged(app: App) -> None:
     try:
         await run_due_tasks(app)
     except asyncio.CancelledError:
@@ -113,7 +113,7 @@ async def _run_logged(app: Jamaat) -> None:
         _RUNNERS.pop(id(app), None)
 
 
-async def stop_tasks(app: Jamaat) -> None:
+async def stop_tasks(app: App) -> None:
     """Stop running tasks in this process; a task cut short is run again when its lease ends."""
     key = id(app)
     _STOPPED.add(key)

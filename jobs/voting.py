@@ -10,20 +10,20 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import delivery
 from bot.i18n import Formatter, in_language
 from bot.settings import Settings
+from handlers.voting import views
 from jobs.tasks import task_handler
 from services import outbox, tasks, voting
 from services.outbox import Attachment
-from services.places import place_name
 from storage.models import Person, Village, utcnow
 from storage.voting import VotingRound
 
 if TYPE_CHECKING:
-    from bot.app import Jamaat
+    from bot.runtime import App
 
 log = logging.getLogger(__name__)
 CLOSE_TASK = "voting.close"
@@ -36,16 +36,10 @@ def _language(person: Person, settings: Settings) -> str:
     return person.language or settings.default_language
 
 
-def _markup(builder: InlineKeyboardBuilder) -> dict[str, Any]:
-    return builder.as_markup().model_dump(exclude_none=True)
-
-
 async def queue_notices(session: AsyncSession, i18n: I18n, settings: Settings, rnd: VotingRound, kind: str, *,
                         by: int | None, progress_chat_id: int | None = None, hours: int | None = None) -> int:
     """Queue one message per eligible villager (``remind``: those who have not voted) in their language.
     ``kind``: collect, ballot, remind or results. Returns how many were queued."""
-    from handlers.voting import results_text
-    from handlers.voting_villager import BallotCB, CollectCB, hint
     from services.voting_report import chart_png
 
     people = await (voting.non_voters(session, rnd.id) if kind == "remind" else
@@ -69,30 +63,10 @@ async def queue_notices(session: AsyncSession, i18n: I18n, settings: Settings, r
         fmt = Formatter(language, settings.zone)
         village: Village = villages[person.village_id]
         attachment = None
-        builder = InlineKeyboardBuilder()
         with in_language(i18n, language):
-            if kind == "collect":
-                text = "\n".join([
-                    f"<b>{rnd.title}</b>",
-                    _("Your aiyl okmotu asks the residents of {village}: which problems of the village matter most "
-                      "to you? Name up to five.").format(village=place_name(village, language)),
-                    hint(),
-                    *([_("Problems are collected until {when}.").format(when=fmt.datetime(rnd.collect_ends_at))]
-                      if rnd.collect_ends_at else []),
-                ])
-                builder.button(text=_("Name problems"), callback_data=CollectCB(a="start", r=rnd.id))
-            elif kind in ("ballot", "remind"):
-                lead = (_("Voting is open: choose up to five priority problems of {village}.") if kind == "ballot"
-                        else _("Reminder: you have not voted yet on the priority problems of {village}."))
-                text = "\n".join([
-                    f"<b>{rnd.title}</b>", lead.format(village=place_name(village, language)),
-                    *([_("Voting closes on {when}.").format(when=fmt.datetime(rnd.vote_ends_at))]
-                      if rnd.vote_ends_at else []),
-                ])
-                builder.button(text=_("Open the ballot"), callback_data=BallotCB(a="o", r=rnd.id, v=village.id))
-            else:
+            text, markup = views.round_notice(kind, rnd, village, language, fmt, results)
+            if kind == "results":
                 assert results is not None
-                text = _("Results of the vote:") + "\n" + results_text(results, language, fmt, village_id=village.id)
                 key = (language, village.id)
                 if key not in charts:
                     charts[key] = chart_png(results, gettext=_, language=language, village_id=village.id)
@@ -100,10 +74,9 @@ async def queue_notices(session: AsyncSession, i18n: I18n, settings: Settings, r
                 if len(text) > outbox.MAX_CAPTION:
                     text = text[: outbox.MAX_CAPTION - 1] + "…"
         suffix = f":{hours}" if kind == "remind" else ""
-        queued += await outbox.enqueue(
-            session, chat_id=person.telegram_id, text=text, person_id=person.id, broadcast_id=broadcast,
-            dedupe_key=f"voting:{rnd.id}:{kind}{suffix}:person:{person.id}",
-            reply_markup=_markup(builder) if kind != "results" else None, attachment=attachment)
+        queued += await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
+                                        document=attachment, broadcast_id=broadcast,
+                                        dedupe_key=f"voting:{rnd.id}:{kind}{suffix}:person:{person.id}")
     log.info("voting: round %s: %s queued %s messages", rnd.id, kind, queued)
     return queued
 
@@ -138,11 +111,11 @@ async def notify_closed(session: AsyncSession, i18n: I18n, settings: Settings, r
     with in_language(i18n, language):
         text = _("Voting in “{title}” closed at its end time. Send /rounds to see the results and publish them.") \
             .format(title=rnd.title)
-    await outbox.enqueue(session, chat_id=rnd.created_by, text=text, dedupe_key=f"voting:{rnd.id}:closed")
+    await delivery.notify(session, rnd.created_by, text, dedupe_key=f"voting:{rnd.id}:closed")
 
 
 @task_handler(CLOSE_TASK)
-async def close_at_end_time(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def close_at_end_time(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     async with app.db.session() as session:
         rnd = await voting.get_round(session, int(payload["round_id"]))
         if rnd is None or rnd.phase != "voting" or rnd.vote_ends_at is None or rnd.vote_ends_at > now:
@@ -152,7 +125,7 @@ async def close_at_end_time(app: Jamaat, payload: dict[str, Any], *, run_at: dat
 
 
 @task_handler(REMIND_TASK)
-async def remind_non_voters(app: Jamaat, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+async def remind_non_voters(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     async with app.db.session() as session:
         rnd = await voting.get_round(session, int(payload["round_id"]))
         if rnd is None or rnd.phase != "voting" or (rnd.vote_ends_at is not None and rnd.vote_ends_at <= now):
@@ -160,7 +133,7 @@ async def remind_non_voters(app: Jamaat, payload: dict[str, Any], *, run_at: dat
         await queue_notices(session, app.i18n, app.settings, rnd, "remind", by=None, hours=int(payload["hours"]))
 
 
-async def close_due_rounds(app: Jamaat, now: datetime | None = None) -> int:
+async def close_due_rounds(app: App, now: datetime | None = None) -> int:
     """A sweep behind the close tasks: any round past its end time is closed (safe in several processes)."""
     now = now or utcnow()
     closed = 0

@@ -17,8 +17,7 @@ from babel.dates import format_datetime
 from sqlalchemy import func, select
 
 from bot.emulator import Limits
-from handlers.event_views import RsvpCB
-from handlers.events import CardCB
+from handlers.events.buttons import CardCB, RsvpCB
 from jobs.events import announce, remind
 from jobs.tasks import run_due_tasks
 from services import events, roles, tasks

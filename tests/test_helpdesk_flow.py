@@ -8,8 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from handlers.helpdesk_asker import AskCB
-from handlers.helpdesk_lawyer import LawCB
+from handlers.helpdesk.buttons import AskCB, LawCB
 from jobs.sender import send_pending
 from jobs.tasks import run_due_tasks
 from services import helpdesk as desk

@@ -15,8 +15,7 @@ from docx import Document
 from sqlalchemy import func, select
 
 from bot.app import Jamaat
-from handlers.plan_organiser import OrgCB
-from handlers.plan_villager import MonitorCB, ScoreCB
+from handlers.plan.buttons import MonitorCB, OrgCB, ScoreCB
 from jobs.sender import send_pending
 from jobs.tasks import run_due_tasks
 from services import plan as plans

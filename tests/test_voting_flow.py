@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from handlers.voting_villager import BallotCB, mask_of
+from handlers.voting.buttons import BallotCB, mask_of
 from jobs.tasks import run_due_tasks
 from services import voting
 from services.places import find_aiyl_aimak

@@ -1,0 +1,183 @@
+"""handlers.events.card"""
+
+from __future__ import annotations
+
+from aiogram import Bot, F
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.filters import HasRole
+from bot.i18n import Formatter
+from bot.routes import Routes
+from bot.settings import Settings
+from bot.text import escape
+from handlers.events import views
+from handlers.events.buttons import CardCB
+from handlers.events.common import organiser_event, send_protocol
+from handlers.events.states import EditEvent, Outcome
+from handlers.events.views import refusal
+from jobs.events import follow_up
+from services import events
+from services.events import EventError
+from services.roles import Role, Roles
+from storage.events import Event
+
+ORGANISER = HasRole(Role.ORGANISER)
+router = Routes("events_card")
+
+
+# --------------------------------------------------------------------------- organisers: their events
+
+
+@router.message(Command("events"), ORGANISER)
+async def on_events(message: Message, session: AsyncSession, roles: Roles, settings: Settings, i18n: I18n) -> None:
+    found = await events.events_of(session, roles.organiser_of)
+    if not found:
+        await message.answer(_("No events yet. /event announces one."))
+        return
+    fmt = Formatter(i18n.current_locale, settings.zone)
+    builder = InlineKeyboardBuilder()
+    for event in found:
+        mark = {"cancelled": "❌ ", "held": "📝 "}.get(event.status, "📣 ")
+        builder.button(text=f"{mark}{fmt.date(event.starts_at)} · {event.topic[:40]}",
+                       callback_data=CardCB(a="open", e=event.id))
+    builder.adjust(1)
+    await message.answer(_("Events of your aiyl aimak:"), reply_markup=builder.as_markup())
+
+
+async def _card(message: Message, event: Event, session: AsyncSession, settings: Settings, language: str) -> None:
+    fmt = Formatter(language, settings.zone)
+    answers = await events.answers(session, event)
+    status = {"cancelled": _("cancelled"), "held": _("held, outcome recorded")}.get(event.status, _("announced"))
+    lines = [
+        _("<b>{kind}</b>: {topic}").format(kind=views.kind_label(event.kind), topic=escape(event.topic)),
+        _("🗓 {when}").format(when=views.when_text(event, fmt)),
+        _("📍 {place}").format(place=escape(event.place)),
+        _("Status: {status}").format(status=status),
+        views.answers_text(answers, fmt),
+        _("Reminders before the start: {leads}.").format(leads=views.leads_text(event.reminder_minutes, fmt)),
+    ]
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Questions and proposals"), callback_data=CardCB(a="questions", e=event.id))
+    if event.status == "announced":
+        builder.button(text=_("Move the date"), callback_data=CardCB(a="when", e=event.id))
+        builder.button(text=_("Change the place"), callback_data=CardCB(a="place", e=event.id))
+        builder.button(text=_("Reminders"), callback_data=CardCB(a="reminders", e=event.id))
+        builder.button(text=_("Cancel the event"), callback_data=CardCB(a="cancel", e=event.id))
+    if event.status in ("announced", "held"):
+        builder.button(text=_("Record the outcome"), callback_data=CardCB(a="outcome", e=event.id))
+    if event.status == "held":
+        builder.button(text=_("Protocol (DOCX, CSV)"), callback_data=CardCB(a="protocol", e=event.id))
+    builder.adjust(1, 2, 2, 2)
+    await message.answer("\n".join(lines), reply_markup=builder.as_markup())
+
+
+@router.callback_query(CardCB.filter(), ORGANISER)
+async def on_card(query: CallbackQuery, message: Message, callback_data: CardCB, state: FSMContext,
+                  session: AsyncSession, roles: Roles, settings: Settings, i18n: I18n, bot: Bot) -> None:
+    event = await organiser_event(query, session, roles, callback_data.e)
+    if event is None:
+        return
+    action = callback_data.a
+    language = i18n.current_locale
+    if action in ("when", "place", "reminders", "cancel", "cancel_yes") and event.status != "announced":
+        await query.answer(refusal(EventError(event.status)), show_alert=True)
+        return
+    await query.answer()
+    if action == "open":
+        await _card(message, event, session, settings, language)
+    elif action == "questions":
+        found = await events.questions(session, event)
+        fmt = Formatter(language, settings.zone)
+        if not found:
+            await message.answer(_("No questions or proposals yet."))
+        for start in range(0, len(found), 20):
+            chunk = found[start:start + 20]
+            lines = [f"{start + i + 1}. {escape(q.text)} <i>({fmt.datetime(q.created_at)})</i>"
+                     for i, q in enumerate(chunk)]
+            await message.answer(views._clip("\n".join(lines)))
+    elif action in ("when", "place", "reminders"):
+        await state.set_state({"when": EditEvent.when, "place": EditEvent.place,
+                               "reminders": EditEvent.reminders}[action])
+        await state.update_data(event_id=event.id)
+        await message.answer({
+            "when": _("The new date and time ({zone}), e.g. 25.12.2026 15:00:").format(zone=settings.timezone),
+            "place": _("The new place:"),
+            "reminders": _("When should reminders go out before the start? E.g. “1d, 2h” (days, hours, "
+                           "minutes), or 0 for none:"),
+        }[action])
+    elif action == "cancel":
+        builder = InlineKeyboardBuilder()
+        builder.button(text=_("Yes, cancel it and tell the villagers"), callback_data=CardCB(a="cancel_yes",
+                                                                                               e=event.id))
+        await message.answer(_("Cancel “{topic}”? Everybody who got the notice is told.").format(
+            topic=escape(event.topic)), reply_markup=builder.as_markup())
+    elif action == "cancel_yes":
+        await events.cancel(session, event, roles)
+        await follow_up(session, bot=bot, i18n=i18n, settings=settings, event=event,
+                        progress_chat_id=message.chat.id)
+        await message.edit_reply_markup(reply_markup=None)
+        await message.answer(_("The event is cancelled; the villagers are being told."))
+    elif action == "outcome":
+        await state.set_state(Outcome.attended)
+        await state.set_data({"event_id": event.id, "decisions": []})
+        await message.answer(_("How many people were present?"))
+    elif action == "protocol":
+        await send_protocol(message, session, event, settings, i18n)
+
+
+@router.message(EditEvent.when, F.text, ~F.text.startswith("/"), ORGANISER)
+@router.message(EditEvent.place, F.text, ~F.text.startswith("/"), ORGANISER)
+async def on_edit(message: Message, state: FSMContext, session: AsyncSession, roles: Roles, settings: Settings,
+                  i18n: I18n, bot: Bot) -> None:
+    assert message.text is not None
+    current = await state.get_state()
+    data = await state.get_data()
+    event = await session.get(Event, int(data.get("event_id", 0)))
+    try:
+        if event is None:
+            raise EventError("unknown_event")
+        grace = _reminder_grace(settings)
+        if current == EditEvent.when.state:
+            await events.change(session, event, roles, starts_at=events.parse_when(message.text, settings.zone),
+                                grace=grace)
+        else:
+            await events.change(session, event, roles, place=message.text, grace=grace)
+    except EventError as error:
+        await message.answer(refusal(error))
+        return
+    await follow_up(session, bot=bot, i18n=i18n, settings=settings, event=event, progress_chat_id=message.chat.id)
+    await state.clear()
+    await message.answer(_("Saved. The change goes to everybody who got the notice; reminders follow the new "
+                           "time."))
+
+
+def _reminder_grace(settings: Settings):  # noqa: ANN202
+    from datetime import timedelta
+
+    return timedelta(minutes=settings.event_reminder_grace_minutes)
+
+
+@router.message(EditEvent.reminders, F.text, ~F.text.startswith("/"), ORGANISER)
+async def on_edit_reminders(message: Message, state: FSMContext, session: AsyncSession, roles: Roles,
+                            settings: Settings, i18n: I18n) -> None:
+    assert message.text is not None
+    data = await state.get_data()
+    event = await session.get(Event, int(data.get("event_id", 0)))
+    try:
+        if event is None:
+            raise EventError("unknown_event")
+        minutes = events.parse_lead_times(message.text)
+        planned = await events.set_reminders(session, event, roles, minutes, grace=_reminder_grace(settings))
+    except EventError as error:
+        await message.answer(refusal(error))
+        return
+    await state.clear()
+    fmt = Formatter(i18n.current_locale, settings.zone)
+    await message.answer(_("Reminders: {leads}. Planned: {times}.").format(
+        leads=views.leads_text(minutes, fmt), times=", ".join(fmt.datetime(t) for t in planned) or "—"))

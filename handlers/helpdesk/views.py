@@ -1,0 +1,387 @@
+"""The helpdesk's texts and keyboards, for both sides and for the jobs that remind and escalate: topic and
+status names, the question cards, the queue, the statistics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Formatter
+from bot.settings import Settings
+from bot.text import escape
+from handlers.helpdesk.buttons import AskCB, LawCB
+from services import faq
+from services import helpdesk as desk
+from services import helpdesk_stats as stats_service
+from services.helpdesk import HelpdeskConfig
+from services.people import person_by_telegram_id
+from services.places import list_villages, place_name
+from storage.helpdesk import Question
+
+TOPIC_LABELS = {
+    "emergencies": __("Emergencies: prevention and response by LSG bodies"),
+    "labour": __("Labour law and municipal service (leave, payments)"),
+    "dismissal": __("Early dismissal of the head of an aiyl okmotu"),
+    "property": __("Municipal property"),
+    "budget": __("Local budget"),
+    "land": __("Land"),
+    "council": __("Local council procedure"),
+    "other": __("Other"),
+}
+
+
+STATUS_LABELS = {
+    "waiting": __("waiting for a lawyer"),
+    "taken": __("a lawyer is working on it"),
+    "needs_details": __("needs your details"),
+    "answered": __("answered"),
+    "closed": __("closed"),
+}
+
+
+PREVIEW = 700
+
+
+def topic_label(topic: str) -> str:
+    return str(TOPIC_LABELS.get(topic, topic))
+
+
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
+
+
+def municipality(question: Question, language: str) -> str:
+    return place_name(question.aiyl_aimak, language) if question.aiyl_aimak is not None else "—"
+
+
+
+# ---------------------------------------------------------------- keyboards and cards
+
+
+def topics_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for topic in desk.TOPICS:
+        builder.button(text=topic_label(topic), callback_data=AskCB(action="topic", value=topic))
+    builder.button(text=_("Cancel"), callback_data=AskCB(action="cancel"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def submit_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Submit the question"), callback_data=AskCB(action="submit"))
+    builder.button(text=_("Cancel"), callback_data=AskCB(action="cancel"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def after_answer_keyboard(question: Question) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if question.followups < desk.MAX_FOLLOWUPS and not question.helped:
+        builder.button(text=_("It helped"), callback_data=AskCB(action="helped", qid=question.id))
+        builder.button(text=_("Ask a follow-up question"), callback_data=AskCB(action="followup", qid=question.id))
+        builder.adjust(1)
+        return builder.as_markup()
+    return rating_keyboard(question)
+
+
+def rating_keyboard(question: Question) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for value in range(1, 6):
+        builder.button(text="⭐" * value if value == 5 else str(value),
+                       callback_data=AskCB(action="rate", qid=question.id, value=str(value)))
+    builder.adjust(5)
+    return builder.as_markup()
+
+
+def details_keyboard(question: Question) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Reply with details"), callback_data=AskCB(action="details", qid=question.id))
+    return builder.as_markup()
+
+
+def asker_card(question: Question, language: str, settings: Settings) -> str:
+    fmt = Formatter(language, settings.zone)
+    lines = [
+        _("<b>Question No. {number}</b>").format(number=question.id),
+        _("Topic: {topic}").format(topic=topic_label(question.topic)),
+        _("Asked: {when}").format(when=fmt.datetime(question.created_at)),
+        _("Status: {status}").format(status=status_label(question.status)),
+        "",
+        escape(question.text[:PREVIEW]),
+    ]
+    return "\n".join(lines)
+
+
+def asker_card_keyboard(question: Question) -> InlineKeyboardMarkup | None:
+    if question.status in desk.OPEN:
+        builder = InlineKeyboardBuilder()
+        builder.button(text=_("Add details"), callback_data=AskCB(action="details", qid=question.id))
+        return builder.as_markup()
+    if question.status == desk.ANSWERED:
+        return after_answer_keyboard(question)
+    return None
+
+
+def answer_text(question: Question, text: str, law_refs: str | None) -> str:
+    body = _("<b>Answer to your question No. {number}</b>").format(number=question.id) + "\n\n" + escape(text)
+    if law_refs:
+        body += "\n\n" + _("References: {refs}").format(refs=escape(law_refs))
+    return body
+
+
+
+
+QUEUE_PAGE = 8
+
+
+FAQ_LANGUAGE_NAMES = {"ky": "Кыргызча", "ru": "Русский"}
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+async def lawyer_language(session: AsyncSession, telegram_id: int | None) -> str | None:
+    if telegram_id is None:
+        return None
+    person = await person_by_telegram_id(session, telegram_id)
+    return person.language if person is not None else None
+
+
+async def lawyer_name(session: AsyncSession, telegram_id: int | None) -> str:
+    if telegram_id is None:
+        return "—"
+    person = await person_by_telegram_id(session, telegram_id)
+    return escape(person.first_name) if person is not None and person.first_name else str(telegram_id)
+
+
+def open_keyboard(question_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Open No. {number}").format(number=question_id), callback_data=LawCB(action="open",
+                                                                                                 qid=question_id))
+    return builder.as_markup()
+
+
+def take_keyboard(question_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Take"), callback_data=LawCB(action="take", qid=question_id))
+    return builder.as_markup()
+
+
+def working_hours(seconds: float, fmt: Formatter) -> str:
+    return _("{hours} working h").format(hours=fmt.number(round(seconds / 3600, 1)))
+
+
+def card_text(question: Question, language: str, settings: Settings, now: datetime | None = None) -> str:
+    fmt = Formatter(language, settings.zone)
+    config = config_of(settings)
+    lines = [
+        _("<b>Question No. {number}</b> · {topic}").format(number=question.id, topic=topic_label(question.topic)),
+        _("Municipality: {name}").format(name=municipality(question, language)),
+        _("Asked: {when} ({age})").format(when=fmt.datetime(question.created_at),
+                                          age=working_hours(desk.elapsed(question, config, now or
+                                                                         datetime.now(UTC)), fmt)),
+        _("Status: {status}").format(status=status_label(question.status)),
+        "",
+        escape(question.text),
+    ]
+    return "\n".join(lines)
+
+
+def card_keyboard(question: Question, lawyer_id: int) -> InlineKeyboardMarkup | None:
+    builder = InlineKeyboardBuilder()
+    if question.status == desk.WAITING:
+        builder.button(text=_("Take"), callback_data=LawCB(action="take", qid=question.id))
+    elif question.lawyer_id == lawyer_id and question.status in (desk.TAKEN, desk.NEEDS_DETAILS):
+        if question.status == desk.TAKEN:
+            builder.button(text=_("Answer"), callback_data=LawCB(action="answer", qid=question.id))
+        builder.button(text=_("Ask for details"), callback_data=LawCB(action="details", qid=question.id))
+        if question.status == desk.TAKEN:
+            builder.button(text=_("Release to the queue"), callback_data=LawCB(action="release", qid=question.id))
+        builder.button(text=_("Pass to another lawyer"), callback_data=LawCB(action="pass", qid=question.id))
+    elif question.lawyer_id == lawyer_id and question.status in (desk.ANSWERED, desk.CLOSED):
+        builder.button(text=_("Publish to the FAQ"), callback_data=LawCB(action="publish", qid=question.id))
+    builder.adjust(1)
+    return builder.as_markup() if builder.buttons else None
+
+
+# ---------------------------------------------------------------- the queue
+
+
+def queue_text_and_keyboard(waiting: list[Question], held: list[Question], total: int, topic: str | None,
+                            language: str, settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
+    fmt = Formatter(language, settings.zone)
+    config = config_of(settings)
+    now = datetime.now(UTC)
+    head = (_("<b>Queue: {topic}</b>").format(topic=topic_label(topic)) if topic else _("<b>Queue</b>"))
+    lines = [head + " · " + _("waiting: {count}").format(count=fmt.number(total))]
+    builder = InlineKeyboardBuilder()
+    for question in waiting:
+        lines.append(_("No. {number} · {topic} · {place} · {age}").format(
+            number=question.id, topic=topic_label(question.topic), place=municipality(question, language),
+            age=working_hours(desk.elapsed(question, config, now), fmt)))
+        builder.button(text=_("No. {number}").format(number=question.id),
+                       callback_data=LawCB(action="open", qid=question.id))
+    if not waiting:
+        lines.append(_("Nothing is waiting."))
+    if held:
+        lines += ["", _("<b>Yours in work</b>")]
+        for question in held:
+            lines.append(_("No. {number} · {topic} · {status}").format(
+                number=question.id, topic=topic_label(question.topic), status=status_label(question.status)))
+            builder.button(text=_("No. {number} (yours)").format(number=question.id),
+                           callback_data=LawCB(action="open", qid=question.id))
+    builder.adjust(4)
+    filters = InlineKeyboardBuilder()
+    filters.button(text=_("All topics"), callback_data=LawCB(action="filter", value=""))
+    for code in desk.TOPICS:
+        filters.button(text=topic_label(code)[:40], callback_data=LawCB(action="filter", value=code))
+    filters.adjust(1)
+    builder.attach(filters)
+    return "\n".join(lines), builder.as_markup()
+
+
+async def queue_view(session: AsyncSession, lawyer_id: int, topic: str | None, language: str,
+                     settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
+    waiting = await desk.queue(session, topic=topic, limit=QUEUE_PAGE)
+    total = await desk.queue_size(session, topic)
+    held = await desk.held_by(session, lawyer_id)
+    return queue_text_and_keyboard(waiting, held, total, topic, language, settings)
+
+
+# ---------------------------------------------------------------- answering
+
+
+def answer_keyboard(question_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Send the answer"), callback_data=LawCB(action="send", qid=question_id))
+    builder.button(text=_("Add references to laws"), callback_data=LawCB(action="refs", qid=question_id))
+    builder.button(text=_("Cancel"), callback_data=LawCB(action="cancel", qid=question_id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def drafts(session: AsyncSession, question: Question) -> tuple[str, str, str | None]:
+    """The question and the last answer, anonymised: names, phone numbers and the municipality removed."""
+    names = [question.asker.first_name] if question.asker is not None and question.asker.first_name else []
+    for lawyer_id in await desk.lawyer_ids(session):
+        person = await person_by_telegram_id(session, lawyer_id)
+        if person is not None and person.first_name:
+            names.append(person.first_name)
+    places: list[str] = []
+    if question.aiyl_aimak is not None:
+        places += [question.aiyl_aimak.name_ky, question.aiyl_aimak.name_ru]
+        for village in await list_villages(session, question.aiyl_aimak.id):
+            places += [village.name_ky, village.name_ru]
+    answers = [e for e in await desk.entries(session, question.id) if e.kind == "answer" and e.text]
+    answer_text_ = "\n\n".join(e.text or "" for e in answers)  # the answer and the one to a follow-up
+    refs = "; ".join(r for r in dict.fromkeys((e.detail or {}).get("law_refs") for e in answers) if r)
+    return (faq.anonymise(question.text, names=names, places=places),
+            faq.anonymise(answer_text_, names=names, places=places), refs or None)
+
+
+def keep_keyboard(question_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Keep this text"), callback_data=LawCB(action="keep", qid=question_id))
+    builder.button(text=_("Cancel"), callback_data=LawCB(action="cancel", qid=question_id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+# ---------------------------------------------------------------- admins: /stats and /member
+
+
+def month_bounds(month: str | None, settings: Settings) -> tuple[datetime, datetime, str]:
+    """[start, end) of a calendar month in the time zone (this month by default), in UTC."""
+    zone = settings.zone
+    today = datetime.now(zone)
+    year, number = today.year, today.month
+    if month:
+        year_text, _sep, month_text = month.partition("-")
+        year, number = int(year_text), int(month_text)
+        if not 1 <= number <= 12:
+            raise ValueError(month)
+    start = datetime(year, number, 1, tzinfo=zone)
+    end = datetime(year + (number == 12), number % 12 + 1, 1, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC), f"{year:04d}-{number:02d}"
+
+
+def stats_text(stats: stats_service.HelpdeskStats, language: str, settings: Settings, label: str) -> str:
+    fmt = Formatter(language, settings.zone)
+
+    def hours(value: float | None) -> str:
+        return "—" if value is None else _("{hours} working h").format(hours=fmt.number(round(value, 1)))
+
+    lines = [
+        _("<b>Legal helpdesk, {month}</b>").format(month=label),
+        _("Questions: {asked}, from {places} municipalities; answered {answered}, closed {closed}.").format(
+            asked=fmt.number(stats.asked), places=fmt.number(stats.municipalities),
+            answered=fmt.number(stats.answered), closed=fmt.number(stats.closed)),
+        _("Time to the first answer: median {median}, 90th percentile {p90}.").format(
+            median=hours(stats.median_first_answer), p90=hours(stats.p90_first_answer)),
+        _("Time to close: median {median}, 90th percentile {p90}.").format(
+            median=hours(stats.median_close), p90=hours(stats.p90_close)),
+        _("Ratings: {count}, average {average}; “it helped”: {helped}.").format(
+            count=fmt.number(stats.rated),
+            average="—" if stats.average_rating is None else fmt.number(round(stats.average_rating, 2)),
+            helped=fmt.number(stats.helped)),
+        _("Open now: {open} (waiting {waiting}, in work {taken}, waiting for details {details}); overdue "
+          "{overdue}.").format(open=fmt.number(stats.open_total), waiting=fmt.number(stats.backlog.get("waiting", 0)),
+                               taken=fmt.number(stats.backlog.get("taken", 0)),
+                               details=fmt.number(stats.backlog.get("needs_details", 0)),
+                               overdue=fmt.number(stats.overdue)),
+        "",
+        _("<b>By topic</b>"),
+    ]
+    lines += [f"• {topic_label(t)}: {fmt.number(n)}" for t, n in stats.by_topic.items() if n]
+    lines += ["", _("<b>By municipality</b>")]
+    for code, count in stats.by_municipality.items():
+        names = stats.municipality_names.get(code)
+        name = (names[1] if language == "ru" else names[0]) if names else "—"
+        lines.append(f"• {escape(name)}: {fmt.number(count)}")
+    return "\n".join(lines)
+
+
+def topic_labels() -> dict[str, str]:
+    return {topic: topic_label(topic) for topic in desk.TOPICS}
+
+
+def config_of(settings: Settings) -> HelpdeskConfig:
+    return HelpdeskConfig.from_settings(settings)
+
+
+def take_reminder_text(question: Question, language: str, waited: float, fmt: Formatter) -> str:
+    """To lawyers: a question has waited ``waited`` working seconds and nobody has taken it."""
+    return _("Reminder: question No. {number} ({topic}, {place}) has waited {age} and nobody has taken "
+             "it yet.").format(number=question.id, topic=topic_label(question.topic),
+                               place=municipality(question, language), age=working_hours(waited, fmt))
+
+
+def overdue_text(question: Question, language: str, elapsed: float, target: float, holder: str | None,
+                 fmt: Formatter) -> str:
+    """To admins: a question without an answer past its target."""
+    return _("Overdue: question No. {number} ({topic}, {place}), asked {when}, has no answer after {age} "
+             "(target {target}). Status: {status}; lawyer: {lawyer}.").format(
+        number=question.id, topic=topic_label(question.topic), place=municipality(question, language),
+        when=fmt.datetime(question.created_at), age=working_hours(elapsed, fmt),
+        target=working_hours(target, fmt),
+        status=status_label(question.status), lawyer=holder or _("nobody has taken it"))
+
+
+def overdue_lawyer_text(question: Question) -> str:
+    return _("Question No. {number} is overdue; the Union's administrators have been told. Please answer "
+             "it or pass it on.").format(number=question.id)
+
+
+def closed_unrated_text(question: Question) -> str:
+    return _("Question No. {number} is closed: it was answered, and no rating or follow-up came. Send /ask "
+             "whenever you have a new question.").format(number=question.id)
+
+
+def topic_chart_caption(label: str) -> str:
+    return _("Questions by topic, {month}").format(month=label)

@@ -1,0 +1,136 @@
+"""Registration's steps, shared by /start and /profile, and the registry of /start deep links."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiogram import Bot
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message, ReplyKeyboardRemove
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands import set_personal_menu
+from bot.settings import Settings
+from handlers.people.buttons import AgeCB, ConsentCB, SexCB
+from handlers.people.states import Registration
+from handlers.people.views import aiyl_aimak_keyboard, contact_keyboard, help_text, language_keyboard, profile_text
+from services.places import list_aiyl_aimaks, place_name
+from services.roles import Roles
+from storage.models import Person
+
+# Deep links (/start <prefix><rest>) of registered people: a flow registers an opener for its prefix, e.g.
+# START_LINKS["event_"] = open_event; it gets (message, rest, session=, person=, roles=, settings=) and returns
+# True when it answered.
+START_LINKS: dict[str, Callable[..., Awaitable[bool]]] = {}
+
+
+# Steps. Each asks its question; ``editing`` (set by /profile) returns to the profile after one step.
+
+
+async def ask_language(message: Message, state: FSMContext) -> None:
+    await state.set_state(Registration.language)
+    await message.answer(_("Choose your language:"), reply_markup=language_keyboard())
+
+
+async def ask_phone(message: Message, state: FSMContext) -> None:
+    await state.set_state(Registration.phone)
+    await message.answer(
+        _("Please share your phone number with the button below. It confirms that you are a real resident "
+          "and that each person votes once. Your number is not shown to anyone."),
+        reply_markup=contact_keyboard(),
+    )
+
+
+async def ask_aiyl_aimak(message: Message, state: FSMContext, session: AsyncSession, language: str, *, page: int = 0,
+                         edit: bool = False) -> None:
+    await state.set_state(Registration.aiyl_aimak)
+    aimaks = await list_aiyl_aimaks(session)
+    if not aimaks:
+        await message.answer(_("No aiyl aimaks are loaded yet. Please try again later or ask your aiyl okmotu."))
+        return
+    text = _("Choose your aiyl aimak:")
+    markup = aiyl_aimak_keyboard(aimaks, language, page)
+    if edit:
+        await message.edit_text(text, reply_markup=markup)
+    else:
+        await message.answer(text, reply_markup=markup)
+
+
+async def ask_consent(message: Message, state: FSMContext) -> None:
+    await state.set_state(Registration.consent)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, add them"), callback_data=ConsentCB(agree=True))
+    builder.button(text=_("Skip"), callback_data=ConsentCB(agree=False))
+    await message.answer(
+        _("One more, optional step: your sex and age group. Results of votes and meetings are reported by "
+          "age group, and women's participation is always counted separately, so that every group is heard. "
+          "We keep only these two answers, never show them with your name, and you can delete them any time "
+          "in /profile. Add them?"),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def ask_sex(message: Message, state: FSMContext) -> None:
+    await state.set_state(Registration.sex)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Woman"), callback_data=SexCB(value="f"))
+    builder.button(text=_("Man"), callback_data=SexCB(value="m"))
+    builder.button(text=_("Prefer not to say"), callback_data=SexCB(value="-"))
+    builder.adjust(2, 1)
+    await message.answer(_("Your sex:"), reply_markup=builder.as_markup())
+
+
+async def ask_age_band(message: Message, state: FSMContext, bands: list[str]) -> None:
+    await state.set_state(Registration.age_band)
+    builder = InlineKeyboardBuilder()
+    for index, band in enumerate(bands):
+        builder.button(text=band.replace("-", "–"), callback_data=AgeCB(index=index))
+    builder.button(text=_("Prefer not to say"), callback_data=AgeCB(index=-1))
+    builder.adjust(len(bands), 1)
+    await message.answer(_("Your age group:"), reply_markup=builder.as_markup())
+
+
+async def open_start_link(message: Message, payload: str, *, session: AsyncSession, person: Person, roles: Roles | None,
+                          settings: Settings) -> bool:
+    """Open a deep link's target (``/start event_12``) for a registered person; False when none answered."""
+    for prefix, opener in START_LINKS.items():
+        if payload.startswith(prefix) and await opener(message, payload[len(prefix):], session=session,
+                                                       person=person, roles=roles, settings=settings):
+            return True
+    return False
+
+
+async def finish(message: Message, state: FSMContext, person: Person, roles: Roles | None, bot: Bot, i18n: I18n, *,
+                 editing: bool | None = None, session: AsyncSession | None = None,
+                 settings: Settings | None = None) -> None:
+    """End of registration, or of one profile change (``editing``; by default as /profile left it).
+    A deep link that brought a new person here is opened once they are registered."""
+    data = await state.get_data()
+    if editing is None:
+        editing = bool(data.get("editing"))
+    payload = data.get("start_payload")
+    await state.clear()
+    language = person.language or i18n.default_locale
+    await set_personal_menu(bot, i18n, message.chat.id, language, roles)
+    if editing:
+        await message.answer(_("Saved.") + "\n\n" + profile_text(person), reply_markup=ReplyKeyboardRemove())
+        return
+    village = place_name(person.village, language) if person.village else "—"
+    await message.answer(
+        _("Thank you, you are registered in {village}. You will get notices about votes, hearings and "
+          "meetings of your village here.").format(village=village)
+        + "\n\n" + help_text(person, roles)
+    )
+    if payload and session is not None and settings is not None:
+        await open_start_link(message, payload, session=session, person=person, roles=roles, settings=settings)
+
+
+async def _after_village(message: Message, state: FSMContext, person: Person, roles: Roles | None, bot: Bot, i18n: I18n,
+                         session: AsyncSession, settings: Settings) -> None:
+    if (await state.get_data()).get("editing") or person.consent_at is not None:
+        await finish(message, state, person, roles, bot, i18n, session=session, settings=settings)
+    else:
+        await ask_consent(message, state)

@@ -1,0 +1,125 @@
+"""Registration's and the profile's texts and keyboards: languages, places, the profile, /help."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import LANGUAGE_NAMES
+from handlers.people.buttons import LanguageCB, PlaceCB, ProfileCB
+from services.places import place_name
+from services.roles import Roles
+from storage.models import AiylAimak, Person, Village
+
+PLACES_PER_PAGE = 8
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        builder.button(text=name, callback_data=LanguageCB(code=code))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def contact_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+        input_field_placeholder=_("Press the button below"),
+    )
+
+
+def aiyl_aimak_keyboard(aimaks: list[AiylAimak], language: str, page: int = 0) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    start = page * PLACES_PER_PAGE
+    for aimak in aimaks[start : start + PLACES_PER_PAGE]:
+        builder.button(text=place_name(aimak, language), callback_data=PlaceCB(kind="aimak", id=aimak.id))
+    builder.adjust(2)
+    navigation = InlineKeyboardBuilder()
+    if page > 0:
+        navigation.button(text="◀️", callback_data=PlaceCB(kind="page", id=page - 1))
+    if start + PLACES_PER_PAGE < len(aimaks):
+        navigation.button(text="▶️", callback_data=PlaceCB(kind="page", id=page + 1))
+    builder.attach(navigation)
+    return builder.as_markup()
+
+
+def village_keyboard(villages: list[Village], language: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for village in villages:
+        builder.button(text=place_name(village, language), callback_data=PlaceCB(kind="village", id=village.id))
+    builder.adjust(2)
+    back = InlineKeyboardBuilder()
+    back.button(text=_("◀️ Another aiyl aimak"), callback_data=PlaceCB(kind="back", id=0))
+    builder.attach(back)
+    return builder.as_markup()
+
+
+def sex_label(sex: str | None) -> str:
+    return {"f": _("woman"), "m": _("man")}.get(sex or "", _("not given"))
+
+
+def age_band_label(band: str | None) -> str:
+    return band.replace("-", "–") if band else _("not given")
+
+
+def profile_text(person: Person) -> str:
+    language = person.language or "ky"
+    lines = [
+        _("<b>Your profile</b>"),
+        _("Language: {language}").format(language=LANGUAGE_NAMES.get(language, language)),
+        _("Phone: verified, ends in …{tail}").format(tail=person.phone_tail) if person.phone_tail
+        else _("Phone: not shared yet"),
+        _("Aiyl aimak: {name}").format(name=place_name(person.aiyl_aimak, language) if person.aiyl_aimak else "—"),
+        _("Village: {name}").format(name=place_name(person.village, language) if person.village else "—"),
+        _("Sex: {sex}").format(sex=sex_label(person.sex)),
+        _("Age group: {band}").format(band=age_band_label(person.age_band)),
+    ]
+    return "\n".join(lines)
+
+
+def help_text(person: Person | None, roles: Roles | None) -> str:
+    parts = [_("<b>What I can do</b>")]
+    if person is None or not person.is_registered:
+        parts.append(_("/start: register with your phone number and village, so you can take part."))
+    parts.append(_("/vote: name your village's problems or vote on its priorities\n/receipt CODE: check your ballot"))
+    parts.append(_("/plan: your aiyl aimak's joint action plan and how it goes"))
+    parts.append(_("/ask: ask the LSG Union's legal helpdesk a question\n/myquestions: your questions and answers"))
+    parts.append(
+        _("/profile: see and change your profile\n/language: change the language\n"
+          "/forget: delete your data (votes already cast stay counted, anonymously)\n/help: this message")
+    )
+    if roles is not None and roles.organiser:
+        parts.append(_("<b>As an organiser</b>\n/people: registered villagers of your aiyl aimak, women counted"))
+        parts.append(_("/plans: joint action plans: activities, groups, monitoring, surveys and the report"))
+        parts.append(_("/rounds, /newround: priority voting (needs assessment) rounds of your aiyl aimak"))
+        parts.append(_("/event: announce a public hearing, gathering, kurultai or council session\n"
+                       "/events: answers, questions, changes, reminders, outcome and protocol of your events"))
+    if roles is not None and roles.lawyer:
+        parts.append(_("<b>As a lawyer</b>\n/queue: questions waiting at the legal helpdesk, oldest first; take one, "
+                       "ask the asker for details, answer, release or pass it, publish the answer to the FAQ"))
+    if roles is not None and roles.admin:
+        parts.append(
+            _("<b>As an administrator</b>\n/grant ROLE PERSON [AIYL_AIMAK]: give a role (organiser, lawyer, admin)\n"
+              "/revoke ROLE PERSON [AIYL_AIMAK]: take it away\n/roles PERSON: show a person's roles\n"
+              "PERSON is a Telegram id or a registered phone number.")
+        )
+        parts.append(_("/member: who may ask the legal helpdesk\n/stats: legal helpdesk figures, also as files"))
+    return "\n\n".join(parts)
+
+
+
+
+def profile_keyboard(person: Person) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Change language"), callback_data=ProfileCB(action="language"))
+    builder.button(text=_("Change village"), callback_data=ProfileCB(action="place"))
+    builder.button(text=_("Sex and age group"), callback_data=ProfileCB(action="groups"))
+    builder.button(text=_("Change phone number"), callback_data=ProfileCB(action="phone"))
+    if person.consent_at is not None:
+        builder.button(text=_("Delete sex and age group"), callback_data=ProfileCB(action="withdraw"))
+    builder.adjust(2)
+    return builder.as_markup()

@@ -1,0 +1,238 @@
+"""Organisers: /rounds lists voting rounds; /newround creates one step by step; the round card's buttons open
+collection, publish the ballot, enter sessions, close, show and publish the results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiogram import Bot, F
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.filters import HasRole
+from bot.routes import Routes
+from bot.settings import Settings
+from handlers.voting.buttons import NewRoundCB, RoundCB
+from handlers.voting.common import fmt_of, parse_local_time, refresh_card, refuse, send_results, start_session_entry
+from handlers.voting.states import ImportSessions, NewRound
+from handlers.voting.views import phase_label, problems_text, round_card, submissions_text, villages_keyboard
+from jobs.voting import cancel_round_tasks, queue_notices, schedule_round_tasks
+from services import voting
+from services.places import list_villages, place_name
+from services.roles import Role, Roles
+from services.voting import VotingError
+from services.voting_report import tables, to_csv, to_xlsx
+from storage.models import AiylAimak
+
+router = Routes("voting_organiser")
+router.message.filter(HasRole(Role.ORGANISER))
+
+
+@router.message(Command("rounds"))
+async def on_rounds(message: Message, session: AsyncSession, roles: Roles, i18n: I18n, settings: Settings) -> None:
+    rounds = await voting.rounds_of(session, roles.organiser_of)
+    if not rounds:
+        await message.answer(_("No voting rounds yet. /newround creates one."))
+        return
+    builder = InlineKeyboardBuilder()
+    for rnd in rounds[:20]:
+        builder.button(text=f"#{rnd.id} {rnd.title} — {phase_label(rnd.phase)}",
+                       callback_data=RoundCB(a="show", r=rnd.id))
+    builder.adjust(1)
+    await message.answer(_("Voting rounds of your aiyl aimaks:"), reply_markup=builder.as_markup())
+
+
+@router.message(Command("newround"))
+async def on_new_round(message: Message, state: FSMContext, session: AsyncSession, roles: Roles, i18n: I18n) -> None:
+    aimaks = sorted(roles.organiser_of)
+    await state.clear()
+    if len(aimaks) == 1:
+        await state.update_data(vr_aimak=aimaks[0])
+        await state.set_state(NewRound.title)
+        await message.answer(_("Title of the round, e.g. “Needs assessment 2026”:"))
+        return
+    builder = InlineKeyboardBuilder()
+    for aimak_id in aimaks:
+        aimak = await session.get(AiylAimak, aimak_id)
+        if aimak is not None:
+            builder.button(text=place_name(aimak, i18n.current_locale),
+                           callback_data=NewRoundCB(a="aimak", id=aimak_id))
+    builder.adjust(2)
+    await state.set_state(NewRound.aimak)
+    await message.answer(_("For which aiyl aimak?"), reply_markup=builder.as_markup())
+
+
+@router.callback_query(NewRound.aimak, NewRoundCB.filter(F.a == "aimak"))
+async def on_new_round_aimak(query: CallbackQuery, message: Message, callback_data: NewRoundCB, state: FSMContext,
+                             roles: Roles) -> None:
+    if not roles.may_organise(callback_data.id):
+        await refuse(query, VotingError("not_found"))
+        return
+    await query.answer()
+    await state.update_data(vr_aimak=callback_data.id)
+    await state.set_state(NewRound.title)
+    await message.edit_text(_("Title of the round, e.g. “Needs assessment 2026”:"))
+
+
+@router.message(NewRound.title, F.text, ~F.text.startswith("/"))
+async def on_new_round_title(message: Message, state: FSMContext) -> None:
+    assert message.text is not None
+    await state.update_data(vr_title=message.text.strip()[:200])
+    await state.set_state(NewRound.description)
+    await message.answer(_("A short description for villagers (or “-” for none):"))
+
+
+@router.message(NewRound.description, F.text, ~F.text.startswith("/"))
+async def on_new_round_description(message: Message, state: FSMContext, session: AsyncSession, i18n: I18n) -> None:
+    assert message.text is not None
+    description = "" if message.text.strip() == "-" else message.text.strip()
+    data = await state.update_data(vr_description=description)
+    villages = await list_villages(session, data["vr_aimak"])
+    chosen = {v.id for v in villages}
+    await state.update_data(vr_villages=sorted(chosen))
+    await state.set_state(NewRound.villages)
+    await message.answer(_("Which villages take part? All are chosen; tap to leave one out."),
+                         reply_markup=villages_keyboard(villages, chosen, i18n.current_locale))
+
+
+@router.callback_query(NewRound.villages, NewRoundCB.filter())
+async def on_new_round_village(query: CallbackQuery, message: Message, callback_data: NewRoundCB, state: FSMContext,
+                               session: AsyncSession, i18n: I18n) -> None:
+    data = await state.get_data()
+    villages = await list_villages(session, data["vr_aimak"])
+    chosen = set(data.get("vr_villages", []))
+    if callback_data.a == "done":
+        if not chosen:
+            await refuse(query, VotingError("bad_villages"))
+            return
+        await query.answer()
+        await state.set_state(NewRound.collect_ends)
+        await message.edit_reply_markup(reply_markup=None)
+        await message.answer(_("Until when are problems collected? Date and time like 20.03.2026 18:00 "
+                                     "(or “-” to close collection by hand)."))
+        return
+    if callback_data.id not in {v.id for v in villages}:
+        await refuse(query, VotingError("bad_villages"))
+        return
+    chosen ^= {callback_data.id}
+    await state.update_data(vr_villages=sorted(chosen))
+    await query.answer()
+    await message.edit_reply_markup(reply_markup=villages_keyboard(villages, chosen, i18n.current_locale))
+
+
+@router.message(NewRound.collect_ends, F.text, ~F.text.startswith("/"))
+async def on_new_round_collect_ends(message: Message, state: FSMContext, settings: Settings) -> None:
+    assert message.text is not None
+    if message.text.strip() == "-":
+        await state.update_data(vr_collect=None)
+    else:
+        try:
+            await state.update_data(vr_collect=parse_local_time(message.text, settings).isoformat())
+        except VotingError as exc:
+            await refuse(message, exc)
+            return
+    await state.set_state(NewRound.vote_ends)
+    await message.answer(_("When does voting close? Date and time like 31.03.2026 18:00:"))
+
+
+@router.message(NewRound.vote_ends, F.text, ~F.text.startswith("/"))
+async def on_new_round_vote_ends(message: Message, state: FSMContext, session: AsyncSession, roles: Roles,
+                                 settings: Settings, i18n: I18n) -> None:
+    assert message.text is not None and message.from_user is not None
+    data = await state.get_data()
+    try:
+        vote_ends = parse_local_time(message.text, settings)
+        if not roles.may_organise(data.get("vr_aimak")):
+            raise VotingError("not_found")
+        rnd = await voting.create_round(
+            session, aiyl_aimak_id=data["vr_aimak"], title=data["vr_title"], description=data["vr_description"],
+            village_ids=data["vr_villages"], vote_ends_at=vote_ends, created_by=message.from_user.id,
+            collect_ends_at=datetime.fromisoformat(data["vr_collect"]) if data.get("vr_collect") else None)
+    except VotingError as exc:
+        await refuse(message, exc)
+        return
+    await state.clear()
+    text, markup = await round_card(session, rnd, i18n.current_locale, fmt_of(i18n, settings))
+    await message.answer(_("The round is created as a draft.") + "\n\n" + text, reply_markup=markup)
+
+
+# Round actions (buttons)
+
+
+@router.callback_query(RoundCB.filter())
+async def on_round_action(query: CallbackQuery, message: Message, callback_data: RoundCB, state: FSMContext,
+                          session: AsyncSession, roles: Roles, settings: Settings, i18n: I18n, bot: Bot) -> None:
+    language, fmt = i18n.current_locale, fmt_of(i18n, settings)
+    action = callback_data.a
+    try:
+        rnd = await voting.round_for_organiser(session, roles, callback_data.r)
+        if action == "show":
+            await query.answer()
+            text, markup = await round_card(session, rnd, language, fmt)
+            await message.answer(text, reply_markup=markup)
+        elif action == "collect":
+            await voting.open_collection(session, rnd, by=query.from_user.id)
+            count = await queue_notices(session, i18n, settings, rnd, "collect", by=query.from_user.id,
+                                        progress_chat_id=query.from_user.id)
+            await query.answer()
+            await refresh_card(message, session, rnd, language, fmt)
+            await message.answer(_("Collection of problems is open; {count} villagers will get the notice.")
+                                       .format(count=fmt.number(count)))
+        elif action == "subs":
+            await query.answer()
+            await message.answer(await submissions_text(session, rnd, language))
+        elif action == "probs":
+            await query.answer()
+            await message.answer(await problems_text(session, rnd, language))
+        elif action == "publish":
+            ballots = await voting.publish_ballot(session, rnd, by=query.from_user.id)
+            await schedule_round_tasks(session, rnd)
+            count = await queue_notices(session, i18n, settings, rnd, "ballot", by=query.from_user.id,
+                                        progress_chat_id=query.from_user.id)
+            await query.answer()
+            await refresh_card(message, session, rnd, language, fmt)
+            await message.answer(_("The ballot is published in {villages} villages and voting is open; "
+                                         "{count} villagers will get it.").format(
+                villages=fmt.number(len(ballots)), count=fmt.number(count)))
+        elif action == "close":
+            closed = await voting.close_round(session, rnd, by=query.from_user.id)
+            await cancel_round_tasks(session, rnd)
+            await query.answer(_("Voting is closed.") if closed else _("Voting was already closed."))
+            await refresh_card(message, session, rnd, language, fmt)
+            await send_results(message, session, rnd, language, fmt)
+        elif action in ("res", "asv"):
+            await query.answer()
+            await send_results(message, session, rnd, language, fmt, merged=action == "res")
+        elif action == "pubres":
+            if not await voting.publish_results(session, rnd, by=query.from_user.id):
+                await query.answer(_("The results were already published."), show_alert=True)
+                return
+            count = await queue_notices(session, i18n, settings, rnd, "results", by=query.from_user.id,
+                                        progress_chat_id=query.from_user.id)
+            await query.answer()
+            await message.answer(_("The results go to {count} villagers.").format(count=fmt.number(count)))
+        elif action in ("csv", "xlsx"):
+            await query.answer()
+            results = await voting.results(session, rnd)
+            parts = tables(results, gettext=_, language=language, zone=settings.zone)
+            data = to_csv(parts, language=language) if action == "csv" else to_xlsx(parts, language=language)
+            await message.answer_document(BufferedInputFile(data, filename=f"needs-assessment-{rnd.id}.{action}"),
+                                                caption=_("Needs assessment: {title}").format(title=rnd.title))
+        elif action == "sess":
+            await query.answer()
+            await start_session_entry(message, state, session, rnd, language)
+        elif action == "imp":
+            await query.answer()
+            await state.set_state(ImportSessions.file)
+            await state.update_data(vr_round=rnd.id)
+            await message.answer(_("Send the CSV file of session results. Columns: {columns}; one row per "
+                                         "session and problem.").format(columns=", ".join(voting.SESSION_COLUMNS)))
+        else:
+            raise VotingError("not_found")
+    except VotingError as exc:
+        await refuse(query, exc)
