@@ -1,0 +1,1 @@
+"""Administration: roles (/grant, /revoke, /roles) and the organisers' registration figures (/people)."""

@@ -3,7 +3,6 @@ grant notice."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from aiogram import Bot
@@ -22,8 +21,6 @@ from services.phone import InvalidPhone, normalize_phone
 from services.places import find_aiyl_aimak
 from services.roles import Role
 from storage.models import AiylAimak
-
-log = logging.getLogger(__name__)
 
 
 class UsageError(ValueError):

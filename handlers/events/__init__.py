@@ -1,0 +1,1 @@
+"""Events: organisers announce public hearings and gatherings, villagers answer, the outcome and protocol."""

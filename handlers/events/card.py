@@ -8,7 +8,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasRole
@@ -41,40 +40,13 @@ async def on_events(message: Message, session: AsyncSession, roles: Roles, setti
         await message.answer(_("No events yet. /event announces one."))
         return
     fmt = Formatter(i18n.current_locale, settings.zone)
-    builder = InlineKeyboardBuilder()
-    for event in found:
-        mark = {"cancelled": "❌ ", "held": "📝 "}.get(event.status, "📣 ")
-        builder.button(text=f"{mark}{fmt.date(event.starts_at)} · {event.topic[:40]}",
-                       callback_data=CardCB(a="open", e=event.id))
-    builder.adjust(1)
-    await message.answer(_("Events of your aiyl aimak:"), reply_markup=builder.as_markup())
+    await message.answer(_("Events of your aiyl aimak:"), reply_markup=views.events_keyboard(found, fmt))
 
 
 async def _card(message: Message, event: Event, session: AsyncSession, settings: Settings, language: str) -> None:
     fmt = Formatter(language, settings.zone)
     answers = await events.answers(session, event)
-    status = {"cancelled": _("cancelled"), "held": _("held, outcome recorded")}.get(event.status, _("announced"))
-    lines = [
-        _("<b>{kind}</b>: {topic}").format(kind=views.kind_label(event.kind), topic=escape(event.topic)),
-        _("🗓 {when}").format(when=views.when_text(event, fmt)),
-        _("📍 {place}").format(place=escape(event.place)),
-        _("Status: {status}").format(status=status),
-        views.answers_text(answers, fmt),
-        _("Reminders before the start: {leads}.").format(leads=views.leads_text(event.reminder_minutes, fmt)),
-    ]
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Questions and proposals"), callback_data=CardCB(a="questions", e=event.id))
-    if event.status == "announced":
-        builder.button(text=_("Move the date"), callback_data=CardCB(a="when", e=event.id))
-        builder.button(text=_("Change the place"), callback_data=CardCB(a="place", e=event.id))
-        builder.button(text=_("Reminders"), callback_data=CardCB(a="reminders", e=event.id))
-        builder.button(text=_("Cancel the event"), callback_data=CardCB(a="cancel", e=event.id))
-    if event.status in ("announced", "held"):
-        builder.button(text=_("Record the outcome"), callback_data=CardCB(a="outcome", e=event.id))
-    if event.status == "held":
-        builder.button(text=_("Protocol (DOCX, CSV)"), callback_data=CardCB(a="protocol", e=event.id))
-    builder.adjust(1, 2, 2, 2)
-    await message.answer("\n".join(lines), reply_markup=builder.as_markup())
+    await message.answer(views.card_text(event, answers, fmt), reply_markup=views.card_keyboard(event))
 
 
 @router.callback_query(CardCB.filter(), ORGANISER)
@@ -112,11 +84,8 @@ async def on_card(query: CallbackQuery, message: Message, callback_data: CardCB,
                            "minutes), or 0 for none:"),
         }[action])
     elif action == "cancel":
-        builder = InlineKeyboardBuilder()
-        builder.button(text=_("Yes, cancel it and tell the villagers"), callback_data=CardCB(a="cancel_yes",
-                                                                                               e=event.id))
         await message.answer(_("Cancel “{topic}”? Everybody who got the notice is told.").format(
-            topic=escape(event.topic)), reply_markup=builder.as_markup())
+            topic=escape(event.topic)), reply_markup=views.cancel_keyboard(event))
     elif action == "cancel_yes":
         await events.cancel(session, event, roles)
         await follow_up(session, bot=bot, i18n=i18n, settings=settings, event=event,

@@ -14,7 +14,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +28,7 @@ from handlers.events.views import docs_markup, refusal, stale, villages_markup
 from jobs.events import announce
 from services import events
 from services.events import Document, EventError
-from services.places import list_villages, place_name
+from services.places import list_villages
 from services.roles import Role, Roles
 from storage.events import EVENT_KINDS, Event
 from storage.models import AiylAimak, Person, Village
@@ -49,25 +48,16 @@ async def on_new_event(message: Message, state: FSMContext, session: AsyncSessio
     if len(aimaks) == 1:
         await _ask_kind(message, state, aimaks[0])
         return
-    builder = InlineKeyboardBuilder()
-    for aimak_id in aimaks:
-        aimak = await session.get(AiylAimak, aimak_id)
-        if aimak is not None:
-            builder.button(text=place_name(aimak, i18n.current_locale), callback_data=NewEventCB(a="aimak",
-                                                                                                 v=aimak_id))
-    builder.adjust(2)
+    found = [aimak for aimak in [await session.get(AiylAimak, i) for i in aimaks] if aimak is not None]
     await state.set_state(NewEvent.aimak)
-    await message.answer(_("For which aiyl aimak is the event?"), reply_markup=builder.as_markup())
+    await message.answer(_("For which aiyl aimak is the event?"),
+                         reply_markup=views.aimaks_keyboard(found, i18n.current_locale))
 
 
 async def _ask_kind(message: Message, state: FSMContext, aimak_id: int) -> None:
     await state.set_data({"aimak": aimak_id, "villages": [], "whole": False, "docs": []})
     await state.set_state(NewEvent.kind)
-    builder = InlineKeyboardBuilder()
-    for index, kind in enumerate(EVENT_KINDS):
-        builder.button(text=views.kind_label(kind), callback_data=NewEventCB(a="kind", v=index))
-    builder.adjust(2)
-    await message.answer(_("What kind of event is it?"), reply_markup=builder.as_markup())
+    await message.answer(_("What kind of event is it?"), reply_markup=views.kinds_keyboard())
 
 
 @router.callback_query(NewEvent.aimak, NewEventCB.filter(F.a == "aimak"), ORGANISER)
@@ -250,20 +240,12 @@ async def _preview(message: Message, state: FSMContext, session: AsyncSession, s
     if days < settings.event_notice_days:
         lines.append(_("⚠️ That is less than {days} days ahead: the law or your charter may require a longer "
                        "notice.").format(days=settings.event_notice_days))
-    builder = InlineKeyboardBuilder()
-    for index, code in enumerate(LANGUAGES):
-        builder.button(text=("👁 " if code == shown else "") + LANGUAGE_NAMES[code],
-                       callback_data=NewEventCB(a="lang", v=index))
-    builder.button(text=_("⏰ Change reminders"), callback_data=NewEventCB(a="reminders"))
-    builder.button(text=_("⚖️ Change the decision rule"), callback_data=NewEventCB(a="rule"))
-    builder.button(text=_("📤 Send"), callback_data=NewEventCB(a="send"))
-    builder.button(text=_("✖️ Cancel"), callback_data=NewEventCB(a="abort"))
-    builder.adjust(4, 2, 2)
+    markup = views.preview_keyboard(shown)
     text = views._clip("\n".join(lines))
     if edit:
-        await message.edit_text(text, reply_markup=builder.as_markup(), disable_web_page_preview=True)
+        await message.edit_text(text, reply_markup=markup, disable_web_page_preview=True)
     else:
-        await message.answer(text, reply_markup=builder.as_markup(), disable_web_page_preview=True)
+        await message.answer(text, reply_markup=markup, disable_web_page_preview=True)
 
 
 async def _count_recipients(session: AsyncSession, data: dict[str, Any], villages: list[Village]) -> int:
@@ -297,7 +279,7 @@ async def on_preview_reminders(query: CallbackQuery, message: Message, state: FS
     await query.answer()
     await state.set_state(NewEvent.reminders)
     await message.answer(_("When should reminders go out before the start? E.g. “1d, 2h” (days, hours, "
-                                 "minutes), or 0 for none:"))
+                           "minutes), or 0 for none:"))
 
 
 @router.message(NewEvent.reminders, F.text, ~F.text.startswith("/"), ORGANISER)

@@ -10,7 +10,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasRole
@@ -103,11 +102,8 @@ async def on_votes(message: Message, state: FSMContext, session: AsyncSession) -
     await state.set_data(data)
     if events.check_rule(event.decision_rule)[1] and events.is_tie(numbers[0], numbers[1]):
         await state.set_state(Outcome.chair)
-        builder = InlineKeyboardBuilder()
-        builder.button(text=_("The chair voted for"), callback_data=OutcomeCB(a="chair_for", e=event.id))
-        builder.button(text=_("The chair voted against"), callback_data=OutcomeCB(a="chair_against", e=event.id))
         await message.answer(_("A tie. Under this event's rule the chair's vote decides. How did the chair vote?"),
-                             reply_markup=builder.as_markup())
+                             reply_markup=views.chair_keyboard(event.id))
         return
     await state.set_state(Outcome.decision)
     text, markup = decision_prompt(event.id, len(data["decisions"]))
@@ -138,9 +134,7 @@ async def on_decisions_done(query: CallbackQuery, message: Message, callback_dat
     await query.answer()
     await message.edit_reply_markup(reply_markup=None)
     await state.set_state(Outcome.proposals)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("None"), callback_data=OutcomeCB(a="skip", e=callback_data.e))
-    await message.answer(_("Proposals accepted, one per line:"), reply_markup=builder.as_markup())
+    await message.answer(_("Proposals accepted, one per line:"), reply_markup=views.skip_keyboard(callback_data.e))
 
 
 @router.message(Outcome.proposals, F.text, ~F.text.startswith("/"), ORGANISER)
@@ -165,11 +159,8 @@ async def on_proposals(event: Message | CallbackQuery, state: FSMContext, sessio
         return
     preview = _outcome_preview(record, data)
     fmt = Formatter(i18n.current_locale, settings.zone)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("📤 Publish to the villagers"), callback_data=OutcomeCB(a="publish", e=record.id))
-    builder.button(text=_("✖️ Cancel"), callback_data=OutcomeCB(a="abort", e=record.id))
     await message.answer(_("<b>Preview</b>:") + "\n\n" + views.outcome_text(preview, fmt),
-                         reply_markup=builder.as_markup())
+                         reply_markup=views.publish_keyboard(record.id))
 
 
 def _outcome_preview(event: Event, data: dict[str, Any]) -> Event:

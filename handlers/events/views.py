@@ -9,13 +9,15 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_datetime
 
-from bot.i18n import Formatter
+from bot.i18n import LANGUAGE_NAMES, Formatter
+from bot.settings import LANGUAGES
 from bot.text import escape
-from handlers.events.buttons import NewEventCB, OutcomeCB, RsvpCB
+from handlers.events.buttons import CardCB, NewEventCB, OutcomeCB, RsvpCB
+from handlers.people.views import places_keyboard
 from services.events import Answers, EventError
 from services.places import place_name
-from storage.events import Event
-from storage.models import Village
+from storage.events import EVENT_KINDS, Event
+from storage.models import AiylAimak, Village
 
 
 def kind_label(kind: str) -> str:
@@ -222,3 +224,95 @@ def decision_prompt(event_id: int, count: int) -> tuple[str, InlineKeyboardMarku
     builder.button(text=_("No more decisions") if count else _("No decisions were voted on"),
                    callback_data=OutcomeCB(a="done", e=event_id))
     return _("Decision no. {number} put to the vote: its text.").format(number=count + 1), builder.as_markup()
+
+
+def events_keyboard(found: list[Event], fmt: Formatter) -> InlineKeyboardMarkup:
+    """An organiser's events, one button each."""
+    builder = InlineKeyboardBuilder()
+    for event in found:
+        mark = {"cancelled": "❌ ", "held": "📝 "}.get(event.status, "📣 ")
+        builder.button(text=f"{mark}{fmt.date(event.starts_at)} · {event.topic[:40]}",
+                       callback_data=CardCB(a="open", e=event.id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def card_text(event: Event, answers: Answers, fmt: Formatter) -> str:
+    """The organiser's event card."""
+    status = {"cancelled": _("cancelled"), "held": _("held, outcome recorded")}.get(event.status, _("announced"))
+    return "\n".join([
+        _("<b>{kind}</b>: {topic}").format(kind=kind_label(event.kind), topic=escape(event.topic)),
+        _("🗓 {when}").format(when=when_text(event, fmt)),
+        _("📍 {place}").format(place=escape(event.place)),
+        _("Status: {status}").format(status=status),
+        answers_text(answers, fmt),
+        _("Reminders before the start: {leads}.").format(leads=leads_text(event.reminder_minutes, fmt)),
+    ])
+
+
+def card_keyboard(event: Event) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Questions and proposals"), callback_data=CardCB(a="questions", e=event.id))
+    if event.status == "announced":
+        builder.button(text=_("Move the date"), callback_data=CardCB(a="when", e=event.id))
+        builder.button(text=_("Change the place"), callback_data=CardCB(a="place", e=event.id))
+        builder.button(text=_("Reminders"), callback_data=CardCB(a="reminders", e=event.id))
+        builder.button(text=_("Cancel the event"), callback_data=CardCB(a="cancel", e=event.id))
+    if event.status in ("announced", "held"):
+        builder.button(text=_("Record the outcome"), callback_data=CardCB(a="outcome", e=event.id))
+    if event.status == "held":
+        builder.button(text=_("Protocol (DOCX, CSV)"), callback_data=CardCB(a="protocol", e=event.id))
+    builder.adjust(1, 2, 2, 2)
+    return builder.as_markup()
+
+
+def cancel_keyboard(event: Event) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, cancel it and tell the villagers"), callback_data=CardCB(a="cancel_yes", e=event.id))
+    return builder.as_markup()
+
+
+def kinds_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for index, kind in enumerate(EVENT_KINDS):
+        builder.button(text=kind_label(kind), callback_data=NewEventCB(a="kind", v=index))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def preview_keyboard(shown: str) -> InlineKeyboardMarkup:
+    """Under the notice's preview: the languages (``shown`` marked), reminders, the rule, send, cancel."""
+    builder = InlineKeyboardBuilder()
+    for index, code in enumerate(LANGUAGES):
+        builder.button(text=("👁 " if code == shown else "") + LANGUAGE_NAMES[code],
+                       callback_data=NewEventCB(a="lang", v=index))
+    builder.button(text=_("⏰ Change reminders"), callback_data=NewEventCB(a="reminders"))
+    builder.button(text=_("⚖️ Change the decision rule"), callback_data=NewEventCB(a="rule"))
+    builder.button(text=_("📤 Send"), callback_data=NewEventCB(a="send"))
+    builder.button(text=_("✖️ Cancel"), callback_data=NewEventCB(a="abort"))
+    builder.adjust(4, 2, 2)
+    return builder.as_markup()
+
+
+def chair_keyboard(event_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("The chair voted for"), callback_data=OutcomeCB(a="chair_for", e=event_id))
+    builder.button(text=_("The chair voted against"), callback_data=OutcomeCB(a="chair_against", e=event_id))
+    return builder.as_markup()
+
+
+def skip_keyboard(event_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("None"), callback_data=OutcomeCB(a="skip", e=event_id))
+    return builder.as_markup()
+
+
+def publish_keyboard(event_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("📤 Publish to the villagers"), callback_data=OutcomeCB(a="publish", e=event_id))
+    builder.button(text=_("✖️ Cancel"), callback_data=OutcomeCB(a="abort", e=event_id))
+    return builder.as_markup()
+
+
+def aimaks_keyboard(aimaks: list[AiylAimak], language: str) -> InlineKeyboardMarkup:
+    return places_keyboard(aimaks, language, lambda aimak: NewEventCB(a="aimak", v=aimak.id))

@@ -75,7 +75,7 @@ async def on_ask(query: CallbackQuery, message: Message, callback_data: RsvpCB, 
     await state.set_state(AskEvent.text)
     await state.update_data(ask_event_id=event.id)
     await message.answer(_("Write your question or proposal about “{topic}” in one message. The organisers "
-                                 "will see it before the meeting.").format(topic=escape(event.topic)))
+                           "will see it before the meeting.").format(topic=escape(event.topic)))
 
 
 @router.message(AskEvent.text, F.text, ~F.text.startswith("/"))

@@ -1,0 +1,1 @@
+"""The legal helpdesk: villagers ask (asker), the Union's lawyers answer (lawyer, faq), admins see figures."""

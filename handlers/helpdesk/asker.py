@@ -11,7 +11,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import delivery
@@ -19,6 +18,7 @@ from bot.i18n import Formatter
 from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
+from handlers.helpdesk import views
 from handlers.helpdesk.buttons import AskCB
 from handlers.helpdesk.common import announce, attachment_of, on_cancel, refuse
 from handlers.helpdesk.states import Ask
@@ -29,7 +29,6 @@ from handlers.helpdesk.views import (
     lawyer_language,
     open_keyboard,
     rating_keyboard,
-    status_label,
     submit_keyboard,
     topic_label,
     topics_keyboard,
@@ -77,7 +76,7 @@ async def on_topic(query: CallbackQuery, message: Message, callback_data: AskCB,
     await query.answer()
     await message.edit_text(_("Topic: {topic} ✓").format(topic=topic_label(callback_data.value)))
     await message.answer(_("Write your question in one message: what happened, what you need to know. "
-                                 "Documents or photos can be added in the next step."))
+                           "Documents or photos can be added in the next step."))
 
 
 @router.message(Ask.text, F.text & ~F.text.startswith("/") | F.caption)
@@ -100,11 +99,7 @@ async def on_question_text(message: Message, state: FSMContext, session: AsyncSe
         if entry.law_refs:
             body += "\n\n" + _("References: {refs}").format(refs=escape(entry.law_refs))
         await message.answer(body)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("This answers me"), callback_data=AskCB(action="faq_ok"))
-    builder.button(text=_("Ask anyway"), callback_data=AskCB(action="anyway"))
-    builder.adjust(2)
-    await message.answer(_("Does one of them answer your question?"), reply_markup=builder.as_markup())
+    await message.answer(_("Does one of them answer your question?"), reply_markup=views.faq_keyboard())
 
 
 @router.message(Ask.text)
@@ -189,15 +184,7 @@ async def on_my_questions(message: Message, session: AsyncSession, person: Perso
     if not questions:
         await message.answer(_("You have not asked the legal helpdesk anything yet. Send /ask to ask."))
         return
-    lines = [_("<b>Your questions</b>")]
-    builder = InlineKeyboardBuilder()
-    for question in questions:
-        lines.append(_("No. {number} · {topic} · {status}").format(
-            number=question.id, topic=topic_label(question.topic), status=status_label(question.status)))
-        builder.button(text=_("No. {number}").format(number=question.id),
-                       callback_data=AskCB(action="view", qid=question.id))
-    builder.adjust(4)
-    await message.answer("\n".join(lines), reply_markup=builder.as_markup())
+    await message.answer(views.my_questions_text(questions), reply_markup=views.my_questions_keyboard(questions))
 
 
 async def own_question(query: CallbackQuery, session: AsyncSession, person: Person | None,
@@ -221,7 +208,7 @@ async def on_view(query: CallbackQuery, message: Message, callback_data: AskCB, 
         return
     await query.answer()
     await message.answer(asker_card(question, i18n.current_locale, settings),
-                               reply_markup=asker_card_keyboard(question))
+                         reply_markup=asker_card_keyboard(question))
 
 
 @router.callback_query(AskCB.filter(F.action == "details"))
@@ -237,7 +224,7 @@ async def on_details_button(query: CallbackQuery, message: Message, callback_dat
     await state.update_data(qid=question.id)
     await query.answer()
     await message.answer(_("Write the details for question No. {number}. A document or photo with a caption "
-                                 "works too.").format(number=question.id))
+                           "works too.").format(number=question.id))
 
 
 @router.message(Ask.details, F.text & ~F.text.startswith("/") | F.photo | F.document)
@@ -285,7 +272,7 @@ async def on_helped(query: CallbackQuery, message: Message, callback_data: AskCB
     await query.answer()
     await message.edit_reply_markup(reply_markup=None)
     await message.answer(_("Good to hear. Please rate the answer from 1 (poor) to 5 (excellent):"),
-                               reply_markup=rating_keyboard(question))
+                         reply_markup=rating_keyboard(question))
 
 
 @router.callback_query(AskCB.filter(F.action == "followup"))

@@ -7,12 +7,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
+from handlers.helpdesk import views
 from handlers.helpdesk.buttons import LawCB
 from handlers.helpdesk.common import lawyer_question, refuse
 from handlers.helpdesk.states import Lawyer
@@ -35,13 +35,10 @@ async def on_publish(query: CallbackQuery, message: Message, callback_data: LawC
         if question is not None:
             await refuse(query, "publish before the answer")
         return
-    builder = InlineKeyboardBuilder()
-    for code, name in FAQ_LANGUAGE_NAMES.items():
-        builder.button(text=name, callback_data=LawCB(action="pub_lang", qid=question.id, value=code))
     await query.answer()
     await message.answer(_("In which language do you publish question No. {number}? You can publish it in "
-                                 "both, one after the other.").format(number=question.id),
-                               reply_markup=builder.as_markup())
+                           "both, one after the other.").format(number=question.id),
+                         reply_markup=views.faq_languages_keyboard(question.id))
 
 
 @router.callback_query(LawCB.filter(F.action == "pub_lang"))
@@ -59,7 +56,7 @@ async def on_publish_language(query: CallbackQuery, message: Message, callback_d
     await query.answer()
     await message.edit_reply_markup(reply_markup=None)
     await message.answer(_("1/2. The question, anonymised (names, phone numbers and the municipality "
-                                 "removed). Check it: send a corrected or translated text, or keep it."))
+                           "removed). Check it: send a corrected or translated text, or keep it."))
     await message.answer(escape(question_draft)[:4000], reply_markup=keep_keyboard(question.id))
 
 

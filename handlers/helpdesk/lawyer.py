@@ -12,7 +12,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import delivery
@@ -21,6 +20,7 @@ from bot.i18n import in_language
 from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
+from handlers.helpdesk import views
 from handlers.helpdesk.buttons import LawCB
 from handlers.helpdesk.common import (
     announce,
@@ -145,14 +145,10 @@ async def on_pass(query: CallbackQuery, message: Message, callback_data: LawCB, 
     if not others:
         await query.answer(_("There is no other lawyer to pass it to."), show_alert=True)
         return
-    builder = InlineKeyboardBuilder()
-    for other in others[:20]:
-        builder.button(text=await lawyer_name(session, other),
-                       callback_data=LawCB(action="passto", qid=question.id, value=str(other)))
-    builder.adjust(2)
+    names = [(other, await lawyer_name(session, other)) for other in others[:20]]
     await query.answer()
     await message.answer(_("Pass question No. {number} to:").format(number=question.id),
-                               reply_markup=builder.as_markup())
+                         reply_markup=views.pass_keyboard(question.id, names))
 
 
 @router.callback_query(LawCB.filter(F.action == "passto"))
@@ -193,7 +189,7 @@ async def on_details_button(query: CallbackQuery, message: Message, callback_dat
     await state.set_data({"qid": question.id})
     await query.answer()
     await message.answer(_("Write what you need from the asker of question No. {number}. The bot passes it "
-                                 "on; the question's clock pauses until they answer.").format(number=question.id))
+                           "on; the question's clock pauses until they answer.").format(number=question.id))
 
 
 @router.message(Lawyer.request, F.text & ~F.text.startswith("/") | F.photo | F.document)
@@ -233,7 +229,7 @@ async def on_answer_button(query: CallbackQuery, message: Message, callback_data
     await state.set_data({"qid": question.id, "parts": [], "attachments": [], "refs": ""})
     await query.answer()
     await message.answer(_("Write your answer to question No. {number}. You can send it in several messages "
-                                 "and add documents; then press “Send the answer”.").format(number=question.id))
+                           "and add documents; then press “Send the answer”.").format(number=question.id))
 
 
 @router.message(Lawyer.answer, F.text & ~F.text.startswith("/") | F.photo | F.document)
@@ -255,7 +251,7 @@ async def on_refs_button(query: CallbackQuery, message: Message, state: FSMConte
     await state.set_state(Lawyer.refs)
     await query.answer()
     await message.answer(_("Write the references to laws, e.g. “Law on local self-government No. 101 of "
-                                 "15 July 2011, article 33”."))
+                           "15 July 2011, article 33”."))
 
 
 @router.message(Lawyer.refs, F.text & ~F.text.startswith("/"))
@@ -295,10 +291,8 @@ async def on_send_answer(query: CallbackQuery, message: Message, callback_data: 
     await state.clear()
     await query.answer()
     await message.edit_reply_markup(reply_markup=None)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Publish to the FAQ"), callback_data=LawCB(action="publish", qid=question.id))
     await message.answer(_("The answer to question No. {number} is sent to the asker.").format(
-        number=question.id), reply_markup=builder.as_markup())
+        number=question.id), reply_markup=views.publish_keyboard(question.id))
     await delivery.send(bot, question.asker, lambda: answer_text(question, text, refs), i18n=i18n, files=attachments)
     await delivery.send(bot, question.asker,
                         lambda: _("Did the answer help you?") if not question.followups

@@ -8,7 +8,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasRole
@@ -16,6 +15,7 @@ from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
 from handlers.admin.common import UsageError, resolve_person
+from handlers.helpdesk import views
 from handlers.helpdesk.buttons import StatsCB
 from handlers.helpdesk.common import refuse
 from handlers.helpdesk.views import config_of, month_bounds, stats_text, topic_labels
@@ -37,12 +37,10 @@ async def on_stats(message: Message, command: CommandObject, session: AsyncSessi
                                "month)."))
         return
     stats = await stats_service.compute(session, start, end, config_of(settings), datetime.now(UTC))
-    builder = InlineKeyboardBuilder()
-    builder.button(text="CSV", callback_data=StatsCB(fmt="csv", month=label))
-    builder.button(text="XLSX", callback_data=StatsCB(fmt="xlsx", month=label))
-    await message.answer(stats_text(stats, i18n.current_locale, settings, label), reply_markup=builder.as_markup())
+    await message.answer(stats_text(stats, i18n.current_locale, settings, label),
+                         reply_markup=views.stats_keyboard(label))
     if stats.asked:
-        png = stats_service.chart_png(stats, topic_labels(), _("Questions by topic, {month}").format(month=label))
+        png = stats_service.chart_png(stats, topic_labels(), views.topic_chart_caption(label))
         await message.answer_photo(BufferedInputFile(png, f"helpdesk-{label}.png"))
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Formatter
 from bot.settings import Settings
 from bot.text import escape
-from handlers.helpdesk.buttons import AskCB, LawCB
+from handlers.helpdesk.buttons import AskCB, LawCB, StatsCB
 from services import faq
 from services import helpdesk as desk
 from services import helpdesk_stats as stats_service
@@ -385,3 +385,58 @@ def closed_unrated_text(question: Question) -> str:
 
 def topic_chart_caption(label: str) -> str:
     return _("Questions by topic, {month}").format(month=label)
+
+
+def faq_keyboard() -> InlineKeyboardMarkup:
+    """Under the FAQ's suggestions: one of them answers me, or ask anyway."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("This answers me"), callback_data=AskCB(action="faq_ok"))
+    builder.button(text=_("Ask anyway"), callback_data=AskCB(action="anyway"))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def my_questions_text(questions: list[Question]) -> str:
+    lines = [_("<b>Your questions</b>")]
+    for question in questions:
+        lines.append(_("No. {number} · {topic} · {status}").format(
+            number=question.id, topic=topic_label(question.topic), status=status_label(question.status)))
+    return "\n".join(lines)
+
+
+def my_questions_keyboard(questions: list[Question]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for question in questions:
+        builder.button(text=_("No. {number}").format(number=question.id),
+                       callback_data=AskCB(action="view", qid=question.id))
+    builder.adjust(4)
+    return builder.as_markup()
+
+
+def pass_keyboard(question_id: int, lawyers: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """The other lawyers (Telegram id, name) a question can be passed to."""
+    builder = InlineKeyboardBuilder()
+    for other, name in lawyers:
+        builder.button(text=name, callback_data=LawCB(action="passto", qid=question_id, value=str(other)))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def publish_keyboard(question_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Publish to the FAQ"), callback_data=LawCB(action="publish", qid=question_id))
+    return builder.as_markup()
+
+
+def faq_languages_keyboard(question_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code, name in FAQ_LANGUAGE_NAMES.items():
+        builder.button(text=name, callback_data=LawCB(action="pub_lang", qid=question_id, value=code))
+    return builder.as_markup()
+
+
+def stats_keyboard(label: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text="CSV", callback_data=StatsCB(fmt="csv", month=label))
+    builder.button(text="XLSX", callback_data=StatsCB(fmt="xlsx", month=label))
+    return builder.as_markup()

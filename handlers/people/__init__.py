@@ -1,0 +1,1 @@
+"""People: registration (/start), the profile, /language, /forget and /help."""

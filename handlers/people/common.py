@@ -9,12 +9,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import set_personal_menu
 from bot.settings import Settings
-from handlers.people.buttons import AgeCB, ConsentCB, SexCB
+from handlers.people import views
 from handlers.people.states import Registration
 from handlers.people.views import aiyl_aimak_keyboard, contact_keyboard, help_text, language_keyboard, profile_text
 from services.places import list_aiyl_aimaks, place_name
@@ -61,36 +60,23 @@ async def ask_aiyl_aimak(message: Message, state: FSMContext, session: AsyncSess
 
 async def ask_consent(message: Message, state: FSMContext) -> None:
     await state.set_state(Registration.consent)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Yes, add them"), callback_data=ConsentCB(agree=True))
-    builder.button(text=_("Skip"), callback_data=ConsentCB(agree=False))
     await message.answer(
         _("One more, optional step: your sex and age group. Results of votes and meetings are reported by "
           "age group, and women's participation is always counted separately, so that every group is heard. "
           "We keep only these two answers, never show them with your name, and you can delete them any time "
           "in /profile. Add them?"),
-        reply_markup=builder.as_markup(),
+        reply_markup=views.consent_keyboard(),
     )
 
 
 async def ask_sex(message: Message, state: FSMContext) -> None:
     await state.set_state(Registration.sex)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Woman"), callback_data=SexCB(value="f"))
-    builder.button(text=_("Man"), callback_data=SexCB(value="m"))
-    builder.button(text=_("Prefer not to say"), callback_data=SexCB(value="-"))
-    builder.adjust(2, 1)
-    await message.answer(_("Your sex:"), reply_markup=builder.as_markup())
+    await message.answer(_("Your sex:"), reply_markup=views.sex_keyboard())
 
 
 async def ask_age_band(message: Message, state: FSMContext, bands: list[str]) -> None:
     await state.set_state(Registration.age_band)
-    builder = InlineKeyboardBuilder()
-    for index, band in enumerate(bands):
-        builder.button(text=band.replace("-", "–"), callback_data=AgeCB(index=index))
-    builder.button(text=_("Prefer not to say"), callback_data=AgeCB(index=-1))
-    builder.adjust(len(bands), 1)
-    await message.answer(_("Your age group:"), reply_markup=builder.as_markup())
+    await message.answer(_("Your age group:"), reply_markup=views.age_band_keyboard(bands))
 
 
 async def open_start_link(message: Message, payload: str, *, session: AsyncSession, person: Person, roles: Roles | None,

@@ -7,12 +7,12 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import drop_personal_menu
 from bot.routes import Routes
 from handlers.people.buttons import ForgetCB
+from handlers.people.views import forget_keyboard
 from services import people
 from storage.models import Person
 
@@ -24,13 +24,10 @@ async def on_forget(message: Message, person: Person | None) -> None:
     if person is None:
         await message.answer(_("I keep no data about you."))
         return
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Yes, delete my data"), callback_data=ForgetCB(confirm=True))
-    builder.button(text=_("No, keep it"), callback_data=ForgetCB(confirm=False))
     await message.answer(
         _("This deletes your phone number, name, language and the link to your Telegram account, and takes "
           "away any roles. Votes you have already cast stay counted, anonymously. Delete your data?"),
-        reply_markup=builder.as_markup(),
+        reply_markup=forget_keyboard(),
     )
 
 

@@ -64,7 +64,7 @@ async def on_profile_action(query: CallbackQuery, message: Message, callback_dat
         people.withdraw_consent(person)
         await state.clear()
         await message.answer(_("Your sex and age group are deleted.") + "\n\n" + profile_text(person),
-                                   reply_markup=profile_keyboard(person))
+                             reply_markup=profile_keyboard(person))
     else:
         await state.clear()
         await message.answer(_("This button is no longer active."))

@@ -137,7 +137,7 @@ async def on_aimak(query: CallbackQuery, message: Message, callback_data: PlaceC
     await state.update_data(aiyl_aimak_id=callback_data.id)
     await state.set_state(Registration.village)
     await message.edit_text(_("Choose your village:"),
-                                  reply_markup=village_keyboard(villages, i18n.current_locale))
+                            reply_markup=village_keyboard(villages, i18n.current_locale))
 
 
 @router.callback_query(Registration.village, PlaceCB.filter(F.kind == "back"))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import LANGUAGE_NAMES
-from handlers.people.buttons import LanguageCB, PlaceCB, ProfileCB
+from handlers.people.buttons import AgeCB, ConsentCB, ForgetCB, LanguageCB, PlaceCB, ProfileCB, SexCB
 from services.places import place_name
 from services.roles import Roles
 from storage.models import AiylAimak, Person, Village
@@ -55,6 +58,17 @@ def village_keyboard(villages: list[Village], language: str) -> InlineKeyboardMa
     back = InlineKeyboardBuilder()
     back.button(text=_("◀️ Another aiyl aimak"), callback_data=PlaceCB(kind="back", id=0))
     builder.attach(back)
+    return builder.as_markup()
+
+
+def places_keyboard(places: Sequence[AiylAimak | Village], language: str,
+                    data: Callable[[AiylAimak | Village], CallbackData]) -> InlineKeyboardMarkup:
+    """A button per place, two a row, named in ``language``; ``data`` makes each button's callback data (any
+    flow's wizard that asks "which aiyl aimak" or "which village")."""
+    builder = InlineKeyboardBuilder()
+    for place in places:
+        builder.button(text=place_name(place, language), callback_data=data(place))
+    builder.adjust(2)
     return builder.as_markup()
 
 
@@ -122,4 +136,36 @@ def profile_keyboard(person: Person) -> InlineKeyboardMarkup:
     if person.consent_at is not None:
         builder.button(text=_("Delete sex and age group"), callback_data=ProfileCB(action="withdraw"))
     builder.adjust(2)
+    return builder.as_markup()
+
+
+def forget_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, delete my data"), callback_data=ForgetCB(confirm=True))
+    builder.button(text=_("No, keep it"), callback_data=ForgetCB(confirm=False))
+    return builder.as_markup()
+
+
+def consent_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, add them"), callback_data=ConsentCB(agree=True))
+    builder.button(text=_("Skip"), callback_data=ConsentCB(agree=False))
+    return builder.as_markup()
+
+
+def sex_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Woman"), callback_data=SexCB(value="f"))
+    builder.button(text=_("Man"), callback_data=SexCB(value="m"))
+    builder.button(text=_("Prefer not to say"), callback_data=SexCB(value="-"))
+    builder.adjust(2, 1)
+    return builder.as_markup()
+
+
+def age_band_keyboard(bands: list[str]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for index, band in enumerate(bands):
+        builder.button(text=band.replace("-", "–"), callback_data=AgeCB(index=index))
+    builder.button(text=_("Prefer not to say"), callback_data=AgeCB(index=-1))
+    builder.adjust(len(bands), 1)
     return builder.as_markup()

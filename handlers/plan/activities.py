@@ -8,7 +8,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasRole
@@ -16,6 +15,7 @@ from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
 from handlers.admin.common import UsageError, resolve_person
+from handlers.plan import views
 from handlers.plan.buttons import OrgCB
 from handlers.plan.common import (
     activity_of,
@@ -50,13 +50,9 @@ async def on_add(query: CallbackQuery, message: Message, callback_data: OrgCB, s
     plan = await button_step(query, message, plan_of(query, session, roles, callback_data.plan))
     if plan is None:
         return
-    builder = InlineKeyboardBuilder()
-    for priority in await plans.priorities_of(session, plan.id):
-        builder.button(text=f"{priority.position}. {plans.priority_title(priority, i18n.current_locale)[:50]}",
-                       callback_data=OrgCB(action="prio", plan=plan.id, item=priority.id))
-    builder.button(text=_("Another activity"), callback_data=OrgCB(action="prio", plan=plan.id, item=0))
-    builder.adjust(1)
-    await message.answer(_("Which priority problem is the activity for?"), reply_markup=builder.as_markup())
+    priorities = await plans.priorities_of(session, plan.id)
+    await message.answer(_("Which priority problem is the activity for?"),
+                         reply_markup=views.priorities_keyboard(plan.id, priorities, i18n.current_locale))
 
 
 @router.callback_query(OrgCB.filter(F.action == "prio"))
@@ -83,13 +79,8 @@ async def on_title(message: Message, state: FSMContext) -> None:
         return
     await state.update_data(title=message.text.strip()[:300])
     await state.set_state(PlanEdit.responsible)
-    builder = InlineKeyboardBuilder()
     plan_id = int((await state.get_data())["plan"])
-    for kind in plans.RESPONSIBLE_KINDS:
-        builder.button(text=plan_report.responsible_label(kind, _),
-                       callback_data=OrgCB(action="resp", plan=plan_id, value=kind))
-    builder.adjust(2)
-    await message.answer(_("Who is responsible?"), reply_markup=builder.as_markup())
+    await message.answer(_("Who is responsible?"), reply_markup=views.responsible_keyboard(plan_id))
 
 
 @router.callback_query(PlanEdit.responsible, OrgCB.filter(F.action == "resp"))
@@ -102,7 +93,7 @@ async def on_responsible(query: CallbackQuery, message: Message, callback_data: 
     if callback_data.value == "person":
         await state.set_state(PlanEdit.responsible_name)
         await message.answer(_("The responsible person: a registered villager's phone number or Telegram id "
-                                     "(they will get the notices), or just a name."))
+                               "(they will get the notices), or just a name."))
         return
     await ask_dates(message, state)
 
@@ -194,13 +185,8 @@ async def on_indicators(message: Message, state: FSMContext) -> None:
     await state.update_data(indicators=message.text.strip()[:2000])
     await state.set_state(PlanEdit.schedule)
     plan_id = int((await state.get_data())["plan"])
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Every month"), callback_data=OrgCB(action="mon", plan=plan_id, value="1"))
-    builder.button(text=_("Every three months"), callback_data=OrgCB(action="mon", plan=plan_id, value="3"))
-    builder.button(text=_("On set dates"), callback_data=OrgCB(action="mon", plan=plan_id, value="dates"))
-    builder.button(text=_("No monitoring"), callback_data=OrgCB(action="mon", plan=plan_id, value="none"))
-    builder.adjust(2)
-    await message.answer(_("When should the monitoring group check it?"), reply_markup=builder.as_markup())
+    await message.answer(_("When should the monitoring group check it?"),
+                         reply_markup=views.monitoring_keyboard(plan_id))
 
 
 @router.callback_query(PlanEdit.schedule, OrgCB.filter(F.action == "mon"))
@@ -268,14 +254,9 @@ async def on_spent(query: CallbackQuery, message: Message, callback_data: OrgCB,
     if found is None:
         return
     plan, activity = found
-    builder = InlineKeyboardBuilder()
     sources = [r.source for r in (await plans.funding_of(session, [activity.id])).get(activity.id, [])]
-    for source in sources or plans.SOURCES:
-        builder.button(text=plan_report.source_label(source, _),
-                       callback_data=OrgCB(action="spsrc", plan=plan.id, item=activity.id, value=source))
-    builder.adjust(2)
     await message.answer(_("Money spent so far on “{activity}”: from which source?").format(
-        activity=escape(activity.title)), reply_markup=builder.as_markup())
+        activity=escape(activity.title)), reply_markup=views.spent_sources_keyboard(plan, activity, sources))
 
 
 @router.callback_query(OrgCB.filter(F.action == "spsrc"))

@@ -11,11 +11,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Formatter
 from bot.settings import Settings
+from handlers.plan import views
 from handlers.plan.buttons import OrgCB
 from handlers.plan.states import PlanEdit
 from handlers.plan.views import (
@@ -118,19 +118,13 @@ async def ask_dates(message: Message, state: FSMContext) -> None:
 async def ask_funding(message: Message, state: FSMContext, fmt: Formatter | None = None) -> None:
     await state.set_state(PlanEdit.funding)
     data = await state.get_data()
-    builder = InlineKeyboardBuilder()
-    for source in plans.SOURCES:
-        builder.button(text=plan_report.source_label(source, _),
-                       callback_data=OrgCB(action="src", plan=int(data["plan"]), value=source))
-    builder.button(text=_("✔️ Done"), callback_data=OrgCB(action="srcdone", plan=int(data["plan"])))
-    builder.adjust(2)
     funding: dict[str, int] = data.get("funding", {})
     lines = [_("Cost estimate and funding sources: choose a source, then write its amount in som. Several "
                "sources are fine. Press Done when all are in.")]
     if funding and fmt is not None:
         lines += [f"• {plan_report.source_label(s, _)}: {fmt.number(n)}" for s, n in funding.items()]
         lines.append(_("Total: {amount} som").format(amount=fmt.number(sum(funding.values()))))
-    await message.answer("\n".join(lines), reply_markup=builder.as_markup())
+    await message.answer("\n".join(lines), reply_markup=views.funding_keyboard(int(data["plan"])))
 
 
 async def create_activity(message: Message, state: FSMContext, session: AsyncSession, roles: Roles, i18n: I18n,
@@ -163,5 +157,20 @@ async def group_of(query: CallbackQuery, session: AsyncSession, roles: Roles,
     grp = await session.get(PlanGroup, callback_data.item)
     if grp is None or grp.plan_id != plan.id:
         await refuse(query)
+        return None
+    return plan, grp
+
+
+async def state_group(message: Message, state: FSMContext, session: AsyncSession,
+                      roles: Roles) -> tuple[Plan, PlanGroup] | None:
+    """The plan and group of a group step in progress (``state_plan`` and the group in the state's data); when
+    either is gone the step ends with a refusal."""
+    plan = await state_plan(message, state, session, roles)
+    if plan is None:
+        return None
+    grp = await session.get(PlanGroup, int((await state.get_data()).get("group", 0)))
+    if grp is None or grp.plan_id != plan.id:
+        await state.clear()
+        await message.answer(error_text("not_found"))
         return None
     return plan, grp

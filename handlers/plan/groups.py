@@ -7,7 +7,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasRole
@@ -15,14 +14,14 @@ from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
 from handlers.admin.common import UsageError, resolve_person
+from handlers.plan import views
 from handlers.plan.buttons import OrgCB
-from handlers.plan.common import button_step, group_of, plan_of, state_plan
+from handlers.plan.common import button_step, group_of, plan_of, state_group, state_plan
 from handlers.plan.states import PlanEdit
 from handlers.plan.views import error_text, fmt_of, group_keyboard, group_text
 from services import plan as plans
 from services.plan import PlanError
 from services.roles import Role, Roles
-from storage.plan import PlanGroup
 
 router = Routes("plan_groups")
 router.message.filter(HasRole(Role.ORGANISER))
@@ -36,15 +35,8 @@ async def on_groups(query: CallbackQuery, message: Message, callback_data: OrgCB
     if plan is None:
         return
     monitoring = await plans.group(session, plan, "monitoring")
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Monitoring group"), callback_data=OrgCB(action="grp", plan=plan.id, item=monitoring.id))
-    for grp in await plans.groups_of(session, plan.id):
-        if grp.kind == "initiative":
-            builder.button(text=_("Initiative group “{name}”").format(name=grp.name[:30]),
-                           callback_data=OrgCB(action="grp", plan=plan.id, item=grp.id))
-    builder.button(text=_("➕ Initiative group"), callback_data=OrgCB(action="newgrp", plan=plan.id))
-    builder.adjust(1)
-    await message.answer(_("Groups of the plan:"), reply_markup=builder.as_markup())
+    groups = await plans.groups_of(session, plan.id)
+    await message.answer(_("Groups of the plan:"), reply_markup=views.groups_keyboard(plan, monitoring, groups))
 
 
 @router.callback_query(OrgCB.filter(F.action == "grp"))
@@ -92,14 +84,10 @@ async def on_group_name(message: Message, state: FSMContext, session: AsyncSessi
 async def on_members(message: Message, state: FSMContext, session: AsyncSession, roles: Roles, i18n: I18n,
                      settings: Settings) -> None:
     assert message.text is not None
-    plan = await state_plan(message, state, session, roles)
-    if plan is None:
+    found = await state_group(message, state, session, roles)
+    if found is None:
         return
-    grp = await session.get(PlanGroup, int((await state.get_data()).get("group", 0)))
-    if grp is None or grp.plan_id != plan.id:
-        await state.clear()
-        await message.answer(error_text("not_found"))
-        return
+    plan, grp = found
     report: list[str] = []
     for line in [w.strip() for w in message.text.replace(",", "\n").splitlines() if w.strip()][:50]:
         removing = line.startswith("-")
@@ -135,21 +123,17 @@ async def on_mandate(query: CallbackQuery, message: Message, callback_data: OrgC
     await state.set_state(PlanEdit.mandate)
     await state.set_data({"plan": found[0].id, "group": found[1].id})
     await message.answer(_("The order of the head of the aiyl okmotu that names the group, e.g. "
-                                 "<code>Order No. 15 of 02.04.2026</code>:"))
+                           "<code>Order No. 15 of 02.04.2026</code>:"))
 
 
 @router.message(PlanEdit.mandate, F.text & ~F.text.startswith("/"))
 async def on_mandate_text(message: Message, state: FSMContext, session: AsyncSession, roles: Roles, i18n: I18n,
                           settings: Settings) -> None:
     assert message.text is not None
-    plan = await state_plan(message, state, session, roles)
-    if plan is None:
+    found = await state_group(message, state, session, roles)
+    if found is None:
         return
-    grp = await session.get(PlanGroup, int((await state.get_data()).get("group", 0)))
-    if grp is None or grp.plan_id != plan.id:
-        await state.clear()
-        await message.answer(error_text("not_found"))
-        return
+    plan, grp = found
     try:
         days = plans.parse_dates(message.text)
         plans.set_mandate(grp, message.text, days[0] if days else None)
@@ -173,7 +157,7 @@ async def on_approve(query: CallbackQuery, message: Message, callback_data: OrgC
     await state.set_state(PlanEdit.approval)
     await state.set_data({"plan": plan.id})
     await message.answer(_("When did the local council approve the plan, and by which decision? e.g. "
-                                 "<code>15.05.2026 decision No. 12</code>"))
+                           "<code>15.05.2026 decision No. 12</code>"))
 
 
 @router.message(PlanEdit.approval, F.text & ~F.text.startswith("/"))

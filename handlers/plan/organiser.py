@@ -9,13 +9,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasRole
 from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
+from handlers.plan import views
 from handlers.plan.buttons import OrgCB
 from handlers.plan.common import button_step, plan_of, refuse, show_plan, state_plan
 from handlers.plan.states import PlanEdit
@@ -38,18 +38,11 @@ async def on_plans(message: Message, state: FSMContext, session: AsyncSession, r
     await state.clear()
     mine = await plans.plans_of(session, roles.organiser_of)
     rounds = await plans.closed_rounds_without_plan(session, roles.organiser_of)
-    builder = InlineKeyboardBuilder()
-    for plan in mine:
-        builder.button(text=f"📋 {plan.title[:50]}", callback_data=OrgCB(action="open", plan=plan.id))
-    for rnd in rounds:
-        builder.button(text=_("➕ New plan from “{round}”").format(round=rnd.title[:40]),
-                       callback_data=OrgCB(action="round", item=rnd.id))
-    builder.adjust(1)
     if not mine and not rounds:
         await message.answer(_("No joint action plan yet. A plan is made from the priorities of a closed voting "
                                "round; close a round first."))
         return
-    await message.answer(_("Joint action plans of your aiyl aimaks:"), reply_markup=builder.as_markup())
+    await message.answer(_("Joint action plans of your aiyl aimaks:"), reply_markup=views.plans_keyboard(mine, rounds))
 
 
 @router.callback_query(OrgCB.filter(F.action == "round"))
@@ -81,13 +74,8 @@ async def on_survey(query: CallbackQuery, message: Message, callback_data: OrgCB
     plan = await button_step(query, message, plan_of(query, session, roles, callback_data.plan))
     if plan is None:
         return
-    builder = InlineKeyboardBuilder()
-    for service in plans.SERVICES:
-        builder.button(text=plan_report.service_label(service, _),
-                       callback_data=OrgCB(action="svc", plan=plan.id, value=service))
-    builder.adjust(2)
     await message.answer(_("Villagers will be asked how satisfied they are (1–5). About which service?"),
-                               reply_markup=builder.as_markup())
+                         reply_markup=views.services_keyboard(plan.id))
 
 
 @router.callback_query(OrgCB.filter(F.action == "svc"))
@@ -100,7 +88,7 @@ async def on_service(query: CallbackQuery, message: Message, callback_data: OrgC
     await state.set_state(PlanEdit.survey)
     await state.set_data({"plan": plan.id, "service": callback_data.value})
     await message.answer(_("When to ask: the first date, then how often in months and how many times, e.g. "
-                                 "<code>01.12.2026 6 4</code> (every 6 months, 4 times). Only a date asks once."))
+                           "<code>01.12.2026 6 4</code> (every 6 months, 4 times). Only a date asks once."))
 
 
 @router.message(PlanEdit.survey, F.text & ~F.text.startswith("/"))
@@ -142,8 +130,8 @@ async def on_report(query: CallbackQuery, message: Message, callback_data: OrgCB
     stem = plan_report.file_stem(report)
     summary = "\n".join(plan_report.summary_lines(report, gettext=_, language=language))
     await message.answer_photo(BufferedInputFile(files.chart, f"{stem}.png"),
-                                     caption=_("📊 Monitoring report: {plan}").format(plan=escape(plan.title)))
+                               caption=_("📊 Monitoring report: {plan}").format(plan=escape(plan.title)))
     await message.answer_document(BufferedInputFile(files.xlsx, f"{stem}.xlsx"))
     await message.answer_document(BufferedInputFile(files.docx, f"{stem}.docx"),
-                                        caption=_("The document can be read out at a gathering or hearing."))
+                                  caption=_("The document can be read out at a gathering or hearing."))
     await message.answer(escape(summary))

@@ -1,0 +1,1 @@
+"""Voting on the village's priority problems: organisers run rounds, villagers name problems and vote."""

@@ -10,16 +10,14 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Formatter
 from bot.settings import Settings
-from handlers.voting.buttons import RoundCB, SessionCB
+from handlers.voting import views
 from handlers.voting.states import SessionEntry
 from handlers.voting.views import organiser_refusal, results_text, round_card
 from services import voting
-from services.places import place_name
 from services.roles import Roles
 from services.voting import VotingError
 from services.voting_report import chart_png
@@ -78,13 +76,7 @@ async def send_results(message: Message, session: AsyncSession, rnd: VotingRound
     if merged:
         image = chart_png(results, gettext=_, language=language)
         await message.answer_photo(BufferedInputFile(image, filename="results.png"))
-    builder = InlineKeyboardBuilder()
-    for action, label in (("csv", _("Export CSV")), ("xlsx", _("Export XLSX"))):
-        builder.button(text=label, callback_data=RoundCB(a=action, r=rnd.id))
-    if rnd.phase == "closed" and rnd.results_published_at is None:
-        builder.button(text=_("Publish the results to villagers"), callback_data=RoundCB(a="pubres", r=rnd.id))
-    builder.adjust(2)
-    await message.answer(_("Export or publish:"), reply_markup=builder.as_markup())
+    await message.answer(_("Export or publish:"), reply_markup=views.export_keyboard(rnd))
 
 
 # Problems, tags, merges: text commands
@@ -110,9 +102,6 @@ async def start_session_entry(message: Message, state: FSMContext, session: Asyn
     await state.clear()
     await state.set_state(SessionEntry.village)
     await state.update_data(vr_round=rnd.id)
-    builder = InlineKeyboardBuilder()
-    for village in await voting.round_villages(session, rnd.id):
-        builder.button(text=place_name(village, language),
-                       callback_data=SessionCB(a="village", r=rnd.id, id=village.id))
-    builder.adjust(2)
-    await message.answer(_("Session result. Which village?"), reply_markup=builder.as_markup())
+    villages = await voting.round_villages(session, rnd.id)
+    await message.answer(_("Session result. Which village?"),
+                         reply_markup=views.session_villages_keyboard(rnd.id, villages, language))

@@ -11,19 +11,19 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasRole
 from bot.routes import Routes
 from bot.settings import Settings
+from handlers.voting import views
 from handlers.voting.buttons import NewRoundCB, RoundCB
 from handlers.voting.common import fmt_of, parse_local_time, refresh_card, refuse, send_results, start_session_entry
 from handlers.voting.states import ImportSessions, NewRound
-from handlers.voting.views import phase_label, problems_text, round_card, submissions_text, villages_keyboard
+from handlers.voting.views import problems_text, round_card, submissions_text, villages_keyboard
 from jobs.voting import cancel_round_tasks, queue_notices, schedule_round_tasks
 from services import voting
-from services.places import list_villages, place_name
+from services.places import list_villages
 from services.roles import Role, Roles
 from services.voting import VotingError
 from services.voting_report import tables, to_csv, to_xlsx
@@ -39,12 +39,7 @@ async def on_rounds(message: Message, session: AsyncSession, roles: Roles, i18n:
     if not rounds:
         await message.answer(_("No voting rounds yet. /newround creates one."))
         return
-    builder = InlineKeyboardBuilder()
-    for rnd in rounds[:20]:
-        builder.button(text=f"#{rnd.id} {rnd.title} — {phase_label(rnd.phase)}",
-                       callback_data=RoundCB(a="show", r=rnd.id))
-    builder.adjust(1)
-    await message.answer(_("Voting rounds of your aiyl aimaks:"), reply_markup=builder.as_markup())
+    await message.answer(_("Voting rounds of your aiyl aimaks:"), reply_markup=views.rounds_keyboard(rounds))
 
 
 @router.message(Command("newround"))
@@ -56,15 +51,9 @@ async def on_new_round(message: Message, state: FSMContext, session: AsyncSessio
         await state.set_state(NewRound.title)
         await message.answer(_("Title of the round, e.g. “Needs assessment 2026”:"))
         return
-    builder = InlineKeyboardBuilder()
-    for aimak_id in aimaks:
-        aimak = await session.get(AiylAimak, aimak_id)
-        if aimak is not None:
-            builder.button(text=place_name(aimak, i18n.current_locale),
-                           callback_data=NewRoundCB(a="aimak", id=aimak_id))
-    builder.adjust(2)
+    found = [aimak for aimak in [await session.get(AiylAimak, i) for i in aimaks] if aimak is not None]
     await state.set_state(NewRound.aimak)
-    await message.answer(_("For which aiyl aimak?"), reply_markup=builder.as_markup())
+    await message.answer(_("For which aiyl aimak?"), reply_markup=views.aimaks_keyboard(found, i18n.current_locale))
 
 
 @router.callback_query(NewRound.aimak, NewRoundCB.filter(F.a == "aimak"))
@@ -114,7 +103,7 @@ async def on_new_round_village(query: CallbackQuery, message: Message, callback_
         await state.set_state(NewRound.collect_ends)
         await message.edit_reply_markup(reply_markup=None)
         await message.answer(_("Until when are problems collected? Date and time like 20.03.2026 18:00 "
-                                     "(or “-” to close collection by hand)."))
+                               "(or “-” to close collection by hand)."))
         return
     if callback_data.id not in {v.id for v in villages}:
         await refuse(query, VotingError("bad_villages"))
@@ -182,7 +171,7 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
             await query.answer()
             await refresh_card(message, session, rnd, language, fmt)
             await message.answer(_("Collection of problems is open; {count} villagers will get the notice.")
-                                       .format(count=fmt.number(count)))
+                                 .format(count=fmt.number(count)))
         elif action == "subs":
             await query.answer()
             await message.answer(await submissions_text(session, rnd, language))
@@ -197,7 +186,7 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
             await query.answer()
             await refresh_card(message, session, rnd, language, fmt)
             await message.answer(_("The ballot is published in {villages} villages and voting is open; "
-                                         "{count} villagers will get it.").format(
+                                   "{count} villagers will get it.").format(
                 villages=fmt.number(len(ballots)), count=fmt.number(count)))
         elif action == "close":
             closed = await voting.close_round(session, rnd, by=query.from_user.id)
@@ -222,7 +211,7 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
             parts = tables(results, gettext=_, language=language, zone=settings.zone)
             data = to_csv(parts, language=language) if action == "csv" else to_xlsx(parts, language=language)
             await message.answer_document(BufferedInputFile(data, filename=f"needs-assessment-{rnd.id}.{action}"),
-                                                caption=_("Needs assessment: {title}").format(title=rnd.title))
+                                          caption=_("Needs assessment: {title}").format(title=rnd.title))
         elif action == "sess":
             await query.answer()
             await start_session_entry(message, state, session, rnd, language)
@@ -231,7 +220,7 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
             await state.set_state(ImportSessions.file)
             await state.update_data(vr_round=rnd.id)
             await message.answer(_("Send the CSV file of session results. Columns: {columns}; one row per "
-                                         "session and problem.").format(columns=", ".join(voting.SESSION_COLUMNS)))
+                                   "session and problem.").format(columns=", ".join(voting.SESSION_COLUMNS)))
         else:
             raise VotingError("not_found")
     except VotingError as exc:

@@ -9,13 +9,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasRole
 from bot.routes import Routes
 from bot.settings import Settings
 from handlers.people.views import age_band_label
+from handlers.voting import views
 from handlers.voting.buttons import SessionCB
 from handlers.voting.common import fmt_of, refuse
 from handlers.voting.states import ImportSessions, SessionEntry
@@ -43,10 +43,8 @@ async def on_session_village(query: CallbackQuery, message: Message, callback_da
     await query.answer()
     await state.update_data(vr_village=callback_data.id)
     await state.set_state(SessionEntry.band)
-    builder = InlineKeyboardBuilder()
-    for index, band in enumerate(settings.age_bands):
-        builder.button(text=age_band_label(band), callback_data=SessionCB(a="band", r=rnd.id, id=index))
-    await message.edit_text(_("Age group of the session?"), reply_markup=builder.as_markup())
+    await message.edit_text(_("Age group of the session?"),
+                            reply_markup=views.age_bands_keyboard(rnd.id, settings.age_bands))
 
 
 @router.callback_query(SessionEntry.band, SessionCB.filter(F.a == "band"))
@@ -133,9 +131,7 @@ async def on_session_votes(message: Message, state: FSMContext, session: AsyncSe
         date=fmt.date(voting.parse_date(data["vr_date"])), place=data["vr_place"],
         participants=fmt.number(data["vr_participants"]), women=fmt.number(data["vr_women"]))]
     lines += [f"• {name}: {fmt.number(votes)}" for name, votes in rows]
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Save"), callback_data=SessionCB(a="save", r=data["vr_round"], id=0))
-    await message.answer("\n".join(lines), reply_markup=builder.as_markup())
+    await message.answer("\n".join(lines), reply_markup=views.save_session_keyboard(data["vr_round"]))
 
 
 @router.callback_query(SessionEntry.confirm, SessionCB.filter(F.a == "save"))
@@ -162,7 +158,7 @@ async def on_session_save(query: CallbackQuery, message: Message, callback_data:
     await query.answer()
     await message.edit_reply_markup(reply_markup=None)
     await message.answer(_("The session result is saved.") if created else
-                               _("The session result replaces the one entered before for the same session."))
+                         _("The session result replaces the one entered before for the same session."))
 
 
 @router.message(ImportSessions.file, F.document)

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Formatter
 from bot.settings import Settings
-from handlers.voting.buttons import BallotCB, CollectCB, NewRoundCB, RoundCB, mask_of
+from handlers.people.views import age_band_label, places_keyboard
+from handlers.voting.buttons import BallotCB, CollectCB, NewRoundCB, RoundCB, SessionCB, mask_of
 from services import voting
 from services.places import place_name
 from services.voting import MAX_CHOICES, MAX_SUBMISSIONS, Results, Top, Turnout
@@ -303,3 +304,58 @@ def round_notice(kind: str, rnd: VotingRound, village: Village, language: str, f
         assert results is not None
         return _("Results of the vote:") + "\n" + results_text(results, language, fmt, village_id=village.id), None
     return text, builder.as_markup()
+
+
+def rounds_keyboard(rounds: list[VotingRound]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for rnd in rounds[:20]:
+        builder.button(text=f"#{rnd.id} {rnd.title} — {phase_label(rnd.phase)}",
+                       callback_data=RoundCB(a="show", r=rnd.id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def export_keyboard(rnd: VotingRound) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for action, label in (("csv", _("Export CSV")), ("xlsx", _("Export XLSX"))):
+        builder.button(text=label, callback_data=RoundCB(a=action, r=rnd.id))
+    if rnd.phase == "closed" and rnd.results_published_at is None:
+        builder.button(text=_("Publish the results to villagers"), callback_data=RoundCB(a="pubres", r=rnd.id))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def age_bands_keyboard(round_id: int, bands: list[str]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for index, band in enumerate(bands):
+        builder.button(text=age_band_label(band), callback_data=SessionCB(a="band", r=round_id, id=index))
+    return builder.as_markup()
+
+
+def save_session_keyboard(round_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ Save"), callback_data=SessionCB(a="save", r=round_id, id=0))
+    return builder.as_markup()
+
+
+def summary_keyboard(data: BallotCB) -> InlineKeyboardMarkup:
+    """Under the ballot's summary: confirm it, or go back and change it."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ Confirm"), callback_data=BallotCB(a="c", r=data.r, v=data.v, m=data.m))
+    builder.button(text=_("✏️ Change"), callback_data=BallotCB(a="e", r=data.r, v=data.v, m=data.m))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def done_keyboard(round_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Done"), callback_data=CollectCB(a="done", r=round_id))
+    return builder.as_markup()
+
+
+def aimaks_keyboard(aimaks: list[AiylAimak], language: str) -> InlineKeyboardMarkup:
+    return places_keyboard(aimaks, language, lambda aimak: NewRoundCB(a="aimak", id=aimak.id))
+
+
+def session_villages_keyboard(round_id: int, villages: list[Village], language: str) -> InlineKeyboardMarkup:
+    return places_keyboard(villages, language, lambda village: SessionCB(a="village", r=round_id, id=village.id))

@@ -12,12 +12,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Formatter
 from bot.routes import Routes
 from bot.settings import Settings
+from handlers.voting import views
 from handlers.voting.buttons import BallotCB, CollectCB, choice_from
 from handlers.voting.states import Collecting
 from handlers.voting.views import ballot_keyboard, ballot_text, hint, receipt_text, refusal
@@ -130,11 +130,7 @@ async def show_summary(message: Message, rnd: VotingRound, data: BallotCB, items
     lines.append("")
     lines.append(_("Confirm your ballot? You can change it until voting closes; the last ballot you confirm "
                    "counts."))
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Confirm"), callback_data=BallotCB(a="c", r=data.r, v=data.v, m=data.m))
-    builder.button(text=_("✏️ Change"), callback_data=BallotCB(a="e", r=data.r, v=data.v, m=data.m))
-    builder.adjust(2)
-    await message.edit_text("\n".join(lines), reply_markup=builder.as_markup())
+    await message.edit_text("\n".join(lines), reply_markup=views.summary_keyboard(data))
 
 
 @router.message(Command("receipt"))
@@ -181,9 +177,7 @@ async def start_collecting(message: Message, state: FSMContext, session: AsyncSe
         return
     await state.set_state(Collecting.problem)
     await state.update_data(voting_round=rnd.id)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Done"), callback_data=CollectCB(a="done", r=rnd.id))
-    await message.answer("\n".join(lines), reply_markup=builder.as_markup())
+    await message.answer("\n".join(lines), reply_markup=views.done_keyboard(rnd.id))
 
 
 @router.callback_query(CollectCB.filter(F.a == "start"))
@@ -226,12 +220,10 @@ async def on_problem_text(message: Message, state: FSMContext, session: AsyncSes
             await state.clear()
         await message.answer(refusal(exc.code, exc.detail))
         return
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Done"), callback_data=CollectCB(a="done", r=rnd.id))
     if submission.slot >= MAX_SUBMISSIONS:
         await state.clear()
         await message.answer(_("Saved: {count} of {limit}. Thank you; when the ballot is ready, you will get it "
                                "here to vote.").format(count=submission.slot, limit=MAX_SUBMISSIONS))
         return
     await message.answer(_("Saved: {count} of {limit}. Send another problem, or press Done.").format(
-        count=submission.slot, limit=MAX_SUBMISSIONS), reply_markup=builder.as_markup())
+        count=submission.slot, limit=MAX_SUBMISSIONS), reply_markup=views.done_keyboard(rnd.id))
