@@ -150,7 +150,7 @@ async def plan_monthly_report(app: App, now: datetime | None = None) -> None:
 async def monthly_report(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """Last month's figures to every admin, as text and a chart; then the next month is scheduled."""
     month = str(payload["month"])
-    start, end, label = views.month_bounds(month, app.settings)
+    start, end, label = stats_service.month_bounds(month, app.settings.zone)
     config = HelpdeskConfig.from_settings(app.settings)
     async with app.db.session() as session:
         stats = await stats_service.compute(session, start, end, config, now)

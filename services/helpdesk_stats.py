@@ -11,8 +11,9 @@ import csv
 import io
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -197,3 +198,17 @@ def chart_png(stats: HelpdeskStats, labels: dict[str, str], title: str) -> bytes
     out = io.BytesIO()
     figure.savefig(out, format="png")
     return out.getvalue()
+
+
+def month_bounds(month: str | None, zone: ZoneInfo) -> tuple[datetime, datetime, str]:
+    """[start, end) of a calendar month in the time zone (this month by default), in UTC."""
+    today = datetime.now(zone)
+    year, number = today.year, today.month
+    if month:
+        year_text, _sep, month_text = month.partition("-")
+        year, number = int(year_text), int(month_text)
+        if not 1 <= number <= 12:
+            raise ValueError(month)
+    start = datetime(year, number, 1, tzinfo=zone)
+    end = datetime(year + (number == 12), number % 12 + 1, 1, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC), f"{year:04d}-{number:02d}"

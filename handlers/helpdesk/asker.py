@@ -20,13 +20,12 @@ from bot.settings import Settings
 from bot.text import escape
 from handlers.helpdesk import views
 from handlers.helpdesk.buttons import AskCB
-from handlers.helpdesk.common import announce, attachment_of, on_cancel, refuse
+from handlers.helpdesk.common import announce, attachment_of, lawyer_language, on_cancel, refuse
 from handlers.helpdesk.states import Ask
 from handlers.helpdesk.views import (
     asker_card,
     asker_card_keyboard,
     config_of,
-    lawyer_language,
     open_keyboard,
     rating_keyboard,
     submit_keyboard,

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,9 +17,18 @@ from bot import delivery
 from bot.i18n import in_language
 from bot.settings import Settings
 from bot.text import escape
-from handlers.helpdesk.views import card_keyboard, card_text, lawyer_language, municipality, take_keyboard, topic_label
+from handlers.helpdesk.views import (
+    QUEUE_PAGE,
+    card_keyboard,
+    card_text,
+    municipality,
+    queue_text_and_keyboard,
+    take_keyboard,
+    topic_label,
+)
 from services import helpdesk as desk
 from services.helpdesk import HelpdeskError
+from services.people import person_by_telegram_id
 from services.roles import Roles
 from storage.helpdesk import Question
 
@@ -103,3 +112,18 @@ async def show_card(bot: Bot, session: AsyncSession, chat_id: int, question: Que
     await delivery.send_files(bot, chat_id, attachments)
     await bot.send_message(chat_id, _("What would you like to do with No. {number}?").format(number=question.id),
                            reply_markup=card_keyboard(question, lawyer_id))
+
+
+async def lawyer_language(session: AsyncSession, telegram_id: int | None) -> str | None:
+    if telegram_id is None:
+        return None
+    person = await person_by_telegram_id(session, telegram_id)
+    return person.language if person is not None else None
+
+
+async def queue_view(session: AsyncSession, lawyer_id: int, topic: str | None, language: str,
+                     settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
+    waiting = await desk.queue(session, topic=topic, limit=QUEUE_PAGE)
+    total = await desk.queue_size(session, topic)
+    held = await desk.held_by(session, lawyer_id)
+    return queue_text_and_keyboard(waiting, held, total, topic, language, settings)

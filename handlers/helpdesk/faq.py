@@ -16,10 +16,13 @@ from handlers.helpdesk import views
 from handlers.helpdesk.buttons import LawCB
 from handlers.helpdesk.common import lawyer_question, refuse
 from handlers.helpdesk.states import Lawyer
-from handlers.helpdesk.views import FAQ_LANGUAGE_NAMES, drafts, keep_keyboard, topic_label
+from handlers.helpdesk.views import FAQ_LANGUAGE_NAMES, keep_keyboard, topic_label
 from services import faq
 from services import helpdesk as desk
+from services.people import person_by_telegram_id
+from services.places import list_villages
 from services.roles import Roles
+from storage.helpdesk import Question
 
 router = Routes("helpdesk_faq")
 
@@ -104,3 +107,22 @@ async def on_publish_text(message: Message, state: FSMContext, session: AsyncSes
     key = "question" if await state.get_state() == Lawyer.publish_question.state else "answer"
     await state.update_data(**{key: message.text})
     await _publish_step(message, state, session, settings, message.from_user.id, i18n)
+
+
+async def drafts(session: AsyncSession, question: Question) -> tuple[str, str, str | None]:
+    """The question and the last answer, anonymised: names, phone numbers and the municipality removed."""
+    names = [question.asker.first_name] if question.asker is not None and question.asker.first_name else []
+    for lawyer_id in await desk.lawyer_ids(session):
+        person = await person_by_telegram_id(session, lawyer_id)
+        if person is not None and person.first_name:
+            names.append(person.first_name)
+    places: list[str] = []
+    if question.aiyl_aimak is not None:
+        places += [question.aiyl_aimak.name_ky, question.aiyl_aimak.name_ru]
+        for village in await list_villages(session, question.aiyl_aimak.id):
+            places += [village.name_ky, village.name_ru]
+    answers = [e for e in await desk.entries(session, question.id) if e.kind == "answer" and e.text]
+    answer_text_ = "\n\n".join(e.text or "" for e in answers)  # the answer and the one to a follow-up
+    refs = "; ".join(r for r in dict.fromkeys((e.detail or {}).get("law_refs") for e in answers) if r)
+    return (faq.anonymise(question.text, names=names, places=places),
+            faq.anonymise(answer_text_, names=names, places=places), refs or None)

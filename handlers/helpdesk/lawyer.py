@@ -25,8 +25,10 @@ from handlers.helpdesk.buttons import LawCB
 from handlers.helpdesk.common import (
     announce,
     attachment_of,
+    lawyer_language,
     lawyer_question,
     on_cancel,
+    queue_view,
     refuse,
     show_card,
 )
@@ -37,10 +39,8 @@ from handlers.helpdesk.views import (
     answer_text,
     config_of,
     details_keyboard,
-    lawyer_language,
     lawyer_name,
     open_keyboard,
-    queue_view,
 )
 from services import helpdesk as desk
 from services.helpdesk import HelpdeskError

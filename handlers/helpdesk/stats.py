@@ -18,7 +18,7 @@ from handlers.admin.common import UsageError, resolve_person
 from handlers.helpdesk import views
 from handlers.helpdesk.buttons import StatsCB
 from handlers.helpdesk.common import refuse
-from handlers.helpdesk.views import config_of, month_bounds, stats_text, topic_labels
+from handlers.helpdesk.views import config_of, stats_text, topic_labels
 from services import helpdesk as desk
 from services import helpdesk_stats as stats_service
 from services.places import find_aiyl_aimak, place_name
@@ -31,7 +31,7 @@ router = Routes("helpdesk_stats")
 async def on_stats(message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
                    i18n: I18n) -> None:
     try:
-        start, end, label = month_bounds((command.args or "").strip() or None, settings)
+        start, end, label = stats_service.month_bounds((command.args or "").strip() or None, settings.zone)
     except ValueError:
         await message.answer(_("Please write it like this: <code>/stats 2026-11</code> (or just /stats for this "
                                "month)."))
@@ -51,7 +51,7 @@ async def on_stats_file(query: CallbackQuery, message: Message, callback_data: S
         await refuse(query, "stats file for a non-admin")
         return
     try:
-        start, end, label = month_bounds(callback_data.month, settings)
+        start, end, label = stats_service.month_bounds(callback_data.month, settings.zone)
     except ValueError:
         await refuse(query, "bad month")
         return

@@ -15,12 +15,11 @@ from bot.i18n import Formatter
 from bot.settings import Settings
 from bot.text import escape
 from handlers.helpdesk.buttons import AskCB, LawCB, StatsCB
-from services import faq
 from services import helpdesk as desk
 from services import helpdesk_stats as stats_service
 from services.helpdesk import HelpdeskConfig
 from services.people import person_by_telegram_id
-from services.places import list_villages, place_name
+from services.places import place_name
 from storage.helpdesk import Question
 
 TOPIC_LABELS = {
@@ -146,12 +145,6 @@ FAQ_LANGUAGE_NAMES = {"ky": "Кыргызча", "ru": "Русский"}
 # ---------------------------------------------------------------- shared helpers
 
 
-async def lawyer_language(session: AsyncSession, telegram_id: int | None) -> str | None:
-    if telegram_id is None:
-        return None
-    person = await person_by_telegram_id(session, telegram_id)
-    return person.language if person is not None else None
-
 
 async def lawyer_name(session: AsyncSession, telegram_id: int | None) -> str:
     if telegram_id is None:
@@ -246,13 +239,6 @@ def queue_text_and_keyboard(waiting: list[Question], held: list[Question], total
     return "\n".join(lines), builder.as_markup()
 
 
-async def queue_view(session: AsyncSession, lawyer_id: int, topic: str | None, language: str,
-                     settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
-    waiting = await desk.queue(session, topic=topic, limit=QUEUE_PAGE)
-    total = await desk.queue_size(session, topic)
-    held = await desk.held_by(session, lawyer_id)
-    return queue_text_and_keyboard(waiting, held, total, topic, language, settings)
-
 
 # ---------------------------------------------------------------- answering
 
@@ -266,24 +252,6 @@ def answer_keyboard(question_id: int) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-async def drafts(session: AsyncSession, question: Question) -> tuple[str, str, str | None]:
-    """The question and the last answer, anonymised: names, phone numbers and the municipality removed."""
-    names = [question.asker.first_name] if question.asker is not None and question.asker.first_name else []
-    for lawyer_id in await desk.lawyer_ids(session):
-        person = await person_by_telegram_id(session, lawyer_id)
-        if person is not None and person.first_name:
-            names.append(person.first_name)
-    places: list[str] = []
-    if question.aiyl_aimak is not None:
-        places += [question.aiyl_aimak.name_ky, question.aiyl_aimak.name_ru]
-        for village in await list_villages(session, question.aiyl_aimak.id):
-            places += [village.name_ky, village.name_ru]
-    answers = [e for e in await desk.entries(session, question.id) if e.kind == "answer" and e.text]
-    answer_text_ = "\n\n".join(e.text or "" for e in answers)  # the answer and the one to a follow-up
-    refs = "; ".join(r for r in dict.fromkeys((e.detail or {}).get("law_refs") for e in answers) if r)
-    return (faq.anonymise(question.text, names=names, places=places),
-            faq.anonymise(answer_text_, names=names, places=places), refs or None)
-
 
 def keep_keyboard(question_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
@@ -295,20 +263,6 @@ def keep_keyboard(question_id: int) -> InlineKeyboardMarkup:
 
 # ---------------------------------------------------------------- admins: /stats and /member
 
-
-def month_bounds(month: str | None, settings: Settings) -> tuple[datetime, datetime, str]:
-    """[start, end) of a calendar month in the time zone (this month by default), in UTC."""
-    zone = settings.zone
-    today = datetime.now(zone)
-    year, number = today.year, today.month
-    if month:
-        year_text, _sep, month_text = month.partition("-")
-        year, number = int(year_text), int(month_text)
-        if not 1 <= number <= 12:
-            raise ValueError(month)
-    start = datetime(year, number, 1, tzinfo=zone)
-    end = datetime(year + (number == 12), number % 12 + 1, 1, tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC), f"{year:04d}-{number:02d}"
 
 
 def stats_text(stats: stats_service.HelpdeskStats, language: str, settings: Settings, label: str) -> str:
