@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8081, ge=1, le=65535)
+    # Web dashboard (bot/dashboard): where `jamaat run` serves it, its public address for the sign-in links
+    # (https makes the cookie Secure), how long a one-time link and a signed-in browser last.
+    dashboard_url: str | None = None
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = Field(default=8082, ge=0, le=65535)
+    dashboard_link_minutes: int = Field(default=10, ge=1, le=60)
+    dashboard_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     max_text_length: int = Field(default=4000, ge=100, le=4096)
     # Outbox sender (jobs/sender.py). Telegram allows about 30 messages a second per bot and 1 a second per
     # chat; the rate is per process (with N processes, about 30/N each; 429 answers slow everyone down).

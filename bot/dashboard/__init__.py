@@ -1,0 +1,62 @@
+"""The organisers' and lawyers' web dashboard, served by the bot's own aiohttp application.
+
+``dashboard_app(jamaat)`` is mounted at ``/dashboard`` (``mount``): by ``jamaat webhook`` on the webhook server,
+by ``jamaat run`` on a small server of its own (``serve``), by ``jamaat demo`` next to the web chat."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from aiohttp import web
+
+from bot.dashboard import auth, events, helpdesk, pages, plan, voting
+from bot.dashboard.auth import link_url
+from bot.dashboard.common import DEMO_PERSONAS, HERE, JAMAAT, PREFIX, dashboard_middleware, setup_templates
+
+log = logging.getLogger(__name__)
+__all__ = ["dashboard_app", "link_url", "mount", "public_url", "serve"]
+
+
+def dashboard_app(app: Any, *, demo_personas: Iterable[int] = ()) -> web.Application:
+    """The dashboard for one running ``Jamaat``; ``demo_personas`` may sign in without a link (demo only)."""
+    sub = web.Application(middlewares=[dashboard_middleware])
+    sub[JAMAAT] = app
+    sub[DEMO_PERSONAS] = frozenset(demo_personas)
+    setup_templates(sub)
+    for module in (auth, pages, voting, events, helpdesk, plan):
+        sub.add_routes(module.routes)
+    sub.router.add_static("/static", HERE / "static")
+    return sub
+
+
+def mount(server: web.Application, app: Any, **options: Any) -> None:
+    """Serve the dashboard under ``/dashboard`` of an aiohttp application."""
+    server.add_subapp(PREFIX, dashboard_app(app, **options))
+
+
+def public_url(settings: Any) -> str:
+    """Where people's browsers reach the dashboard server (the sign-in links start with it)."""
+    if settings.dashboard_url:
+        return str(settings.dashboard_url).rstrip("/")
+    if settings.webhook_url:
+        return str(settings.webhook_url).rstrip("/")
+    host = settings.dashboard_host if settings.dashboard_host not in ("0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{host}:{settings.dashboard_port}"
+
+
+async def serve(app: Any, host: str, port: int, **options: Any) -> web.AppRunner:
+    """A small aiohttp server of the dashboard alone (``jamaat run``, the demo); returns its runner."""
+    server = web.Application()
+    mount(server, app, **options)
+
+    async def root(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(PREFIX + "/")
+
+    server.router.add_get("/", root)
+    runner = web.AppRunner(server, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("dashboard listening on %s", runner.addresses)
+    return runner
