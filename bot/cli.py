@@ -85,11 +85,23 @@ async def _run(settings: Settings) -> None:
     from bot.app import Jamaat
 
     settings.require("bot_token", "phone_hash_key")
+    from bot.dashboard import serve
+
     app = Jamaat.create(settings)
+    dashboard = None
     try:
         await app.prepare()
+        # The web dashboard on a small server of its own (JAMAAT_DASHBOARD_HOST/PORT; port 0 turns it off).
+        if settings.dashboard_port:
+            try:
+                dashboard = await serve(app, settings.dashboard_host, settings.dashboard_port)
+            except OSError as exc:  # the bot matters more than its dashboard: it runs on without it
+                logging.getLogger("jamaat").error("dashboard not started on %s:%s: %s", settings.dashboard_host,
+                                                  settings.dashboard_port, exc)
         await app.run_polling(handle_signals=True)
     finally:
+        if dashboard is not None:
+            await dashboard.cleanup()
         await app.close()
 
 

@@ -23,6 +23,7 @@ class Command(NamedTuple):
     name: str
     description: LazyProxy
     role: Role | None = None
+    also: tuple[Role, ...] = ()  # further roles that see the command
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -44,6 +45,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("event", __("Announce a hearing, gathering or council session"), Role.ORGANISER),
     Command("events", __("Hearings and meetings: answers, changes, outcome"), Role.ORGANISER),
     Command("plans", __("Joint action plans: activities, monitoring, report"), Role.ORGANISER),
+    Command("dashboard", __("The web dashboard: tables, charts and files"), Role.ORGANISER,
+            (Role.LAWYER, Role.ADMIN)),
     # Lawyers of the LSG Union.
     Command("queue", __("Legal helpdesk: questions waiting"), Role.LAWYER),
     # Admins.
@@ -61,7 +64,7 @@ def commands_for(roles: Roles | None) -> list[BotCommand]:
     return [
         BotCommand(command=c.name, description=str(c.description))
         for c in COMMANDS
-        if c.role is None or (roles is not None and roles.has(c.role))
+        if c.role is None or (roles is not None and any(roles.has(r) for r in (c.role, *c.also)))
     ]
 
 

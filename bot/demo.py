@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Jamaat, stop_polling
+from bot.dashboard import serve as serve_dashboard
 from bot.emulator import Emulator
 from bot.settings import Settings
 from services import people, voting
@@ -45,7 +47,7 @@ PERSONAS = (
 )
 
 
-def demo_settings(emu: Emulator, database: Path) -> Settings:
+def demo_settings(emu: Emulator, database: Path, dashboard_port: int = 0) -> Settings:
     return Settings(
         _env_file=None,
         bot_token=emu.token,
@@ -55,7 +57,16 @@ def demo_settings(emu: Emulator, database: Path) -> Settings:
         admin_ids=[ADMIN],
         default_language="ky",
         helpdesk_askers="registered",  # so that every demo villager can try the legal helpdesk
+        dashboard_host="127.0.0.1",
+        dashboard_port=dashboard_port,
+        dashboard_url=f"http://127.0.0.1:{dashboard_port}",
     )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def seed(db: Database) -> None:
@@ -116,13 +127,22 @@ async def run_demo(*, port: int = 8080, data: Path = Path("demo-data"), fresh: b
     await emu.start(host="127.0.0.1", port=port)
     for persona in PERSONAS:
         emu.add_persona(persona.user_id, persona.name, persona.role, phone=persona.phone, language_code="ky")
-    app = Jamaat.create(demo_settings(emu, database))
+    # The web dashboard next to the web chat (the port after it), with a ready session for each role holder.
+    dashboard_port = port + 1 if port else free_port()
+    app = Jamaat.create(demo_settings(emu, database, dashboard_port))
+    dashboard = None
     try:
         await app.prepare()
         await seed(app.db)
+        holders = [p for p in PERSONAS if p.grants]
+        dashboard = await serve_dashboard(app, "127.0.0.1", dashboard_port,
+                                          demo_personas=[p.user_id for p in holders])
+        base = f"http://127.0.0.1:{dashboard_port}/dashboard"
+        emu.links = [{"text": f"Dashboard: {p.name} ({p.role})", "url": f"{base}/demo/{p.user_id}"} for p in holders]
         task = asyncio.create_task(app.run_polling())
         print(f"Jamaat demo is running offline. Open {emu.base_url}/ in a browser and chat as a villager, "
-              f"an organiser or a lawyer. Data: {database}. Stop with Ctrl+C.", flush=True)
+              f"an organiser or a lawyer; the dashboard: {base}/demo/{holders[0].user_id} (as the organiser). "
+              f"Data: {database}. Stop with Ctrl+C.", flush=True)
         if ready is not None:
             ready.set_result(emu.base_url)
         try:
@@ -130,5 +150,7 @@ async def run_demo(*, port: int = 8080, data: Path = Path("demo-data"), fresh: b
         finally:
             await stop_polling(app, task)
     finally:
+        if dashboard is not None:
+            await dashboard.cleanup()
         await app.close()
         await emu.stop()

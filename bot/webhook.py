@@ -27,6 +27,9 @@ def webhook_app(app: Jamaat) -> web.Application:
         handle_in_background=False,
     ).register(server, path=WEBHOOK_PATH)
     setup_application(server, app.dispatcher, bot=app.bot)
+    from bot.dashboard import mount
+
+    mount(server, app)  # the web dashboard at /dashboard/ of the same server
     return server
 
 

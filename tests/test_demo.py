@@ -45,6 +45,17 @@ async def test_demo_web_chat_talks_to_the_bot_in_kyrgyz(tmp_path: Path) -> None:
             ballot = await say(session, base, 2001, "/vote")
             labels = [b["text"] for row in ballot["reply_markup"]["inline_keyboard"] for b in row]
             assert any("Ички жолдор" in label for label in labels), labels
+            # The web chat links to the dashboard with a ready organiser session: the round is there.
+            async with session.get(f"{base}/_emu/personas") as response:
+                links = (await response.json())["links"]
+            organiser = next(link["url"] for link in links if link["url"].endswith("/demo/2001"))
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:  # keeps cookies
+            async with browser.get(organiser) as page:
+                assert page.status == 200
+            async with browser.get(organiser.replace("/demo/2001", "/rounds")) as page:
+                assert page.status == 200 and "ЖМБА 2026" in await page.text()
+            async with browser.get(organiser.replace("/demo/2001", "/demo/1001")) as page:
+                assert page.status == 404  # villagers have no dashboard, demo or not
         assert (tmp_path / "jamaat-demo.db").exists()
     finally:
         stop.set()

@@ -9,12 +9,17 @@ import socket
 import sys
 from pathlib import Path
 
+import aiohttp
+
 from bot.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 async def test_jamaat_run_polls_and_answers(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dashboard_port = probe.getsockname()[1]
     async with Emulator(timeout=30) as emu:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JAMAAT_")}
         env.update({
@@ -23,6 +28,7 @@ async def test_jamaat_run_polls_and_answers(tmp_path: Path) -> None:
             "JAMAAT_API_BASE_URL": emu.base_url,
             "JAMAAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jamaat.db'}",
             "JAMAAT_PHONE_HASH_KEY": "a-long-enough-secret-key",
+            "JAMAAT_DASHBOARD_PORT": str(dashboard_port),
         })
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
@@ -34,6 +40,10 @@ async def test_jamaat_run_polls_and_answers(tmp_path: Path) -> None:
             await user.send("/start", wait=False)
             reply = await user.wait_for_message(lambda m: bool(m.buttons), timeout=30)
             assert reply.text == "Выберите язык:"
+            async with aiohttp.ClientSession() as client:  # the dashboard is served alongside the polling
+                async with client.get(f"http://127.0.0.1:{dashboard_port}/dashboard/") as response:
+                    assert response.status == 401  # not signed in: the page says how to sign in
+                    assert "/dashboard" in await response.text()
         finally:
             process.send_signal(signal.SIGTERM)  # as a deploy stops it
             output, _ = await asyncio.wait_for(process.communicate(), 30)

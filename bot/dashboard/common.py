@@ -33,6 +33,9 @@ PUBLIC = ("/login", "/lang/", "/static/", "/signed-out", "/webapp", "/demo/")
 DASHBOARD_LANGUAGES = ("ky", "ru", "en")  # the languages offered on the pages (uz readers get Russian)
 
 JAMAAT = web.AppKey("jamaat", object)
+DB_SESSION = web.RequestKey("db_session", AsyncSession)
+VIEWER = web.RequestKey("viewer", object)
+LANGUAGE = web.RequestKey("language", str)
 DEMO_PERSONAS = web.AppKey("demo_personas", frozenset)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -60,15 +63,15 @@ def settings(request: web.Request) -> Settings:
 
 
 def db_session(request: web.Request) -> AsyncSession:
-    return request["db_session"]
+    return request[DB_SESSION]
 
 
 def viewer(request: web.Request) -> Viewer:
-    return request["viewer"]
+    return request[VIEWER]
 
 
 def language(request: web.Request) -> str:
-    return request["language"]
+    return request[LANGUAGE]
 
 
 def fmt(request: web.Request) -> Formatter:
@@ -84,7 +87,7 @@ def secure(settings_: Settings) -> bool:
 
 
 def render(request: web.Request, template: str, context: dict[str, Any], *, status: int = 200) -> web.Response:
-    page = {"request": request, "viewer": request.get("viewer"), "lang": language(request),
+    page = {"request": request, "viewer": request.get(VIEWER), "lang": language(request),
             "languages": [(code, LANGUAGE_NAMES[code]) for code in DASHBOARD_LANGUAGES], "fmt": fmt(request),
             "url": url, "here": quote(request.path_qs, safe="/?=&"), **context}
     return aiohttp_jinja2.render_template(template, request, page, status=status)
@@ -127,21 +130,21 @@ async def dashboard_middleware(request: web.Request, handler: Handler) -> web.St
     path = request.path.removeprefix(PREFIX) or "/"
     public = any(path.startswith(p) for p in PUBLIC)
     async with app.db.session() as session:
-        request["db_session"] = session
+        request[DB_SESSION] = session
         token = request.cookies.get(SESSION_COOKIE, "")
         owner = await dash.session_owner(session, token) if token else None
         person = await person_by_telegram_id(session, owner) if owner is not None else None
-        request["language"] = _pick_language(request, person.language if person else None)
-        with in_language(app.i18n, request["language"]):
+        request[LANGUAGE] = _pick_language(request, person.language if person else None)
+        with in_language(app.i18n, request[LANGUAGE]):
             if owner is not None:
                 roles = await roles_of(session, owner, frozenset(app.settings.admin_ids))
-                request["viewer"] = Viewer(owner, (person.first_name if person else None) or str(owner), roles,
+                request[VIEWER] = Viewer(owner, (person.first_name if person else None) or str(owner), roles,
                                            token)
             if public:
                 return await handler(request)
             if owner is None:
                 return render(request, "signin.html", {}, status=401)
-            if not dash.may_use_dashboard(request["viewer"].roles):
+            if not dash.may_use_dashboard(request[VIEWER].roles):
                 return refusal(request, 403, _("The dashboard is for organisers, lawyers and administrators."))
             if request.method not in ("GET", "HEAD"):
                 form = await request.post()

@@ -504,6 +504,7 @@ class BotApiServer:
         self.chats: dict[int, ChatState] = {}
         self.files: dict[str, StoredFile] = {}
         self.personas: dict[int, Persona] = {}
+        self.links: list[dict[str, str]] = []  # extra links the web chat shows in its header (the demo's dashboard)
         self.command_sets: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.callback_answers: list[CallbackAnswer] = []
@@ -1457,7 +1458,7 @@ class BotApiServer:
         personas = [
             {"user_id": p.user_id, "name": p.name, "role": p.role} for p in self.personas.values()
         ]
-        return web.json_response({"bot": self.bot_user, "personas": personas})
+        return web.json_response({"bot": self.bot_user, "personas": personas, "links": self.links})
 
     def chat_view(self, chat_id: int, since: int = 0) -> dict[str, Any]:
         """What the web page needs to redraw a chat: changes after version ``since``."""
