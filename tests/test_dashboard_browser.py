@@ -1,0 +1,304 @@
+"""The dashboard in a real browser: Debian's Chromium, headless, driven by selenium against the real server.
+
+An organiser signs in by the chat's one-time link, reads the Kök-Irim round's results and charts, merges two
+problems and sees the totals change (htmx), enters a session's results, downloads the XLSX report and opens it;
+views a hearing's answers; a lawyer reads the helpdesk statistics; and the role wall holds for another aiyl
+aimak's pages and downloads. Screenshots of the main pages go to tests/artifacts/ for a person to look at.
+
+Without Chromium the tests skip, unless CI=true (then they fail). One browser serves the whole module."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from bot.app import Jamaat
+from bot.dashboard import mount
+from bot.emulator import Emulator
+from services import dashboard as dash
+from storage.db import Database
+from tests.dashboard_data import LAWYER, ORGANISER, OTHER_ORGANISER, Sample, build
+from tests.harness import harness_settings
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = "/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else shutil.which("chromedriver")
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the browser tests must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[Any]:
+    """One headless Chromium for the module."""
+    if not CHROMIUM or not CHROMEDRIVER:
+        _unavailable("Chromium or chromedriver is not installed (apt-get install chromium chromium-driver)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _unavailable("selenium is not installed (pip install -e '.[test]')")
+    profile = tempfile.mkdtemp(prefix="jamaat-chromium-")
+    downloads = tempfile.mkdtemp(prefix="jamaat-downloads-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run", f"--user-data-dir={profile}", "--window-size=1280,1000", "--lang=ky"):
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"download.default_directory": downloads,
+                                              "download.prompt_for_download": False})
+    browser = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
+    browser.downloads = Path(downloads)  # type: ignore[attr-defined]
+    try:
+        yield browser
+    finally:
+        browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+        shutil.rmtree(downloads, ignore_errors=True)
+
+
+@dataclass
+class Page:
+    """The browser, called from a thread so that the server in this event loop can answer it."""
+
+    driver: Any
+    base: str
+    db: Database
+    sample: Sample
+    backend: str
+
+    async def run(self, function: Any, *args: Any) -> Any:
+        return await asyncio.to_thread(function, *args)
+
+    async def open(self, path: str) -> None:
+        await self.run(self.driver.get, self.base + path)
+
+    async def sign_in(self, telegram_id: int) -> None:
+        await self.run(self.driver.delete_all_cookies)
+        async with self.db.session() as session:
+            token = await dash.issue_link(session, telegram_id, minutes=5)
+        await self.open(f"/dashboard/login?t={token}")
+        await self.click("#sign-in")
+
+    def _find(self, css: str) -> Any:
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    async def click(self, css: str) -> None:
+        await self.run(lambda: self._find(css).click())
+
+    async def text(self, css: str) -> str:
+        return await self.run(lambda: self._find(css).text)
+
+    async def fill(self, css: str, value: str) -> None:
+        def fill() -> None:
+            element = self._find(css)
+            if element.tag_name == "select":
+                from selenium.webdriver.support.ui import Select
+
+                Select(element).select_by_value(value)
+            else:
+                element.clear()
+                element.send_keys(value)
+
+        await self.run(fill)
+
+    async def source(self) -> str:
+        return await self.run(lambda: self.driver.page_source)
+
+    async def script(self, code: str, *args: Any) -> Any:
+        return await self.run(self.driver.execute_script, code, *args)
+
+    async def wait(self, condition: Any, what: str, timeout: float = 20) -> Any:
+        """Poll the page until ``condition(self)`` (an async function) is truthy."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = await condition(self)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.1)
+
+    async def image_loaded(self, css: str) -> bool:
+        return bool(await self.script(
+            "const i = document.querySelector(arguments[0]); i.scrollIntoView();"
+            "return i.complete && i.naturalWidth > 100;", css))
+
+    async def screenshot(self, name: str, width: int = 1280) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"dashboard-{name}-{self.backend}.png"
+
+        def shoot() -> None:
+            self.driver.execute_script("window.scrollTo(0, 0)")
+            height = self.driver.execute_script("return document.documentElement.scrollHeight")
+            self.driver.set_window_size(width, min(max(height + 120, 700), 6000))
+            self.driver.save_screenshot(str(path))
+            self.driver.set_window_size(1280, 1000)
+
+        await self.run(shoot)
+        return path
+
+
+@pytest.fixture
+async def page(driver: Any, db: Database, backend: str) -> AsyncIterator[Page]:
+    sample = await build(db)
+    async with Emulator() as emu:
+        app = Jamaat.create(harness_settings(emu, db), db=db)
+        server = web.Application()
+        mount(server, app)
+        runner = web.AppRunner(server, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
+        try:
+            yield Page(driver, f"http://127.0.0.1:{port}", db, sample, backend)
+        finally:
+            await runner.cleanup()
+            await app.bot.session.close()
+
+
+def _row_total(problem_id: int) -> Any:
+    async def total(page: Page) -> str:
+        return await page.text(f'tr[data-problem="{problem_id}"] td.total')
+
+    return total
+
+
+async def test_an_organiser_reads_the_round_merges_enters_a_session_and_downloads(page: Page) -> None:
+    s = page.sample
+    await page.sign_in(ORGANISER)
+    assert "Көк-Ирим" in await page.source()
+    await page.screenshot("home")
+
+    await page.open(f"/dashboard/rounds/{s.round_id}")
+    assert await page.script("return typeof htmx") == "object"  # the vendored htmx loaded, from us
+    assert await page.wait(lambda p: p.image_loaded("#chart"), "the chart")
+    first, second = s.problem_ids[:2]
+    before_first, before_second = int(await page.text(f'tr[data-problem="{first}"] td.total')), int(
+        await page.text(f'tr[data-problem="{second}"] td.total'))
+    assert "Клубдун чатыры" in await page.text(f'tr[data-problem="{first}"]')  # 3 by phone, 9 in the session
+    assert "Мектептин абалы" in await page.text(f'tr[data-problem="{second}"]')  # 2 by phone, 6 in the session
+    assert "Ички жолдор" in await page.text("#problems")
+    tops = await page.text("#tops")
+    assert "Ички жолдор" in tops and "Арал" in tops and "Бирдик" in tops
+    assert await page.text("#by-age") and await page.text("#by-sex") and "Клуб" in await page.text("#sessions")
+    await page.screenshot("round")
+    await page.screenshot("round-phone", width=412)
+
+    # Merge the two leading problems: the totals change in place (htmx), without a full page load.
+    await page.script("window.stillHere = true")
+    await page.click(f"#pick-{first}")
+    await page.click(f"#pick-{second}")
+    await page.click("#merge")
+    await page.wait(lambda p: p.script("return !!document.querySelector('#done')"), "the merge")
+    merged = await page.wait(_row_total(first), "the merged total")
+    assert int(merged) == before_first + before_second
+    assert await page.script("return !document.querySelector('tr[data-problem=\"%d\"]')" % second)
+    assert await page.script("return window.stillHere === true")  # a partial update, not a new page
+    assert "voting.problem.merge" not in await page.source()
+    await page.screenshot("round-merged")
+
+    # An offline session's results, typed into the form.
+    await page.click("#enter-session")
+    async with page.db.session() as session:
+        from services import voting
+
+        villages = await voting.round_villages(session, s.round_id)
+    await page.fill("#village", str(villages[1].id))
+    await page.fill("#age_band", "18-35")
+    await page.fill("#place", "Бирдик мектеби")
+    await page.fill("#participants", "20")
+    await page.fill("#women", "11")
+    await page.fill(f"#votes-{first}", "15")
+    await page.screenshot("session-form")
+    await page.script("document.getElementById('held_on').value = '2026-11-25'")
+    await page.click("#save-session")
+    await page.wait(lambda p: p.script("return !!document.querySelector('#done')"), "the saved session")
+    assert "Бирдик мектеби" in await page.text("#sessions")
+    assert int(await page.text(f'tr[data-problem="{first}"] td.total')) == before_first + before_second + 15
+
+    # The XLSX report, downloaded by the browser and opened.
+    for leftover in page.driver.downloads.glob("*"):
+        leftover.unlink()
+    await page.click("#download-xlsx")
+    report = page.driver.downloads / f"round-{s.round_id}.xlsx"
+
+    async def downloaded(_page: Page) -> bool:
+        return report.exists() and report.stat().st_size > 0
+
+    await page.wait(downloaded, "the XLSX download")
+    from openpyxl import load_workbook
+
+    book = load_workbook(report)
+    cells = [str(c) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for c in row if c]
+    assert "Ички жолдор" in cells and "Бирдик мектеби" in cells
+    assert len(book.worksheets) >= 6
+
+    # The hearing: answers with women's share, the question received.
+    await page.open(f"/dashboard/events/{s.event_id}")
+    coming = await page.text('tr[data-answer="yes"]')
+    assert coming.split()[-3:][0] == "4"  # people coming
+    assert "Көпүрө качан курулат?" in await page.text("#questions")
+    await page.screenshot("event")
+
+    # In Russian, by the language switch.
+    await page.click('a[href^="/dashboard/lang/ru"]')
+    assert "Бюджет 2027" in await page.source() and 'lang="ru"' in await page.source()
+
+    for name, path in (("events", "/dashboard/events"), ("people", "/dashboard/people"),
+                       ("audit", "/dashboard/audit"), ("rounds", "/dashboard/rounds")):
+        await page.open(path)
+        await page.screenshot(name)
+    await page.open("/dashboard/audit?group=merges")
+    assert "voting.problem.merge" in await page.text("#audit")
+
+
+async def test_a_lawyer_reads_the_helpdesk_statistics(page: Page) -> None:
+    await page.sign_in(LAWYER)
+    await page.open("/dashboard/helpdesk/stats")
+    assert await page.text("#asked") == "1"
+    assert await page.wait(lambda p: p.image_loaded("#chart"), "the helpdesk chart")
+    await page.screenshot("helpdesk-stats")
+    await page.open("/dashboard/helpdesk")
+    assert "Жер" in await page.text("#queue")
+    await page.screenshot("helpdesk-queue")
+    await page.open("/dashboard/helpdesk/faq")
+    await page.screenshot("helpdesk-faq")
+
+
+async def test_the_role_wall_in_the_browser(page: Page) -> None:
+    s = page.sample
+    await page.sign_in(ORGANISER)
+    for path in (f"/dashboard/rounds/{s.other_round_id}", f"/dashboard/events/{s.other_event_id}",
+                 f"/dashboard/plans/{s.other_plan_id}", f"/dashboard/people?aimak={s.cholpon}",
+                 f"/dashboard/rounds/{s.other_round_id}/report.xlsx",
+                 f"/dashboard/plans/{s.other_plan_id}/report.docx",
+                 f"/dashboard/events/{s.other_event_id}/protocol.docx"):
+        await page.open(path)
+        html = await page.source()
+        assert 'id="message"' in html and "Чолпон 2026" not in html and "Суу" not in html, path
+    await page.screenshot("refused")
+    assert not any(page.driver.downloads.glob("plan-*")) and not any(page.driver.downloads.glob("protocol-*"))
+
+    # Cholpon's organiser sees their plan.
+    await page.sign_in(OTHER_ORGANISER)
+    await page.open(f"/dashboard/plans/{s.other_plan_id}")
+    assert "Чолпон 2026" in await page.source()
+    await page.screenshot("plan")
