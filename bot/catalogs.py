@@ -22,6 +22,9 @@ SOURCES = ("bot", "handlers", "services", "jobs")
 KEYWORDS = {"_": None, "gettext": None, "__": None, "lazy_gettext": None, "ngettext": (1, 2),
             "lazy_ngettext": (1, 2)}
 SKIP = ("emulator",)
+# Python code, and the dashboard's Jinja2 templates (``{{ _("…") }}``, ``{% trans %}``) through Jinja2's extractor.
+METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")]
+OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
 
 
 def extract() -> Catalog:
@@ -29,7 +32,7 @@ def extract() -> Catalog:
     template = Catalog(project="Jamaat", domain=DOMAIN, charset="utf-8")
     for source in SOURCES:
         for filename, line, message, comments, context in extract_from_dir(
-            ROOT / source, method_map=[("**.py", "python")], keywords=KEYWORDS
+            ROOT / source, method_map=METHODS, options_map=OPTIONS, keywords=KEYWORDS
         ):
             if any(part in SKIP for part in Path(filename).parts):
                 continue
