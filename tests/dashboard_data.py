@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.demo import DEMO_PHONE_KEY, seed
 from bot.settings import Settings
@@ -15,6 +16,8 @@ from services import helpdesk as desk
 from services import plan as plans
 from services.places import find_aiyl_aimak, list_villages
 from services.roles import Role, grant, roles_of
+from bot.emulator import Emulator
+from bot.emulator.driver import tiny_png
 from storage.db import Database
 from storage.models import utcnow
 
@@ -31,6 +34,7 @@ class Sample:
     event_id: int
     other_event_id: int
     other_plan_id: int
+    photo_answer_id: int  # Cholpon's monitoring answer with a photo
     problem_ids: list[int]  # Kök-Irim's, by votes (most first)
 
 
@@ -45,7 +49,7 @@ async def _villager(session, telegram_id: int, village_id: int, sex: str, band: 
     return person
 
 
-async def build(db: Database) -> Sample:
+async def build(db: Database, emu: Emulator | None = None) -> Sample:
     await seed(db)  # places, the organiser, lawyer and admin, and the open Kök-Irim round
     async with db.session() as session:
         kok = await find_aiyl_aimak(session, "kok-irim")
@@ -98,10 +102,23 @@ async def build(db: Database) -> Sample:
         await voting.cast_ballot(session, other, voter, cholpon_village.id, [road.id])
         await voting.close_round(session, other, by=OTHER_ORGANISER)
         plan = await plans.create_from_round(session, other_roles, other.id, by=OTHER_ORGANISER)
+        zone = ZoneInfo("Asia/Bishkek")
+        today = plans.local_day(utcnow(), zone)
+        bridge = await plans.add_activity(session, plan, plans.ActivityInput(
+            title="Көпүрө куруу", responsible_kind="aiyl_okmotu", starts_on=today - timedelta(days=60),
+            due_on=today - timedelta(days=1), funding={"local_budget": 500000, "grant": 300000}),
+            by=OTHER_ORGANISER, zone=zone)
+        await plans.set_funding(session, bridge, "local_budget", spent=200000, by=OTHER_ORGANISER)
+        monitors = await plans.group(session, plan, "monitoring")
+        await plans.add_member(session, monitors, voter, by=OTHER_ORGANISER)
+        occasion = await plans.open_occasion(session, bridge.id, utcnow() - timedelta(days=2))
+        photo = emu.add_file(tiny_png(200, 150), "bridge.png") if emu is not None else None
+        answer, _change = await plans.record_answer(session, occasion.id, voter, status="in_progress", percent=40,
+                                                    comment="Тирөөчтөр коюлду", photo_file_id=photo)
         other_event = await events.create_event(
             session, roles=other_roles, aiyl_aimak_id=cholpon.id, kind="gathering", topic="Суу", agenda="",
             starts_at=utcnow() + timedelta(days=5), place="Мектеп", village_ids=[], whole_aimak=True,
             reminder_minutes=[])
         ranked = voting.ranking((await voting.tally(session, rnd.id)).total())
-        return Sample(kok.id, cholpon.id, rnd.id, other.id, event.id, other_event.id, plan.id,
+        return Sample(kok.id, cholpon.id, rnd.id, other.id, event.id, other_event.id, plan.id, answer.id,
                       [r.problem_id for r in ranked])

@@ -21,8 +21,10 @@ from bot.app import Jamaat
 from bot.dashboard import mount
 from bot.dashboard.auth import check_init_data
 from bot.emulator import Emulator
+from bot.emulator.driver import tiny_png
 from services import dashboard as dash
 from services import voting
+from services.faq import search as faq_search
 from services.roles import Role, grant
 from storage.db import Database
 from storage.models import utcnow
@@ -59,8 +61,8 @@ class Site:
 
 
 async def _site(db: Database, **settings: object) -> AsyncIterator[Site]:
-    sample = await build(db)
     async with Emulator() as emu:
+        sample = await build(db, emu)
         app = Jamaat.create(harness_settings(emu, db, **settings), db=db)
         server = web.Application()
         mount(server, app)
@@ -263,6 +265,39 @@ async def test_the_session_form_refuses_what_the_chat_refuses(site: Site) -> Non
     async with site.db.session() as session:
         held = [x for x in await voting.sessions_of(session, s.round_id) if x.place == "Мектеп"]
     assert [(x.participants, x.women, x.source) for x in held] == [(10, 4, "web")]
+
+
+async def test_monitoring_photos_come_through_the_bots_getfile(site: Site) -> None:
+    s = site.sample
+    path = f"/dashboard/plans/{s.other_plan_id}/photo/{s.photo_answer_id}"
+    await site.sign_in(OTHER_ORGANISER)
+    plan = await (await site.client.get(f"/dashboard/plans/{s.other_plan_id}")).text()
+    assert path in plan and "Көпүрө куруу" in plan and 'id="overdue"' in plan
+    photo = await site.client.get(path)
+    assert photo.status == 200 and photo.content_type == "image/png"
+    assert await photo.read() == tiny_png(200, 150)
+    assert (await site.client.get(f"/dashboard/plans/{s.other_plan_id}/photo/999")).status == 404
+    await site.sign_in(ORGANISER)
+    assert (await site.client.get(path)).status == 404
+
+
+async def test_a_lawyer_corrects_an_faq_entry(site: Site) -> None:
+    await site.sign_in(LAWYER)
+    page = await (await site.client.get("/dashboard/helpdesk/faq")).text()
+    entry = int(re.search(r'id="faq-(\d+)"', page).group(1))
+    csrf = await site.csrf()
+    saved = await site.client.post(f"/dashboard/helpdesk/faq/{entry}", allow_redirects=False, data={
+        "csrf": csrf, "question": "Жер үлүшүн кантип алса болот?", "answer": "Айыл өкмөтүнө арыз жазыңыз.",
+        "law_refs": "Жер кодекси"})
+    assert saved.status == 303
+    async with site.db.session() as session:
+        hits = await faq_search(session, "арыз")
+    assert [hit.entry.id for hit in hits] == [entry]  # the search follows the correction
+    await site.sign_in(ORGANISER)
+    csrf = await site.csrf()
+    refused = await site.client.post(f"/dashboard/helpdesk/faq/{entry}", data={
+        "csrf": csrf, "question": "x", "answer": "y"})
+    assert refused.status == 403
 
 
 def _init_data(token: str, user_id: int, auth_date: int) -> str:

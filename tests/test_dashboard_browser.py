@@ -93,7 +93,18 @@ class Page:
         async with self.db.session() as session:
             token = await dash.issue_link(session, telegram_id, minutes=5)
         await self.open(f"/dashboard/login?t={token}")
-        await self.click("#sign-in")
+        await self.follow("#sign-in")
+        assert await self.script("return location.pathname") == "/dashboard/"
+
+    async def follow(self, css: str) -> None:
+        """Click a link or button that loads a new page, and wait for that page."""
+        await self.script("window.oldPage = true")
+        await self.click(css)
+
+        async def loaded(page: Page) -> bool:
+            return bool(await page.script("return !window.oldPage && document.readyState === 'complete'"))
+
+        await self.wait(loaded, f"the page after {css}")
 
     def _find(self, css: str) -> Any:
         from selenium.webdriver.common.by import By
@@ -158,8 +169,8 @@ class Page:
 
 @pytest.fixture
 async def page(driver: Any, db: Database, backend: str) -> AsyncIterator[Page]:
-    sample = await build(db)
     async with Emulator() as emu:
+        sample = await build(db, emu)
         app = Jamaat.create(harness_settings(emu, db), db=db)
         server = web.Application()
         mount(server, app)
@@ -216,7 +227,7 @@ async def test_an_organiser_reads_the_round_merges_enters_a_session_and_download
     await page.screenshot("round-merged")
 
     # An offline session's results, typed into the form.
-    await page.click("#enter-session")
+    await page.follow("#enter-session")
     async with page.db.session() as session:
         from services import voting
 
@@ -229,8 +240,8 @@ async def test_an_organiser_reads_the_round_merges_enters_a_session_and_download
     await page.fill(f"#votes-{first}", "15")
     await page.screenshot("session-form")
     await page.script("document.getElementById('held_on').value = '2026-11-25'")
-    await page.click("#save-session")
-    await page.wait(lambda p: p.script("return !!document.querySelector('#done')"), "the saved session")
+    await page.follow("#save-session")
+    assert await page.script("return !!document.querySelector('#done')")
     assert "Бирдик мектеби" in await page.text("#sessions")
     assert int(await page.text(f'tr[data-problem="{first}"] td.total')) == before_first + before_second + 15
 
@@ -259,7 +270,7 @@ async def test_an_organiser_reads_the_round_merges_enters_a_session_and_download
     await page.screenshot("event")
 
     # In Russian, by the language switch.
-    await page.click('a[href^="/dashboard/lang/ru"]')
+    await page.follow('a[href^="/dashboard/lang/ru"]')
     assert "Бюджет 2027" in await page.source() and 'lang="ru"' in await page.source()
 
     for name, path in (("events", "/dashboard/events"), ("people", "/dashboard/people"),
@@ -300,5 +311,6 @@ async def test_the_role_wall_in_the_browser(page: Page) -> None:
     # Cholpon's organiser sees their plan.
     await page.sign_in(OTHER_ORGANISER)
     await page.open(f"/dashboard/plans/{s.other_plan_id}")
-    assert "Чолпон 2026" in await page.source()
+    assert "Чолпон 2026" in await page.source() and "Көпүрө куруу" in await page.text("#overdue")
+    assert await page.wait(lambda p: p.image_loaded("figure img"), "the monitoring photo")  # through getFile
     await page.screenshot("plan")

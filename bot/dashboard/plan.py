@@ -4,6 +4,7 @@ overdue items, satisfaction results, and the report files (so far, or the last t
 from __future__ import annotations
 
 import io
+import mimetypes
 import logging
 
 from aiogram.exceptions import TelegramAPIError
@@ -102,5 +103,6 @@ async def photo(request: web.Request) -> web.StreamResponse:
     except TelegramAPIError as exc:
         log.warning("dashboard: photo of monitoring answer %s not available: %s", answer.id, exc)
         raise web.HTTPNotFound() from exc
-    return web.Response(body=buffer.getvalue(), content_type="image/jpeg",
+    kind = mimetypes.guess_type(file.file_path or "")[0] or "image/jpeg"
+    return web.Response(body=buffer.getvalue(), content_type=kind,
                         headers={"Cache-Control": "private, max-age=3600"})

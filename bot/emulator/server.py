@@ -851,6 +851,10 @@ class BotApiServer:
         chat.by_id[stored.message_id] = stored
         return stored
 
+    def add_file(self, data: bytes, filename: str, kind: str = "photos", mime_type: str | None = None) -> str:
+        """A file already on the Bot API server, as if somebody had sent it earlier; returns its file_id."""
+        return self._store_file(data, filename, kind, mime_type).file_id
+
     def _store_file(self, data: bytes, filename: str, kind: str, mime_type: str | None = None) -> StoredFile:
         number = next(self._file_ids)
         stored = StoredFile(
