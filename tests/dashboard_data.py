@@ -9,6 +9,8 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.demo import DEMO_PHONE_KEY, seed
+from bot.emulator import Emulator
+from bot.emulator.driver import tiny_png
 from bot.settings import Settings
 from services import events, people, voting
 from services import faq as faq_service
@@ -16,8 +18,6 @@ from services import helpdesk as desk
 from services import plan as plans
 from services.places import find_aiyl_aimak, list_villages
 from services.roles import Role, grant, roles_of
-from bot.emulator import Emulator
-from bot.emulator.driver import tiny_png
 from storage.db import Database
 from storage.models import utcnow
 

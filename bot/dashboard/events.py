@@ -7,8 +7,8 @@ from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.dashboard.labels import event_status_label, kind_label, place_name, rule_text
 from bot.dashboard.common import DOCX, db_session, download, int_arg, language, render, settings, viewer
+from bot.dashboard.labels import event_status_label, kind_label, place_name, rule_text
 from services import dashboard as dash
 from services import events as event_service
 from services.protocol import protocol_docx

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 
-from bot.dashboard.labels import place_name, question_status_label, topic_label
 from bot.dashboard.common import XLSX, db_session, download, int_arg, language, redirect, render, settings, url, viewer
+from bot.dashboard.labels import place_name, question_status_label, topic_label
 from services import dashboard as dash
 from services import helpdesk as desk
 from services import helpdesk_stats as stats_service

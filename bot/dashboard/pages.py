@@ -7,8 +7,8 @@ from datetime import timedelta
 from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 
-from bot.dashboard.labels import place_name, sex_label
 from bot.dashboard.common import db_session, int_arg, language, render, settings, viewer
+from bot.dashboard.labels import place_name, sex_label
 from services import dashboard as dash
 from services import events as event_service
 from services import helpdesk as desk

@@ -4,15 +4,15 @@ overdue items, satisfaction results, and the report files (so far, or the last t
 from __future__ import annotations
 
 import io
-import mimetypes
 import logging
+import mimetypes
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 
-from bot.dashboard.labels import place_name
 from bot.dashboard.common import DOCX, XLSX, db_session, download, int_arg, jamaat, language, render, settings, viewer
+from bot.dashboard.labels import place_name
 from services import dashboard as dash
 from services import plan as plans
 from services import plan_report

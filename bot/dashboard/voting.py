@@ -9,7 +9,6 @@ from typing import Any
 from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 
-from bot.dashboard.labels import phase_label, place_name, sex_label, voting_refusal
 from bot.dashboard.common import (
     XLSX,
     db_session,
@@ -22,6 +21,7 @@ from bot.dashboard.common import (
     url,
     viewer,
 )
+from bot.dashboard.labels import phase_label, place_name, sex_label, voting_refusal
 from services import dashboard as dash
 from services import voting
 from services.voting import Results, SessionInput, VotingError, problem_title
