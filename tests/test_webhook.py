@@ -56,6 +56,8 @@ async def test_registration_over_the_webhook(db: Database) -> None:
                     assert r.status == 401
                 async with client.post(url, json=forged) as r:
                     assert r.status == 401
+                async with client.get(f"http://127.0.0.1:{port}/dashboard/") as r:  # the dashboard, same server
+                    assert r.status == 401 and "/dashboard" in await r.text()
             assert user.last.text.startswith("Thank you, you are registered")  # the forged update did nothing
         finally:
             if runner is not None:
