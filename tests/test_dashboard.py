@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
 
 from bot.app import Jamaat
 from bot.dashboard import mount
@@ -24,9 +25,11 @@ from bot.emulator import Emulator
 from bot.emulator.driver import tiny_png
 from services import dashboard as dash
 from services import voting
+from services.events import answers, events_of
 from services.faq import search as faq_search
 from services.roles import Role, grant
 from storage.db import Database
+from storage.delivery import OutboxMessage
 from storage.models import utcnow
 from tests.conversation import register
 from tests.dashboard_data import ADMIN, LAWYER, ORGANISER, OTHER_ORGANISER, Sample, build
@@ -298,6 +301,40 @@ async def test_a_lawyer_corrects_an_faq_entry(site: Site) -> None:
     refused = await site.client.post(f"/dashboard/helpdesk/faq/{entry}", data={
         "csrf": csrf, "question": "x", "answer": "y"})
     assert refused.status == 403
+
+
+async def test_an_organiser_announces_a_hearing_from_the_dashboard(site: Site) -> None:
+    s = site.sample
+    await site.sign_in(ORGANISER)
+    page = await site.client.get("/dashboard/events/new")
+    assert page.status == 200
+    csrf = await site.csrf()
+    when = (utcnow() + timedelta(days=12)).astimezone(site.app.settings.zone).strftime("%Y-%m-%dT%H:%M")
+    form = {"csrf": csrf, "aimak": str(s.kok_irim), "kind": "hearing", "topic": "Жол <салуу>",
+            "agenda": "1. Смета", "starts_at": when, "place": "Клуб", "whole": "1", "reminders": "1d, 2h",
+            "rule": "present+chair"}
+    preview = await site.client.post("/dashboard/events/new", data=form)
+    text = await preview.text()
+    assert preview.status == 200 and 'id="send"' in text
+    assert "Жол &lt;салуу&gt;" in text and "<салуу>" not in text  # what people type is escaped
+    assert "It goes to 9 registered villagers" in text
+    async with site.db.session() as session:  # the preview keeps nothing
+        assert len(await events_of(session, {s.kok_irim})) == 1
+    past = await site.client.post("/dashboard/events/new", data={**form, "starts_at": "2020-01-01T10:00"})
+    assert past.status == 400 and "in the future" in await past.text()
+    foreign = await site.client.post("/dashboard/events/new", data={**form, "aimak": str(s.cholpon), "send": "1"})
+    assert foreign.status == 400 and "Only organisers of this aiyl aimak" in await foreign.text()
+    sent = await site.client.post("/dashboard/events/new", data={**form, "send": "1"}, allow_redirects=False)
+    assert sent.status == 303
+    async with site.db.session() as session:
+        created = (await events_of(session, {s.kok_irim}))
+        event = next(e for e in created if e.topic == "Жол <салуу>")
+        assert event.reminder_minutes == [1440, 120]
+        assert (await answers(session, event)).invited == 9  # invited, and the notices queued for them
+        queued = await session.scalar(select(func.count()).select_from(OutboxMessage))
+        assert queued >= 18  # a notice and a calendar file each
+    await site.sign_in(LAWYER)
+    assert (await site.client.get("/dashboard/events/new")).status == 403
 
 
 def _init_data(token: str, user_id: int, auth_date: int) -> str:

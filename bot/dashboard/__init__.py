@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.dashboard import auth, events, helpdesk, pages, plan, voting
+from bot.dashboard import auth, event_form, events, helpdesk, pages, plan, voting
 from bot.dashboard.auth import link_url
 from bot.dashboard.common import DEMO_PERSONAS, HERE, JAMAAT, PREFIX, dashboard_middleware, setup_templates
 
@@ -25,7 +25,7 @@ def dashboard_app(app: Any, *, demo_personas: Iterable[int] = ()) -> web.Applica
     sub[JAMAAT] = app
     sub[DEMO_PERSONAS] = frozenset(demo_personas)
     setup_templates(sub)
-    for module in (auth, pages, voting, events, helpdesk, plan):
+    for module in (auth, pages, voting, event_form, events, helpdesk, plan):
         sub.add_routes(module.routes)
     sub.router.add_static("/static", HERE / "static")
     return sub

@@ -59,6 +59,7 @@ async def event_card(request: web.Request) -> web.StreamResponse:
                                                                               for v in villages),
         "answers": await event_service.answers(session, event), "rsvp": await dash.rsvp_women(session, event.id),
         "questions": await event_service.questions(session, event), "rule": rule_text(event.decision_rule),
+        "sent": request.query.get("sent") == "1",
     })
 
 
