@@ -16,8 +16,10 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
@@ -27,6 +29,7 @@ from bot.dashboard import mount
 from bot.emulator import Emulator
 from services import dashboard as dash
 from storage.db import Database
+from storage.models import utcnow
 from tests.dashboard_data import LAWYER, ORGANISER, OTHER_ORGANISER, Sample, build
 from tests.harness import harness_settings
 
@@ -278,6 +281,26 @@ async def test_an_organiser_reads_the_round_merges_enters_a_session_and_download
         await page.screenshot(name)
     await page.open("/dashboard/audit?group=merges")
     assert "voting.problem.merge" in await page.text("#audit")
+
+
+async def test_an_organiser_prepares_a_hearing(page: Page) -> None:
+    await page.sign_in(ORGANISER)
+    await page.open("/dashboard/events")
+    await page.follow("#new-event")
+    await page.fill("#kind", "hearing")
+    await page.fill("#topic", "Суу түтүгү")
+    await page.fill("#agenda", "1. Смета\n2. Ар түрдүү")
+    await page.fill("#place", "Айыл өкмөтү")
+    when = (utcnow() + timedelta(days=9)).astimezone(ZoneInfo("Asia/Bishkek")).strftime("%Y-%m-%dT%H:%M")
+    await page.script("document.getElementById('starts_at').value = arguments[0]", when)
+    await page.follow("#preview")
+    assert "9" in await page.text("#recipients")
+    assert "Суу түтүгү" in await page.text(".notice[lang=ru]")
+    await page.screenshot("event-preview")
+    await page.follow("#send")
+    assert await page.script("return !!document.querySelector('#done')")
+    assert "Суу түтүгү" in await page.text("h1")
+    assert await page.text("#invited") == "9"
 
 
 async def test_a_lawyer_reads_the_helpdesk_statistics(page: Page) -> None:
