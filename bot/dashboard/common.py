@@ -126,6 +126,16 @@ def _pick_language(request: web.Request, chosen: str | None) -> str:
 @web.middleware
 async def dashboard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """One database session per request; sign-in, role and CSRF checks; the page in the reader's language."""
+    response = await _checked(request, handler)
+    # No page is cached by the browser or a proxy, none leaks its address (sign-in tokens) as a referrer.
+    if not request.path.startswith(PREFIX + "/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse:
     app = jamaat(request)
     path = request.path.removeprefix(PREFIX) or "/"
     public = any(path.startswith(p) for p in PUBLIC)
