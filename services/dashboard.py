@@ -274,3 +274,52 @@ async def edit_faq_entry(session: AsyncSession, roles: Roles, entry_id: int, *, 
     audit(session, by, "helpdesk.faq.edit", "faq_entry", entry.id)
     await session.flush()
     return entry
+
+
+# --------------------------------------------------------------------------- helpdesk figures per group
+
+
+@dataclass
+class GroupFigures:
+    """Questions of one topic or municipality in a period: first-answer times (working hours) and ratings."""
+
+    asked: int = 0
+    first_answer_hours: list[float] = field(default_factory=list)
+    ratings: list[int] = field(default_factory=list)
+
+    @property
+    def median(self) -> float | None:
+        from services.helpdesk_stats import percentile
+
+        return percentile(self.first_answer_hours, 0.5)
+
+    @property
+    def p90(self) -> float | None:
+        from services.helpdesk_stats import percentile
+
+        return percentile(self.first_answer_hours, 0.9)
+
+    @property
+    def average_rating(self) -> float | None:
+        return sum(self.ratings) / len(self.ratings) if self.ratings else None
+
+
+async def helpdesk_groups(session: AsyncSession, start: datetime, end: datetime
+                          ) -> tuple[dict[str, GroupFigures], dict[int | None, GroupFigures]]:
+    """The period's questions by topic and by aiyl aimak (None: no municipality), with the same measures as
+    ``helpdesk_stats.compute`` gives for all of them."""
+    from storage.helpdesk import Question
+
+    rows = (await session.execute(
+        select(Question.topic, Question.aiyl_aimak_id, Question.first_answer_seconds, Question.rating)
+        .where(Question.created_at >= start, Question.created_at < end))).all()
+    topics: dict[str, GroupFigures] = defaultdict(GroupFigures)
+    places: dict[int | None, GroupFigures] = defaultdict(GroupFigures)
+    for topic, aimak_id, seconds, rating in rows:
+        for figures in (topics[topic], places[aimak_id]):
+            figures.asked += 1
+            if seconds is not None:
+                figures.first_answer_hours.append(seconds / 3600)
+            if rating is not None:
+                figures.ratings.append(int(rating))
+    return dict(topics), dict(places)

@@ -14,6 +14,7 @@ from services import dashboard as dash
 from services import helpdesk as desk
 from services import helpdesk_stats as stats_service
 from services.helpdesk import HelpdeskConfig
+from services.places import list_aiyl_aimaks
 
 routes = web.RouteTableDef()
 
@@ -54,12 +55,16 @@ async def queue(request: web.Request) -> web.StreamResponse:
         "place": lambda q: place_name(q.aiyl_aimak, language(request))})
 
 
+def _month(request: web.Request) -> tuple[datetime, datetime, str]:
+    try:
+        return month_bounds(request.query.get("month") or None, settings(request).zone)
+    except ValueError:
+        return month_bounds(None, settings(request).zone)
+
+
 async def _stats(request: web.Request) -> tuple[stats_service.HelpdeskStats, str]:
     _require(request)
-    try:
-        start, end, label = month_bounds(request.query.get("month") or None, settings(request).zone)
-    except ValueError:
-        start, end, label = month_bounds(None, settings(request).zone)
+    start, end, label = _month(request)
     config = HelpdeskConfig.from_settings(settings(request))
     return await stats_service.compute(db_session(request), start, end, config, datetime.now(UTC)), label
 
@@ -68,9 +73,12 @@ async def _stats(request: web.Request) -> tuple[stats_service.HelpdeskStats, str
 async def stats(request: web.Request) -> web.StreamResponse:
     figures, label = await _stats(request)
     lang = language(request)
-    names = {code: (n[1] if lang in ("ru", "uz") else n[0]) for code, n in figures.municipality_names.items()}
-    return render(request, "helpdesk_stats.html", {"s": figures, "month": label, "topic_label": topic_label,
-                                                   "names": names})
+    start, end, _label = _month(request)
+    topics, places = await dash.helpdesk_groups(db_session(request), start, end)
+    aimaks = {a.id: place_name(a, lang) for a in await list_aiyl_aimaks(db_session(request))}
+    return render(request, "helpdesk_stats.html", {
+        "s": figures, "month": label, "topic_label": topic_label, "topics": topics, "places": places,
+        "place_of": lambda aimak_id: aimaks.get(aimak_id, "—")})
 
 
 @routes.get("/helpdesk/stats.{kind:(csv|xlsx|png)}")
