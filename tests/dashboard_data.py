@@ -84,8 +84,15 @@ async def build(db: Database, emu: Emulator | None = None) -> Sample:
         # The helpdesk: one question waiting, one FAQ entry.
         member = await people.person_by_telegram_id(session, 5000)
         assert member is not None
+        config = desk.HelpdeskConfig.from_settings(Settings(_env_file=None))
         await desk.submit(session, member, topic="land", text="Жер үлүшү боюнча суроо", language="ky",
-                          aiyl_aimak_id=kok.id, config=desk.HelpdeskConfig.from_settings(Settings(_env_file=None)))
+                          aiyl_aimak_id=kok.id, config=config)
+        now = utcnow()
+        done = await desk.submit(session, member, topic="budget", text="Бюджет боюнча суроо", language="ky",
+                                 aiyl_aimak_id=kok.id, config=config, now=now - timedelta(minutes=30))
+        await desk.claim(session, done.id, LAWYER, config=config, now=now - timedelta(minutes=20))
+        await desk.answer(session, done.id, LAWYER, text="Жооп", config=config, now=now - timedelta(minutes=10))
+        await desk.rate(session, done.id, member, 5, config=config, now=now)
         faq_service.add_entry(session, topic="land", language="ky", question="Жер үлүшүн кантип алса болот?",
                               answer="Айыл өкмөтүнө кайрылыңыз.", law_refs="Жер кодекси, 5-берене", by=LAWYER)
 

@@ -86,7 +86,7 @@ async def stats_file(request: web.Request) -> web.StreamResponse:
     figures, label = await _stats(request)
     kind = request.match_info["kind"]
     if kind == "png":
-        labels = {topic: topic_label(topic) for topic in desk.TOPICS}
+        labels = {topic: _short(topic_label(topic)) for topic in desk.TOPICS}
         image = stats_service.chart_png(figures, labels, _("Questions by topic, {month}").format(month=label))
         return web.Response(body=image, content_type="image/png", headers={"Cache-Control": "no-store"})
     if kind == "csv":
@@ -117,3 +117,7 @@ async def faq_save(request: web.Request) -> web.StreamResponse:
             raise
         return redirect(url(f"/helpdesk/faq?edit={entry_id}"))
     return redirect(url(f"/helpdesk/faq?saved=1#faq-{entry_id}"))
+
+
+def _short(text: str, limit: int = 32) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
