@@ -30,7 +30,7 @@ SESSION_COOKIE = "jamaat_dashboard"
 LANGUAGE_COOKIE = "jamaat_dashboard_lang"
 # Pages open to anybody: signing in, the language switch, static files.
 PUBLIC = ("/login", "/lang/", "/static/", "/signed-out", "/webapp", "/demo/")
-DASHBOARD_LANGUAGES = ("ky", "ru", "en")  # the languages offered on the pages (uz readers get Russian)
+DASHBOARD_LANGUAGES = ("ky", "ru", "uz", "en")  # the languages offered by the switch on every page
 
 JAMAAT = web.AppKey("jamaat", object)
 DB_SESSION = web.RequestKey("db_session", AsyncSession)
