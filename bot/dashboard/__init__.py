@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.dashboard import auth, event_form, events, helpdesk, pages, plan, voting
-from bot.dashboard.auth import link_url
+from bot.dashboard.auth import link_url, public_url
 from bot.dashboard.common import DEMO_PERSONAS, HERE, JAMAAT, PREFIX, dashboard_middleware, setup_templates
 
 log = logging.getLogger(__name__)
@@ -34,16 +34,6 @@ def dashboard_app(app: Any, *, demo_personas: Iterable[int] = ()) -> web.Applica
 def mount(server: web.Application, app: Any, **options: Any) -> None:
     """Serve the dashboard under ``/dashboard`` of an aiohttp application."""
     server.add_subapp(PREFIX, dashboard_app(app, **options))
-
-
-def public_url(settings: Any) -> str:
-    """Where people's browsers reach the dashboard server (the sign-in links start with it)."""
-    if settings.dashboard_url:
-        return str(settings.dashboard_url).rstrip("/")
-    if settings.webhook_url:
-        return str(settings.webhook_url).rstrip("/")
-    host = settings.dashboard_host if settings.dashboard_host not in ("0.0.0.0", "::") else "127.0.0.1"
-    return f"http://{host}:{settings.dashboard_port}"
 
 
 async def serve(app: Any, host: str, port: int, **options: Any) -> web.AppRunner:

@@ -1,5 +1,6 @@
 """Preparing a hearing or gathering from the dashboard: the same rules as /event in chat (``events.create_event``),
-a preview of the notice in Kyrgyz and Russian, then the same broadcast through the outbox."""
+a preview in Kyrgyz and Russian, then the chat's own broadcast (``jobs.events.announce``: invitations, the notice
+rendered by the events flow's views, the calendar file, the reminders)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 from aiohttp import web
-from markupsafe import Markup
 
 from bot.dashboard.common import db_session, int_arg, jamaat, language, redirect, render, settings, url, viewer
 from bot.dashboard.labels import kind_label, place_name, rule_text
@@ -119,13 +119,16 @@ async def _villages(session: Any, event: Event) -> list[Village]:
     return list((await session.scalars(query)).all())
 
 
-def _notices(app: Any, event: Event, villages: list[Village]) -> list[tuple[str, Markup]]:
-    """The notice as villagers will get it, in Kyrgyz and Russian. It is the chat's HTML (Telegram's subset),
-    in which every text a person typed is already escaped."""
-    from handlers.event_views import notice_text
-
+def _notices(app: Any, event: Event, villages: list[Village]) -> list[dict[str, str]]:
+    """What the notice says, in Kyrgyz and Russian: the villagers get these facts in their language."""
     out = []
     for lang in ("ky", "ru"):
         with in_language(app.i18n, lang):
-            out.append((lang, Markup(notice_text(event, villages, Formatter(lang, app.settings.zone), None))))
+            out.append({
+                "lang": lang, "kind": kind_label(event.kind), "topic": event.topic, "place": event.place,
+                "when": Formatter(lang, app.settings.zone).datetime(event.starts_at), "agenda": event.agenda,
+                "for": _("the whole aiyl aimak") if event.whole_aimak else ", ".join(
+                    place_name(v, lang) for v in villages),
+                "for_label": _("For whom"), "agenda_label": _("Agenda"),
+            })
     return out
