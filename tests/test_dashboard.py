@@ -202,6 +202,8 @@ async def test_the_role_wall(site: Site) -> None:
     await site.sign_in(LAWYER)
     assert (await site.client.get("/dashboard/helpdesk/stats")).status == 200
     assert (await site.client.get("/dashboard/helpdesk/stats.xlsx")).status == 200
+    for month in ("2026-13", "0-1", "soon"):  # a malformed month shows this month
+        assert (await site.client.get(f"/dashboard/helpdesk/stats?month={month}")).status == 200
     assert (await site.client.get(f"/dashboard/rounds/{s.round_id}")).status == 404
     assert (await site.client.get("/dashboard/audit")).status == 403
 

@@ -13,7 +13,9 @@ from bot.dashboard.labels import place_name, question_status_label, topic_label
 from services import dashboard as dash
 from services import helpdesk as desk
 from services import helpdesk_stats as stats_service
+from services.charts import short
 from services.helpdesk import HelpdeskConfig
+from services.helpdesk_stats import month_bounds
 from services.places import list_aiyl_aimaks
 
 routes = web.RouteTableDef()
@@ -22,20 +24,6 @@ routes = web.RouteTableDef()
 def _require(request: web.Request) -> None:
     if not dash.may_see_helpdesk(viewer(request).roles):
         raise dash.DashboardError("forbidden")
-
-
-def month_bounds(month: str | None, zone) -> tuple[datetime, datetime, str]:  # noqa: ANN001
-    """[start, end) of a calendar month in the time zone (this month by default), in UTC."""
-    today = datetime.now(zone)
-    year, number = today.year, today.month
-    if month:
-        year_text, _sep, month_text = month.partition("-")
-        year, number = int(year_text), int(month_text)
-        if not 1 <= number <= 12 or not 2000 <= year <= 2100:
-            raise ValueError(month)
-    start = datetime(year, number, 1, tzinfo=zone)
-    end = datetime(year + (number == 12), number % 12 + 1, 1, tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC), f"{year:04d}-{number:02d}"
 
 
 @routes.get("/helpdesk")
@@ -86,7 +74,7 @@ async def stats_file(request: web.Request) -> web.StreamResponse:
     figures, label = await _stats(request)
     kind = request.match_info["kind"]
     if kind == "png":
-        labels = {topic: _short(topic_label(topic)) for topic in desk.TOPICS}
+        labels = {topic: short(topic_label(topic), 32) for topic in desk.TOPICS}
         image = stats_service.chart_png(figures, labels, _("Questions by topic, {month}").format(month=label))
         return web.Response(body=image, content_type="image/png", headers={"Cache-Control": "no-store"})
     if kind == "csv":
@@ -118,6 +106,3 @@ async def faq_save(request: web.Request) -> web.StreamResponse:
         return redirect(url(f"/helpdesk/faq?edit={entry_id}"))
     return redirect(url(f"/helpdesk/faq?saved=1#faq-{entry_id}"))
 
-
-def _short(text: str, limit: int = 32) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
