@@ -74,10 +74,10 @@ def results_view(results: Results, lang: str, *, merged: bool) -> dict[str, Any]
     order = [p.id for p in problems]
     villages = results.villages
     per_village = {v.id: tally.village(v.id) for v in villages}
-    bands = sorted({row.age_band for row in tally.rows}, key=lambda band: band or "~")
     by_band = tally.by("age_band")
-    sexes = [s for s in ("f", "m", None) if any(row.sex == s and row.source == "phone" for row in tally.rows)]
+    bands = sorted(by_band, key=lambda band: band or "~")
     by_sex = tally.by("sex", source="phone")
+    sexes = [s for s in ("f", "m", None) if s in by_sex]
     tops = []
     for village in [*villages, None]:
         top = results.top(village.id if village else None, merged=merged)
