@@ -115,6 +115,16 @@ async def test_a_link_signs_in_once_and_the_cookie_is_guarded(site: Site) -> Non
     unknown = await site.client.post("/dashboard/login", data={"t": "nonsense"}, allow_redirects=False)
     assert unknown.status == 410 and "not valid" in await unknown.text()
 
+    # Another site's form cannot sign a browser in with its own link (login CSRF), nor post anything else.
+    async with site.db.session() as session:
+        foreign = await dash.issue_link(session, OTHER_ORGANISER, minutes=5)
+    forged = await site.client.post("/dashboard/login", data={"t": foreign}, allow_redirects=False,
+                                    headers={"Origin": "https://evil.example"})
+    assert forged.status == 403
+    same = await site.client.post("/dashboard/login", data={"t": foreign}, allow_redirects=False,
+                                  headers={"Origin": str(site.client.make_url("")).rstrip("/")})
+    assert same.status == 303
+
 
 async def test_two_claims_of_one_link_give_one_session(db: Database) -> None:
     async with db.session() as session:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp_jinja2
 import jinja2
@@ -136,6 +136,11 @@ async def dashboard_middleware(request: web.Request, handler: Handler) -> web.St
 
 
 async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse:
+    origin = request.headers.get("Origin")
+    if request.method not in ("GET", "HEAD") and origin is not None and urlsplit(origin).netloc != request.host:
+        # A form of another site (also the sign-in and Web App forms, which carry no CSRF token of a session).
+        log.warning("dashboard: %s %s from the origin %r refused", request.method, request.path, origin)
+        raise web.HTTPForbidden(text="cross-site request refused")
     app = jamaat(request)
     path = request.path.removeprefix(PREFIX) or "/"
     public = any(path.startswith(p) for p in PUBLIC)
