@@ -127,10 +127,10 @@ def _pick_language(request: web.Request, chosen: str | None) -> str:
 async def dashboard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """One database session per request; sign-in, role and CSRF checks; the page in the reader's language."""
     response = await _checked(request, handler)
-    # No page is cached by the browser or a proxy, none leaks its address (sign-in tokens) as a referrer.
+    # No page is cached by the browser or a proxy; no address (sign-in tokens) leaks to other sites as a referrer.
     if not request.path.startswith(PREFIX + "/static/"):
         response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response
 
