@@ -203,6 +203,7 @@ async def test_an_organiser_reads_the_round_merges_enters_a_session_and_download
 
     await page.open(f"/dashboard/rounds/{s.round_id}")
     assert await page.script("return typeof htmx") == "object"  # the vendored htmx loaded, from us
+    await page.script("window.stillHere = true")
     assert await page.wait(lambda p: p.image_loaded("#chart"), "the chart")
     first, second = s.problem_ids[:2]
     before_first, before_second = int(await page.text(f'tr[data-problem="{first}"] td.total')), int(
@@ -213,6 +214,15 @@ async def test_an_organiser_reads_the_round_merges_enters_a_session_and_download
     tops = await page.text("#tops")
     assert "Ички жолдор" in tops and "Арал" in tops and "Бирдик" in tops
     assert await page.text("#by-age") and await page.text("#by-sex") and "Клуб" in await page.text("#sessions")
+    # One village's chart, swapped in place.
+    await page.click('#chart-box a[href^="?village="]')
+
+    async def village_chart(p: Page) -> bool:
+        return "village=" in (await p.script("return document.getElementById('chart').src")) and await p.image_loaded(
+            "#chart")
+
+    await page.wait(village_chart, "the village's chart")
+    assert await page.script("return window.stillHere === true")
     await page.screenshot("round")
     await page.screenshot("round-phone", width=412)
 

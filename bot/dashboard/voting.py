@@ -102,13 +102,17 @@ async def round_card(request: web.Request) -> web.StreamResponse:
     lang = language(request)
     results = await voting.results(session, rnd)
     merged = request.query.get("view") != "voted"
+    chart_village = int_arg(request.query.get("village"))
+    if chart_village not in {v.id for v in results.villages}:
+        chart_village = None
     error = request.query.get("error")
     done = request.query.get("done")
     return render(request, "round.html", {
         "rnd": rnd, "aimak": place_name(results.aiyl_aimak, lang), "phase": phase_label(rnd.phase),
         "results": results, "merged": merged, "may_edit": viewer(request).roles.may_organise(rnd.aiyl_aimak_id),
         "error": voting_refusal(error) if error else None, "done": done if done in DONE else None,
-        "participation": results.participation, **results_view(results, lang, merged=merged),
+        "participation": results.participation, "chart_village": chart_village,
+        **results_view(results, lang, merged=merged),
     })
 
 
