@@ -64,6 +64,7 @@ class ChannelOutbound(Base):
     kind: Mapped[str] = mapped_column(String(16))  # text | buttons | list | menu | template | media | contact
     text: Mapped[str | None] = mapped_column(Text)
     choices: Mapped[list[Any] | None] = mapped_column(JSON)
+    call: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the free-form call, to hold it if it fails late
     status: Mapped[str] = mapped_column(String(16), default="accepted")  # accepted|sent|delivered|read|failed
     error_code: Mapped[int | None] = mapped_column(Integer)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

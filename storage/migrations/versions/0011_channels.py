@@ -51,6 +51,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('text', sa.Text(), nullable=True),
     sa.Column('choices', sa.JSON(), nullable=True),
+    sa.Column('call', sa.JSON(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('error_code', sa.Integer(), nullable=True),
     sa.Column('status_at', storage.models.UTCDateTime(timezone=True), nullable=True),
