@@ -171,7 +171,7 @@ async def claim_inbound(session: AsyncSession, external_id: str, chat_id: int) -
             await session.flush()
     except IntegrityError:
         return None
-    return INBOUND_UPDATE_BASE + row.id
+    return INBOUND_UPDATE_BASE + row.id * 16  # room for the updates of one message (numbers typed)
 
 
 async def record_outbound(session: AsyncSession, chat_id: int, kind: str, text: str | None,

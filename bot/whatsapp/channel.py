@@ -222,18 +222,22 @@ class WhatsAppChannel:
                     outgoing: Outgoing) -> Message:
         """The window is closed: keep the message for the person's next message and send a template."""
         assert identity.chat_id is not None
-        kind = templates.message_kind.get()
         async with self.db.current_or_new_session() as session:
             await channels.hold(session, identity.chat_id, outgoing.as_json())
-        payload = templates.payload(self.settings, kind, language, outgoing.text)
-        to, bsuid = _address(identity)
         try:
-            external_id = await self.api.send(to, payload, bsuid=bsuid)
+            delivered = await self.send_template(identity, language, outgoing)
         except WhatsAppError as exc:
             raise _as_telegram(method, exc) from exc
-        delivered = await self._record(identity.chat_id, "template", outgoing,
-                                       [["Read", templates.READ_PAYLOAD]], external_id)
         return _message(bot, identity.chat_id, delivered.message_id, outgoing)
+
+    async def send_template(self, identity: ChannelIdentity, language: str | None, outgoing: Outgoing) -> Delivered:
+        """The template of the kind being sent (``templates.sending``) saying a held message is waiting."""
+        assert identity.chat_id is not None
+        payload = templates.payload(self.settings, templates.message_kind.get(), language, outgoing.text)
+        to, bsuid = _address(identity)
+        external_id = await self.api.send(to, payload, bsuid=bsuid)
+        return await self._record(identity.chat_id, "template", outgoing, [["Read", templates.READ_PAYLOAD]],
+                                  external_id)
 
     async def deliver_held(self, identity: ChannelIdentity) -> int:
         """The person wrote again: send what waited for them, oldest first. Returns how many."""
