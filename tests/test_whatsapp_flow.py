@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
-from services.people import person_by_telegram_id
+from services import voting
+from services.places import find_aiyl_aimak
 from storage.db import Database
+from storage.models import utcnow
+from storage.voting import Ballot
 from tests.harness import Harness, running_bot
 
 
@@ -29,4 +35,51 @@ async def test_registration_from_whatsapp(wabot: Harness) -> None:
     await villager.tap("Woman")
     await villager.tap("36–55")
     assert "you are registered in Бирдик" in villager.last.text, villager.dump()
-    print(villager.dump())
+
+
+async def wa_register(bot: Harness, wa_id: str, village: str = "Арал", name: str = "Aigul"):
+    villager = bot.wa_user(wa_id, name)
+    await villager.send("salam")
+    await villager.tap("English")
+    await villager.tap("Көк-Ирим")
+    await villager.tap(village)
+    await villager.tap("Skip")
+    assert f"you are registered in {village}" in villager.last.text, villager.dump()
+    return villager
+
+
+async def twelve_problem_round(db: Database, organiser: int = 2001) -> int:
+    async with db.session() as session:
+        aimak = await find_aiyl_aimak(session, "kok-irim")
+        rnd = await voting.create_round(session, aiyl_aimak_id=aimak.id, title="ЖМБА 2026", created_by=organiser,
+                                        vote_ends_at=utcnow() + timedelta(days=7))
+        await voting.open_collection(session, rnd, by=organiser)
+        for number in range(1, 13):
+            await voting.add_problem(session, rnd, title_ky=f"Көйгөй {number}", title_ru=f"Проблема {number}",
+                                     by=organiser)
+        await voting.publish_ballot(session, rnd, by=organiser)
+        return rnd.id
+
+
+async def test_five_choices_on_a_twelve_problem_ballot(wabot: Harness) -> None:
+    villager = await wa_register(wabot, "996700200002")
+    round_id = await twelve_problem_round(wabot.db)
+    await villager.send("/vote")
+    ballot = villager.last
+    assert len(ballot.menu) == 13 and "Send the number" in ballot.text, villager.dump()
+    before = len(villager.messages)
+    await villager.choose("2 5 7 9 11")
+    assert len(villager.messages) == before + 1, villager.dump()  # one new menu, not five
+    assert "Chosen: 5 of 5." in villager.last.text, villager.dump()
+    await villager.tap(contains="Next: check my choice (5)")
+    assert "You chose:" in villager.last.text
+    await villager.tap("✅ Confirm")
+    receipt = re.search(r"Receipt code: `?(\w{4}-\w{4})", villager.last.text)
+    assert receipt, villager.dump()
+    await villager.send(f"/receipt {receipt.group(1)}")
+    async with wabot.db.session() as session:
+        ballots = (await session.scalars(select(Ballot).where(Ballot.round_id == round_id))).all()
+        assert len(ballots) == 1
+        titles = {p.id: p.title_ru for p in await voting.problems_of(session, round_id)}
+        view = await voting.my_ballot(session, round_id, ballots[0].person_id)
+    assert sorted(titles[p] for p in view.problem_ids) == sorted(f"Проблема {n}" for n in (2, 5, 7, 9, 11))

@@ -18,11 +18,13 @@ What changes on the way:
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import itertools
 import logging
 import mimetypes
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -65,6 +67,20 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 MEDIA_PREFIX = "wa:"
 _KIND_MIME = {"image": "image/jpeg", "audio": "audio/ogg", "document": "application/octet-stream"}
+
+
+_quiet: contextvars.ContextVar[bool] = contextvars.ContextVar("jamaat_whatsapp_quiet", default=False)
+
+
+@contextmanager
+def quiet_edits(quiet: bool = True) -> Iterator[None]:
+    """Edits in this block are recorded, not sent: of several numbers typed at once ("2 5 7"), each toggles
+    the ballot, and only the last new menu needs to reach the phone."""
+    token = _quiet.set(quiet)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
 
 
 @dataclass
@@ -137,6 +153,10 @@ class WhatsAppChannel:
                 text += "\n\n" + "\n".join(links)
             if contact:
                 return await self._contact_request(bot, method, chat_id, text)
+            if isinstance(method, EditMessageText) and _quiet.get():
+                kind, _payload = render(text, choices or None)
+                delivered = await self._record(chat_id, kind, Outgoing(text, choices or None), choices or None, None)
+                return _message(bot, chat_id, delivered.message_id, Outgoing(text))
             return await self._message(bot, method, chat_id, Outgoing(text, choices or None))
         if isinstance(method, EditMessageReplyMarkup):
             choices, _, _ = choices_of(method.reply_markup)

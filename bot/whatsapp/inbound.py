@@ -34,7 +34,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiohttp import web
 
 from bot.settings import Settings
-from bot.whatsapp.channel import MEDIA_PREFIX, Outgoing, WhatsAppChannel, translate
+from bot.whatsapp.channel import MEDIA_PREFIX, Outgoing, WhatsAppChannel, quiet_edits, translate
 from bot.whatsapp.client import UNREACHABLE, WINDOW_CLOSED
 from bot.whatsapp.render import TEXT_PAYLOAD, parse_numbers
 from bot.whatsapp.templates import READ_PAYLOAD
@@ -52,6 +52,15 @@ SAME_PERSON = __("This WhatsApp number is already registered in {village}. It is
 NOT_A_CHOICE = __("There is no choice {number} here. Please send a number from the list.")
 STALE = __("This button is no longer active.")
 MAX_NUMBERS = 14  # numbers taken from one typed answer (update ids of one message are 16 apart)
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The n-th choice of the numbered menu the bot sent last (resolved when its turn comes: a ballot's menu
+    changes with every toggle, its order does not)."""
+
+    number: int
+    offset: int
 
 
 @dataclass(frozen=True)
@@ -171,12 +180,34 @@ class WhatsAppInbound:
         await self.channel.deliver_held(identity)
         if (seen.linked or linked_now) and village is not None:
             await self._say(identity, translate(self.i18n, language, SAME_PERSON).format(village=village))
-        for update in updates:
-            if isinstance(update, Say):
-                await self._say(identity, translate(self.i18n, language, update.text).format(**update.params))
+        for index, item in enumerate(updates):
+            if isinstance(item, Pick):
+                resolved = await self._pick(identity, item, update_id, at)
+                if resolved is None:
+                    item = Say(NOT_A_CHOICE, {"number": item.number})
+                else:
+                    with quiet_edits(index < len(updates) - 1):  # only the last pick's new menu is shown
+                        await self.dispatcher.feed_update(self.bot, resolved)
+                    continue
+            if isinstance(item, Say):
+                await self._say(identity, translate(self.i18n, language, item.text).format(**item.params))
                 continue
-            await self.dispatcher.feed_update(self.bot, update)
+            await self.dispatcher.feed_update(self.bot, item)
             await self._answer_contact_request(identity, update_id)
+
+    async def _pick(self, identity: ChannelIdentity, pick: Pick, update_id: int, at: datetime) -> Update | None:
+        async with self.db.session() as session:
+            menu = await _last_outbound(session, identity)
+        choices = (menu.choices or []) if menu is not None and menu.kind == "menu" else []
+        if menu is None or not 1 <= pick.number <= len(choices):
+            return None
+        user, chat = _user(identity), _chat(identity)
+
+        def as_message(**content: Any) -> Update:
+            return Update(update_id=update_id, message=Message(message_id=update_id, date=at, chat=chat,
+                                                               from_user=user, **content))
+
+        return self._choice(menu, choices[pick.number - 1][1], update_id, as_message, offset=pick.offset)
 
     async def _say(self, identity: ChannelIdentity, text: str) -> None:
         await self.channel.deliver(identity, Outgoing(text))
@@ -204,7 +235,7 @@ class WhatsAppInbound:
         await self.dispatcher.feed_update(self.bot, Update(update_id=update_id + 15, message=message))
 
     async def _updates(self, session: Any, identity: ChannelIdentity, new: bool, message: dict[str, Any],
-                       update_id: int, at: datetime) -> list[Update | Say]:
+                       update_id: int, at: datetime) -> list[Update | Say | Pick]:
         """The updates (or refusals to say) one WhatsApp message stands for."""
         kind = message.get("type")
         user, chat = _user(identity), _chat(identity)
@@ -221,7 +252,7 @@ class WhatsAppInbound:
             if numbers is not None:
                 menu = await _last_outbound(session, identity)
                 if menu is not None and menu.kind == "menu" and menu.choices:
-                    return self._choices(menu, numbers, update_id, as_message)
+                    return [Pick(number, offset) for offset, number in enumerate(numbers[:MAX_NUMBERS])]
             return [as_message(text=text)]
         if kind in ("interactive", "button"):
             if kind == "button":
@@ -263,17 +294,6 @@ class WhatsAppInbound:
             return [as_message(contact=shared)]
         log.info("WhatsApp message of type %s from chat %s not handled", kind, identity.chat_id)
         return []
-
-    def _choices(self, menu: ChannelOutbound, numbers: list[int], update_id: int, as_message: Any
-                 ) -> list[Update | Say]:
-        choices = menu.choices or []
-        result: list[Update | Say] = []
-        for index, number in enumerate(numbers[:MAX_NUMBERS]):
-            if not 1 <= number <= len(choices):
-                result.append(Say(NOT_A_CHOICE, {"number": number}))
-                continue
-            result.append(self._choice(menu, choices[number - 1][1], update_id, as_message, offset=index))
-        return result
 
     def _choice(self, row: ChannelOutbound, payload: str, update_id: int, as_message: Any, offset: int = 0) -> Update:
         if payload.startswith(TEXT_PAYLOAD):

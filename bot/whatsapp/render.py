@@ -112,7 +112,11 @@ def render(text: str, choices: list[Choice] | None) -> tuple[str, dict[str, Any]
                 "type": "list", "body": {"text": text},
                 "action": {"button": _short(tr("Choose"), LIST_BUTTON), "sections": [{"rows": rows}]}}}
     lines = [f"{number}. {label}" for number, label in enumerate(labels, start=1)]
-    hint = tr("Send the number of your choice, e.g. {example}.").format(example=min(2, len(labels)))
+    if len(labels) > 2:
+        hint = tr("Send the number of your choice; several numbers at once work too, e.g. {example}.").format(
+            example=" ".join(str(n) for n in (2, 3, 5)[: len(labels) - 1]))
+    else:
+        hint = tr("Send the number of your choice.")
     menu = "\n".join([text, "", *lines, "", hint])
     return "menu", {"type": "text", "text": {"body": menu[:MAX_TEXT], "preview_url": False}}
 
