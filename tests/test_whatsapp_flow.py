@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from services import voting
+from services.people import person_by_telegram_id
 from services.places import find_aiyl_aimak
 from storage.db import Database
-from storage.models import utcnow
+from storage.models import Person, utcnow
 from storage.voting import Ballot
 from tests.harness import Harness, running_bot
+from tests.test_registration import register
 
 
 @pytest.fixture
@@ -83,3 +85,33 @@ async def test_five_choices_on_a_twelve_problem_ballot(wabot: Harness) -> None:
         titles = {p.id: p.title_ru for p in await voting.problems_of(session, round_id)}
         view = await voting.my_ballot(session, round_id, ballots[0].person_id)
     assert sorted(titles[p] for p in view.problem_ids) == sorted(f"Проблема {n}" for n in (2, 5, 7, 9, 11))
+
+
+async def test_telegram_person_writing_from_whatsapp_is_the_same_person(wabot: Harness) -> None:
+    tg = await register(wabot, 1301, language="English", village="Бирдик", sex=None, phone="+996700300001")
+    round_id = await twelve_problem_round(wabot.db)
+    await tg.send("/vote")
+    await tg.tap(contains="Проблема 3")
+    await tg.tap(contains="Next: check my choice (1)")
+    await tg.tap("✅ Confirm")
+    assert "Your ballot is counted." in tg.last.text
+
+    villager = wabot.wa_user("996700300001", "Aibek")
+    await villager.send("salam")
+    said = "\n".join(villager.texts)
+    assert "already registered in Бирдик" in said and "same person" in said, villager.dump()
+    assert "Welcome back!" in villager.last.text, villager.dump()  # no second registration
+    await villager.send("/vote")
+    ballot = villager.last  # the same ballot: the choice made on Telegram is there
+    assert "Ballot of Бирдик" in ballot.text and "Chosen: 1 of 5." in ballot.text and "3. ✅ Проблема 3" in ballot.text
+    await villager.choose("1 2")
+    await villager.tap(contains="Next: check my choice (3)")
+    await villager.tap("✅ Confirm")
+    assert "Your ballot is counted." in villager.last.text, villager.dump()
+    async with wabot.db.session() as session:
+        people = (await session.scalars(select(Person).where(Person.phone_hash.is_not(None)))).all()
+        ballots = (await session.scalars(select(Ballot).where(Ballot.round_id == round_id))).all()
+        telegram_person = await person_by_telegram_id(session, 1301)
+        view = await voting.my_ballot(session, round_id, telegram_person.id)
+    assert len(people) == 1 and len(ballots) == 1 and ballots[0].person_id == telegram_person.id
+    assert len(view.problem_ids) == 3  # the last ballot confirmed counts, once
