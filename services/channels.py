@@ -250,6 +250,9 @@ async def take_held(session: AsyncSession, chat_id: int, now: datetime | None = 
     return taken
 
 
-async def has_held(session: AsyncSession, chat_id: int) -> bool:
-    return await session.scalar(select(ChannelHeld.id).where(
-        ChannelHeld.chat_id == chat_id, ChannelHeld.delivered_at.is_(None)).limit(1)) is not None
+async def has_held(session: AsyncSession, chat_id: int, since: datetime | None = None) -> bool:
+    """Is a message waiting for this chat (held since ``since``, if given)?"""
+    query = select(ChannelHeld.id).where(ChannelHeld.chat_id == chat_id, ChannelHeld.delivered_at.is_(None))
+    if since is not None:
+        query = query.where(ChannelHeld.created_at >= since)
+    return await session.scalar(query.limit(1)) is not None

@@ -9,14 +9,25 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from services import voting
+from bot.emulator.whatsapp import WaPhone
+from jobs.tasks import run_due_tasks
+from services import events, voting
 from services.people import person_by_telegram_id
 from services.places import find_aiyl_aimak
+from storage.channels import ChannelIdentity
 from storage.db import Database
+from storage.events import Event
 from storage.models import Person, utcnow
 from storage.voting import Ballot
 from tests.harness import Harness, running_bot
+from tests.test_events import FAST, delivered, make_event, organiser
 from tests.test_registration import register
+
+
+async def chat_of(bot: Harness, villager: WaPhone) -> int:
+    """The synthetic chat id the bot uses for a WhatsApp villager."""
+    async with bot.db.session() as session:
+        return int(await session.scalar(select(ChannelIdentity.chat_id).where(ChannelIdentity.wa_id == villager.wa_id)))
 
 
 @pytest.fixture
@@ -115,3 +126,40 @@ async def test_telegram_person_writing_from_whatsapp_is_the_same_person(wabot: H
         view = await voting.my_ballot(session, round_id, telegram_person.id)
     assert len(people) == 1 and len(ballots) == 1 and ballots[0].person_id == telegram_person.id
     assert len(view.problem_ids) == 3  # the last ballot confirmed counts, once
+
+
+@pytest.fixture
+async def fastbot(db: Database) -> AsyncIterator[Harness]:
+    async with running_bot(db, whatsapp=True, **FAST) as harness:
+        yield harness
+
+
+async def test_notice_and_reminder_outside_the_window_come_as_templates(fastbot: Harness) -> None:
+    bot = fastbot
+    await organiser(bot, "kok-irim")
+    villager = await wa_register(bot, "996700400001")
+    assert bot.wa is not None
+    bot.wa.advance(hours=30)  # the 24-hour window closes
+    event_id = await make_event(bot, "kok-irim", starts_in=timedelta(days=3), progress=None)
+    await delivered(bot)
+    template = villager.last
+    assert template.type == "template" and "Draft local budget for 2027" in template.text, villager.dump()
+    await villager.tap("Read")
+    notice = next(m for m in reversed(villager.messages) if any(r["title"] == "I will come" for r in m.rows))
+    assert "Draft local budget for 2027" in notice.text, villager.dump()
+    assert any(m.type == "document" for m in villager.messages[-2:])  # the calendar file
+    await villager.tap("I will come")
+    chat_id = await chat_of(bot, villager)
+    async with bot.db.session() as session:
+        event = await session.get(Event, event_id)
+        person = await person_by_telegram_id(session, chat_id)
+        assert await events.response_of(session, event_id, person) == "yes"
+        starts_at = event.starts_at
+
+    bot.wa.advance(hours=30)
+    assert bot.app is not None
+    assert await run_due_tasks(bot.app, now=starts_at - timedelta(days=1) + timedelta(minutes=1)) == 1
+    await delivered(bot)
+    assert villager.last.type == "template" and "Reminder" in villager.last.text, villager.dump()
+    await villager.send("ok")
+    assert any((m.text or "").startswith("⏰ Reminder, in 1 day(s)") for m in villager.messages[-3:]), villager.dump()

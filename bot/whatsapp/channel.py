@@ -26,7 +26,7 @@ import mimetypes
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
@@ -63,9 +63,11 @@ from services import channels
 from services.people import person_by_telegram_id
 from storage.channels import ChannelIdentity
 from storage.db import Database
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 MEDIA_PREFIX = "wa:"
+TEMPLATE_QUIET = timedelta(minutes=10)  # held messages this close together share one template
 _KIND_MIME = {"image": "image/jpeg", "audio": "audio/ogg", "document": "application/octet-stream"}
 
 
@@ -243,7 +245,13 @@ class WhatsAppChannel:
         """The window is closed: keep the message for the person's next message and send a template."""
         assert identity.chat_id is not None
         async with self.db.current_or_new_session() as session:
+            # A notice and its calendar file get one template, not two.
+            told = await channels.has_held(session, identity.chat_id, since=utcnow() - TEMPLATE_QUIET)
             await channels.hold(session, identity.chat_id, outgoing.as_json())
+        if told:
+            async with self.db.current_or_new_session() as session:
+                row = await channels.record_outbound(session, identity.chat_id, "held", outgoing.text, None)
+                return _message(bot, identity.chat_id, row.id, outgoing)
         try:
             delivered = await self.send_template(identity, language, outgoing)
         except WhatsAppError as exc:

@@ -71,7 +71,7 @@ def choices_of(markup: Any) -> tuple[list[Choice], bool, list[str]]:
             for button in row:
                 if button.callback_data is not None:
                     choices.append([button.text, button.callback_data])
-                elif button.url:
+                elif button.url and "://t.me/" not in button.url:  # Telegram deep links mean nothing here
                     links.append(f"{button.text}: {button.url}")
     elif isinstance(markup, ReplyKeyboardMarkup):
         for row in markup.keyboard:

@@ -47,7 +47,8 @@ TEMPLATES: tuple[Template, ...] = (
 DEFAULT_NAMES = {"notice": "jamaat_notice", "answer": "jamaat_answer_ready", "waiting": "jamaat_message_waiting"}
 
 # What kind of message is being sent (set by the delivery path): picks the template when the window is closed.
-message_kind: contextvars.ContextVar[str] = contextvars.ContextVar("jamaat_whatsapp_kind", default="waiting")
+# By default a notice: its first line shows in the template; helpdesk answers say "answer" (nothing shows).
+message_kind: contextvars.ContextVar[str] = contextvars.ContextVar("jamaat_whatsapp_kind", default="notice")
 
 
 @contextmanager
