@@ -14,6 +14,7 @@ from jobs.tasks import run_due_tasks
 from services import events, voting
 from services.people import person_by_telegram_id
 from services.places import find_aiyl_aimak
+from services.roles import Role, grant
 from storage.channels import ChannelIdentity
 from storage.db import Database
 from storage.events import Event
@@ -21,6 +22,7 @@ from storage.models import Person, utcnow
 from storage.voting import Ballot
 from tests.harness import Harness, running_bot
 from tests.test_events import FAST, delivered, make_event, organiser
+from tests.test_helpdesk_flow import GROUP, LAWYER_1
 from tests.test_registration import register
 
 
@@ -163,3 +165,39 @@ async def test_notice_and_reminder_outside_the_window_come_as_templates(fastbot:
     assert villager.last.type == "template" and "Reminder" in villager.last.text, villager.dump()
     await villager.send("ok")
     assert any((m.text or "").startswith("⏰ Reminder, in 1 day(s)") for m in villager.messages[-3:]), villager.dump()
+
+
+async def test_voice_question_answered_after_30_hours(db: Database) -> None:
+    async with running_bot(db, whatsapp=True, helpdesk_group_chat_id=GROUP, helpdesk_askers="registered",
+                           default_language="en") as bot:
+        group = bot.emu.group(GROUP, "Union lawyers")
+        async with db.session() as session:
+            await grant(session, LAWYER_1, Role.LAWYER)
+        lawyer = bot.user(LAWYER_1, "Nurlan", language_code="en")
+        await lawyer.send("/start")
+        await lawyer.tap("English")
+        villager = await wa_register(bot, "996700500001")
+        await villager.send("/ask")
+        await villager.tap(contains="Land")
+        await villager.send("Can the aiyl okmotu take back my land plot?")
+        await villager.send_voice(b"OggS\x00 my voice note")
+        assert "Attached: 1" in villager.last.text, villager.dump()
+        await villager.tap("Submit the question")
+        assert "Your question is received: *No. 1*" in villager.last.text, villager.dump()
+
+        card = await group.wait_for_message(lambda m: any("Take" in b for row in m.buttons for b in row))
+        await lawyer.tap("Take", message=card)
+        voice = next(m for m in lawyer.messages if m.document is not None)
+        assert voice.document.data == b"OggS\x00 my voice note"  # the lawyer hears the audio
+
+        assert bot.wa is not None
+        bot.wa.advance(hours=30)
+        await lawyer.tap("Answer")
+        await lawyer.send("No: a plot in private ownership can only be taken by a court decision.")
+        await lawyer.tap("Send the answer")
+        await bot.wa.settle()
+        assert villager.last.type == "template", villager.dump()
+        assert "court decision" not in (villager.last.text or "")
+        await villager.send("hello")
+        answer = next(m for m in reversed(villager.messages) if "Answer to your question No. 1" in (m.text or ""))
+        assert "court decision" in answer.text
