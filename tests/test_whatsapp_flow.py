@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.emulator import tiny_png
 from bot.emulator.whatsapp import WaPhone
 from jobs.tasks import run_due_tasks
 from services import events, voting
@@ -19,10 +20,14 @@ from storage.channels import ChannelIdentity
 from storage.db import Database
 from storage.events import Event
 from storage.models import Person, utcnow
+from storage.plan import MonitoringAnswer
 from storage.voting import Ballot
 from tests.harness import Harness, running_bot
 from tests.test_events import FAST, delivered, make_event, organiser
 from tests.test_helpdesk_flow import GROUP, LAWYER_1
+from tests.test_plan_flow import ORGANISER as PLAN_ORGANISER
+from tests.test_plan_flow import build_plan, morning, tick
+from tests.test_plan_flow import people as plan_people
 from tests.test_registration import register
 
 
@@ -201,3 +206,30 @@ async def test_voice_question_answered_after_30_hours(db: Database) -> None:
         await villager.send("hello")
         answer = next(m for m in reversed(villager.messages) if "Answer to your question No. 1" in (m.text or ""))
         assert "court decision" in answer.text
+
+
+async def test_monitoring_answer_with_a_photo(db: Database) -> None:
+    async with running_bot(db, whatsapp=True, outbox_chat_interval=0.0) as bot:
+        await plan_people(bot)
+        villager = await wa_register(bot, "996700600001")
+        plan_id, activity_id, due, checks = await build_plan(bot)
+        organiser = bot.user(PLAN_ORGANISER)
+        await organiser.send("/plans")
+        await organiser.tap(contains="ЖМБА 2026")
+        await organiser.tap("👥 Groups")
+        await organiser.tap("Monitoring group")
+        await organiser.send("+996700600001")
+        assert "added" in organiser.last.text, organiser.dump()
+        await tick(bot, morning(checks[0]))
+        await bot.wa.settle()
+        prompt = next(m for m in reversed(villager.messages) if "Monitoring" in (m.text or ""))
+        assert "Activity: *Gravel for the inner roads*" in prompt.text, villager.dump()
+        await villager.tap("in progress")
+        await villager.tap("50%")
+        await villager.send("Half of the gravel is on the road")
+        await villager.send_image(tiny_png())
+        assert villager.last.text == "Thank you, your monitoring answer is saved: in progress, 50% done.", \
+            villager.dump()
+        async with bot.db.session() as session:
+            answers = (await session.scalars(select(MonitoringAnswer))).all()
+        assert [(a.status, a.percent, a.photo_file_id is not None) for a in answers] == [("in_progress", 50, True)]
