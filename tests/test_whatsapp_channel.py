@@ -125,7 +125,7 @@ async def test_an_old_window_is_known_locally_and_the_template_names_the_kind(wa
     assert wa.stats["131047"] == refused  # no failed attempt: the bot knew the window was closed
     assert villager.last.type == "template" and villager.last.raw["template"]["name"] == "jamaat_answer_ready"
     assert "court" not in villager.last.text
-    await villager.tap("Read the answer")
+    await villager.tap(villager.last.buttons[0])
     assert villager.last.text == "*Answer* to your question No. 3: a court decides."
 
 

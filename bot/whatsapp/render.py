@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
+from aiogram.utils.i18n import gettext
 
 MAX_BUTTONS, BUTTON_TITLE = 3, 20
 MAX_ROWS, ROW_TITLE, ROW_DESCRIPTION, LIST_BUTTON = 10, 24, 72, 20
@@ -22,10 +23,8 @@ NUMBERS = re.compile(r"^\s*\d{1,3}(?:[\s,;.]+\d{1,3})*\s*$")
 Choice = list[str]  # [label, payload]
 
 
-def tr(text: str) -> str:
+def _(text: str) -> str:
     """gettext when a language is set (in an update, or ``in_language``), else the English text."""
-    from aiogram.utils.i18n import gettext
-
     try:
         return gettext(text)
     except LookupError:
@@ -110,13 +109,13 @@ def render(text: str, choices: list[Choice] | None) -> tuple[str, dict[str, Any]
                 rows.append(row)
             return "list", {"type": "interactive", "interactive": {
                 "type": "list", "body": {"text": text},
-                "action": {"button": _short(tr("Choose"), LIST_BUTTON), "sections": [{"rows": rows}]}}}
+                "action": {"button": _short(_("Choose"), LIST_BUTTON), "sections": [{"rows": rows}]}}}
     lines = [f"{number}. {label}" for number, label in enumerate(labels, start=1)]
     if len(labels) > 2:
-        hint = tr("Send the number of your choice; several numbers at once work too, e.g. {example}.").format(
+        hint = _("Send the number of your choice; several numbers at once work too, e.g. {example}.").format(
             example=" ".join(str(n) for n in (2, 3, 5)[: len(labels) - 1]))
     else:
-        hint = tr("Send the number of your choice.")
+        hint = _("Send the number of your choice.")
     menu = "\n".join([text, "", *lines, "", hint])
     return "menu", {"type": "text", "text": {"body": menu[:MAX_TEXT], "preview_url": False}}
 
