@@ -23,6 +23,7 @@ import hashlib
 import itertools
 import logging
 import mimetypes
+import time
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 MEDIA_PREFIX = "wa:"
+IDENTITY_TTL = 30.0  # seconds an identity read for sending is reused (another process may have seen a message)
 TEMPLATE_QUIET = timedelta(minutes=10)  # held messages this close together share one template
 _KIND_MIME = {"image": "image/jpeg", "audio": "audio/ogg", "document": "application/octet-stream"}
 
@@ -115,6 +117,7 @@ class ChannelState:
     callbacks: dict[str, int] = field(default_factory=dict)  # callback query id → chat id (for its answer)
     contact_answers: set[int] = field(default_factory=set)  # chats whose contact request the adapter answers
     uploads: dict[str, str] = field(default_factory=dict)  # sha256 of a file → media id already uploaded
+    identities: dict[int, tuple[float, ChannelIdentity]] = field(default_factory=dict)  # chat id → (seen, identity)
 
 
 class WhatsAppChannel:
@@ -184,24 +187,46 @@ class WhatsAppChannel:
         raise TelegramBadRequest(method=method, message=f"Bad Request: {type(method).__name__} is not supported on "
                                                         "WhatsApp")
 
-    async def _identity(self, method: TelegramMethod[Any], chat_id: int) -> tuple[ChannelIdentity, str | None]:
+    async def _identity(self, method: TelegramMethod[Any], chat_id: int) -> ChannelIdentity:
+        """The identity behind a chat (cached for a few seconds: a broadcast asks for thousands)."""
+        cached = self.state.identities.get(chat_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < IDENTITY_TTL:
+            return cached[1]
         async with self.db.current_or_new_session() as session:
             identity = await channels.identity_by_chat(session, chat_id)
-            person = await person_by_telegram_id(session, chat_id) if identity is not None else None
         if identity is None:
             raise TelegramBadRequest(method=method, message="Bad Request: chat not found")
-        return identity, person.language if person is not None else None
+        self.remember(identity)
+        return identity
+
+    def remember(self, identity: ChannelIdentity) -> None:
+        """Keep an identity seen just now (its window, its address) for the sends that follow."""
+        if identity.chat_id is None:
+            return
+        if len(self.state.identities) > 50_000:
+            self.state.identities.clear()
+        self.state.identities[identity.chat_id] = (time.monotonic(), _detached(identity))
+
+    def forget_identity(self, chat_id: int) -> None:
+        self.state.identities.pop(chat_id, None)
+
+    async def _language(self, chat_id: int) -> str | None:
+        async with self.db.current_or_new_session() as session:
+            person = await person_by_telegram_id(session, chat_id)
+            return person.language if person is not None else None
 
     async def _message(self, bot: Bot, method: TelegramMethod[Any], chat_id: int, outgoing: Outgoing,
                        *, held: bool = False) -> Message:
-        identity, language = await self._identity(method, chat_id)
+        identity = await self._identity(method, chat_id)
         if not held and not channels.window_open(identity):
-            return await self._hold(bot, method, identity, language, outgoing)
+            return await self._hold(bot, method, identity, await self._language(chat_id), outgoing)
         try:
             delivered = await self.deliver(identity, outgoing)
         except WhatsAppError as exc:
             if exc.window_closed and not held:
-                return await self._hold(bot, method, identity, language, outgoing)
+                self.forget_identity(chat_id)
+                return await self._hold(bot, method, identity, await self._language(chat_id), outgoing)
             raise _as_telegram(method, exc) from exc
         return _message(bot, chat_id, delivered.message_id, outgoing)
 
@@ -280,7 +305,7 @@ class WhatsAppChannel:
         return len(calls)
 
     async def _contact_request(self, bot: Bot, method: TelegramMethod[Any], chat_id: int, text: str) -> Message:
-        identity, _ = await self._identity(method, chat_id)
+        identity = await self._identity(method, chat_id)
         if identity.wa_id:
             # WhatsApp told us the number: the adapter answers the request itself (see inbound).
             self.state.contact_answers.add(chat_id)
@@ -389,6 +414,13 @@ class ChannelSession(BaseSession):
             return
         async for chunk in self.inner.stream_content(url, headers, timeout, chunk_size, raise_for_status):
             yield chunk
+
+
+def _detached(identity: ChannelIdentity) -> ChannelIdentity:
+    """A plain copy, safe outside its session."""
+    return ChannelIdentity(id=identity.id, channel=identity.channel, chat_id=identity.chat_id, wa_id=identity.wa_id,
+                           bsuid=identity.bsuid, name=identity.name, person_id=identity.person_id,
+                           last_inbound_at=identity.last_inbound_at)
 
 
 def _chat_of(method: TelegramMethod[Any]) -> Any:

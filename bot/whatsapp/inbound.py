@@ -165,6 +165,7 @@ class WhatsAppInbound:
                                            key=key, now=max(at, datetime.now(UTC)))
             identity = seen.identity
             assert identity.chat_id is not None
+            self.channel.remember(identity)
             update_id = await channels.claim_inbound(session, str(message["id"]), identity.chat_id)
             if update_id is None:
                 log.info("WhatsApp message %s delivered again: skipped", message["id"])
