@@ -191,6 +191,7 @@ class WhatsAppServer:
         self._port = 0
         self._changed = asyncio.Event()
         self.inflight = 0
+        self.app_hooks: list[Callable[[web.Application], None]] = []  # more routes (the demo's web chat)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -204,6 +205,8 @@ class WhatsAppServer:
         app.router.add_post("/{version}/{number}/media", self._handle_upload)
         app.router.add_get("/{version}/{media_id}", self._handle_media_info)
         app.router.add_get("/download/{media_id}", self._handle_download)
+        for hook in self.app_hooks:
+            hook(app)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
