@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import socket
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.emulator import Emulator
 from bot.emulator.whatsapp import WhatsAppEmulator, WhatsAppLimits
 from bot.i18n import make_i18n
 from bot.settings import Settings
 from bot.whatsapp import templates
 from bot.whatsapp.client import CloudApi, WhatsAppError
 from bot.whatsapp.render import html_to_whatsapp, parse_numbers, render
+from services import channels
 from services.people import person_by_telegram_id
 from storage.channels import ChannelIdentity, ChannelOutbound
 from storage.db import Database
@@ -241,3 +248,73 @@ def test_the_templates_command_lists_every_template_in_ky_and_ru() -> None:
         assert f"name: {name}" in text
     assert "language: ky_KG" in text and "language: ru" in text and "category: UTILITY" in text
     assert "{{1}}" in text and "QUICK_REPLY" in text
+
+
+async def test_jamaat_webhook_serves_whatsapp_too(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with Emulator(timeout=30) as emu, WhatsAppEmulator() as wa:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JAMAAT_")}
+        env.update({
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+            "JAMAAT_BOT_TOKEN": emu.token, "JAMAAT_API_BASE_URL": emu.base_url,
+            "JAMAAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jamaat.db'}",
+            "JAMAAT_PHONE_HASH_KEY": "a-long-enough-secret-key",
+            "JAMAAT_WEBHOOK_URL": f"http://127.0.0.1:{port}", "JAMAAT_WEBHOOK_SECRET": "webhook-secret",
+            "JAMAAT_WEBHOOK_HOST": "127.0.0.1", "JAMAAT_WEBHOOK_PORT": str(port),
+            "JAMAAT_WHATSAPP_TOKEN": wa.token, "JAMAAT_WHATSAPP_PHONE_NUMBER_ID": wa.phone_number_id,
+            "JAMAAT_WHATSAPP_APP_SECRET": wa.app_secret, "JAMAAT_WHATSAPP_VERIFY_TOKEN": "verify-me",
+            "JAMAAT_WHATSAPP_API_BASE_URL": wa.base_url,
+        })
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "webhook", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        try:
+            await emu.wait_for(lambda: emu.webhook_info()["url"], timeout=30, message="no webhook was set")
+            wa.webhook_url = f"http://127.0.0.1:{port}/whatsapp/webhook"
+            async with aiohttp.ClientSession() as http:
+                query = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
+                async with http.get(wa.webhook_url, params=query) as response:
+                    assert await response.text() == "42"
+            villager = wa.user("996700900001", "Aibek")
+            await villager.send("salam")  # answered at once (200), handled in the background
+            for _ in range(300):
+                if villager.messages:
+                    break
+                await wa.wait_change(0.1)
+            assert villager.last.text == "Тилди тандаңыз:"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 0, output.decode()[-2000:]
+
+
+async def test_forget_from_whatsapp_deletes_the_identity(wabot: Harness) -> None:
+    villager = await wa_register(wabot, "996700700008")
+    await villager.send("/forget")
+    await villager.tap("Yes, delete my data")
+    assert "Your data is deleted" in villager.last.text
+    assert await identities(wabot) == 0
+    async with wabot.db.session() as session:
+        rows = (await session.scalars(select(Person).where(Person.forgotten_at.is_not(None)))).all()
+        assert len(rows) == 1 and rows[0].phone_hash is None and rows[0].telegram_id is None
+    await villager.send("salam")  # a new start
+    assert villager.last.text == "Тилди тандаңыз:"
+
+
+async def test_one_identity_per_number_even_when_two_messages_race(db: Database) -> None:
+    async def first_contact() -> int:
+        async with db.session() as session:
+            seen = await channels.identify(session, wa_id="996700950001", bsuid=None, name="A", key="k" * 16)
+            await asyncio.sleep(0.05)  # both transactions are open at once (PostgreSQL; SQLite queues them)
+            return int(seen.identity.chat_id or 0)
+
+    chats = await asyncio.gather(first_contact(), first_contact())
+    async with db.session() as session:
+        rows = (await session.scalars(select(ChannelIdentity))).all()
+    assert len(rows) == 1 and set(chats) == {rows[0].chat_id} and rows[0].chat_id >= channels.WHATSAPP_BASE
+    async with db.session() as session:
+        assert await channels.claim_inbound(session, "wamid.1", rows[0].chat_id) is not None
+    async with db.session() as session:
+        assert await channels.claim_inbound(session, "wamid.1", rows[0].chat_id) is None

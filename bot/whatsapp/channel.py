@@ -286,7 +286,7 @@ class WhatsAppChannel:
     async def send_template(self, identity: ChannelIdentity, language: str | None, outgoing: Outgoing) -> Delivered:
         """The template of the kind being sent (``templates.sending``) saying a held message is waiting."""
         assert identity.chat_id is not None
-        payload = templates.payload(self.settings, templates.message_kind.get(), language, outgoing.text)
+        payload = templates.payload(self.settings, templates.current_kind(), language, outgoing.text)
         to, bsuid = _address(identity)
         external_id = await self.api.send(to, payload, bsuid=bsuid)
         return await self._record(identity.chat_id, "template", outgoing, [["Read", templates.READ_PAYLOAD]],

@@ -47,8 +47,16 @@ TEMPLATES: tuple[Template, ...] = (
 DEFAULT_NAMES = {"notice": "jamaat_notice", "answer": "jamaat_answer_ready", "waiting": "jamaat_message_waiting"}
 
 # What kind of message is being sent (set by the delivery path): picks the template when the window is closed.
-# By default a notice: its first line shows in the template; helpdesk answers say "answer" (nothing shows).
-message_kind: contextvars.ContextVar[str] = contextvars.ContextVar("jamaat_whatsapp_kind", default="notice")
+# Unset: a message sent while someone else's update is handled (a lawyer's answer, an organiser's decision) is
+# a relay and gets "waiting", which shows nothing of it; one sent by a job (a notice, a reminder) gets "notice",
+# with its first line.
+message_kind: contextvars.ContextVar[str | None] = contextvars.ContextVar("jamaat_whatsapp_kind", default=None)
+
+
+def current_kind() -> str:
+    from storage.db import current_session
+
+    return message_kind.get() or ("waiting" if current_session.get() is not None else "notice")
 
 
 @contextmanager
