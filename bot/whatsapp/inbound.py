@@ -92,6 +92,7 @@ class WhatsAppInbound:
         self.channel = channel
         self.handle_in_background = handle_in_background
         self.tasks: set[asyncio.Task[None]] = set()
+        self.locks: dict[str, asyncio.Lock] = {}
 
     def register(self, app: web.Application, path: str = WEBHOOK_PATH) -> None:
         app.router.add_get(path, self.verify)
@@ -154,6 +155,17 @@ class WhatsAppInbound:
     # ----------------------------------------------------------------- messages
 
     async def handle_message(self, message: dict[str, Any], names: dict[str, str | None]) -> None:
+        """One person's messages one at a time, in order, in this process (they may arrive together)."""
+        sender = str(message.get("from") or message.get("from_user_id") or "")
+        lock = self.locks.setdefault(sender, asyncio.Lock())
+        try:
+            async with lock:
+                await self._handle_message(message, names)
+        finally:
+            if not lock.locked() and not getattr(lock, "_waiters", None):
+                self.locks.pop(sender, None)
+
+    async def _handle_message(self, message: dict[str, Any], names: dict[str, str | None]) -> None:
         wa_id, bsuid = message.get("from"), message.get("from_user_id")
         if not (wa_id or bsuid) or not message.get("id"):
             return
