@@ -231,6 +231,8 @@ async def test_the_client_paces_and_retries_throttling() -> None:
 def test_rendering_of_choices_and_formatting() -> None:
     assert html_to_whatsapp('<b>Hearing</b> &amp; <i>agenda</i> <a href="https://x.kg">site</a>') == \
         "*Hearing* & _agenda_ site (https://x.kg)"
+    assert html_to_whatsapp('<a href="https://t.me/jamaat_bot?start=event_1">Open this event</a>') == \
+        "Open this event: /start event_1"
     kind, payload = render("Come?", [["I will come", "a"], ["I can't come", "b"], ["Question", "c"]])
     assert kind == "buttons" and len(payload["interactive"]["action"]["buttons"]) == 3
     kind, payload = render("Come?", [["I will come", "a"], ["Ask a question or make a proposal", "b"]])

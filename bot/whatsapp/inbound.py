@@ -259,7 +259,7 @@ class WhatsAppInbound:
 
         if kind == "text":
             text = str((message.get("text") or {}).get("body") or "")
-            if new:
+            if new and not text.startswith("/start"):
                 return [as_message(text="/start")]
             numbers = parse_numbers(text)
             if numbers is not None:

@@ -42,13 +42,25 @@ _LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.I | re.S)
 _ANY_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 
 
+_DEEP_LINK = re.compile(r"^https://t\.me/[A-Za-z0-9_]+\?start=([A-Za-z0-9_-]{1,64})$")
+
+
+def _link(match: re.Match[str]) -> str:
+    """A link as text; a Telegram deep link (``t.me/bot?start=X``) as the command that does the same here."""
+    href, label = html.unescape(match.group(1)), match.group(2)
+    deep = _DEEP_LINK.match(href)
+    if deep:
+        return f"{label}: /start {deep.group(1)}"
+    return label if href == label else f"{label} ({href})"
+
+
 def html_to_whatsapp(text: str | None, parse_mode: str | None = "HTML") -> str:
     """Telegram HTML as WhatsApp formatting: *bold*, _italic_, ~strike~, `code`; links as "text (url)"."""
     if not text:
         return ""
     if parse_mode is None or parse_mode.upper() != "HTML":
         return text
-    text = _LINK.sub(lambda m: m.group(2) if m.group(1) == m.group(2) else f"{m.group(2)} ({m.group(1)})", text)
+    text = _LINK.sub(_link, text)
     for pattern, mark in _TAGS:
         text = pattern.sub(mark, text)
     text = _ANY_TAG.sub("", text)
