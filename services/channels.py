@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -256,3 +256,19 @@ async def has_held(session: AsyncSession, chat_id: int, since: datetime | None =
     if since is not None:
         query = query.where(ChannelHeld.created_at >= since)
     return await session.scalar(query.limit(1)) is not None
+
+
+async def broadcast_statuses(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
+    """WhatsApp delivery statuses of a broadcast's messages (the outbox row's ``telegram_message_id`` is the
+    id of the message sent): {"sent": n, "delivered": n, "read": n, "failed": n}."""
+    from storage.delivery import OutboxMessage
+
+    rows = await session.execute(
+        select(ChannelOutbound.status, func.count()).join(
+            OutboxMessage, (OutboxMessage.chat_id == ChannelOutbound.chat_id)
+            & (OutboxMessage.telegram_message_id == ChannelOutbound.id))
+        .where(OutboxMessage.broadcast_id == broadcast_id).group_by(ChannelOutbound.status))
+    counts = {"sent": 0, "delivered": 0, "read": 0, "failed": 0}
+    for status, count in rows.all():
+        counts["sent" if status == "accepted" else status] = counts.get(status, 0) + int(count)
+    return counts

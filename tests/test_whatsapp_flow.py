@@ -12,12 +12,13 @@ from sqlalchemy import select
 from bot.emulator import tiny_png
 from bot.emulator.whatsapp import WaPhone
 from jobs.tasks import run_due_tasks
-from services import events, voting
+from services import channels, events, voting
 from services.people import person_by_telegram_id
 from services.places import find_aiyl_aimak
 from services.roles import Role, grant
 from storage.channels import ChannelIdentity
 from storage.db import Database
+from storage.delivery import Broadcast
 from storage.events import Event
 from storage.models import Person, utcnow
 from storage.plan import MonitoringAnswer
@@ -151,6 +152,10 @@ async def test_notice_and_reminder_outside_the_window_come_as_templates(fastbot:
     await delivered(bot)
     template = villager.last
     assert template.type == "template" and "Draft local budget for 2027" in template.text, villager.dump()
+    assert await bot.wa.post(bot.wa.status(template.id, "read")) == 200
+    async with bot.db.session() as session:
+        broadcast_id = await session.scalar(select(Broadcast.id))
+        assert (await channels.broadcast_statuses(session, broadcast_id))["read"] == 1  # against the outbox row
     await villager.tap(villager.last.buttons[0])  # "Read", in the template's language
     notice = next(m for m in reversed(villager.messages) if any(r["title"] == "I will come" for r in m.rows))
     assert "Draft local budget for 2027" in notice.text, villager.dump()
