@@ -200,8 +200,18 @@ async def test_voice_question_answered_after_30_hours(db: Database) -> None:
         voice = next(m for m in lawyer.messages if m.document is not None)
         assert voice.document.data == b"OggS\x00 my voice note"  # the lawyer hears the audio
 
+        # A clarification round trip, within the window.
+        await lawyer.tap("Ask for details")
+        await lawyer.send("Is the plot registered in your name?")
+        assert "Is the plot registered in your name?" in villager.last.text, villager.dump()
+        await villager.tap("Reply with details")
+        await villager.send("Yes, since 2015.")
+        assert "Added to question No. 1" in villager.last.text, villager.dump()
+        assert "Yes, since 2015." in lawyer.last.text
+
         assert bot.wa is not None
         bot.wa.advance(hours=30)
+        await lawyer.tap("Open No. 1")
         await lawyer.tap("Answer")
         await lawyer.send("No: a plot in private ownership can only be taken by a court decision.")
         await lawyer.tap("Send the answer")
@@ -213,6 +223,10 @@ async def test_voice_question_answered_after_30_hours(db: Database) -> None:
         await villager.send("hello")
         answer = next(m for m in reversed(villager.messages) if "Answer to your question No. 1" in (m.text or ""))
         assert "court decision" in answer.text
+        await villager.tap("It helped")
+        await villager.tap("⭐⭐⭐⭐⭐")
+        assert "Question No. 1 is closed" in villager.last.text, villager.dump()
+        assert "rated the answer 5 of 5" in lawyer.last.text
 
 
 async def test_monitoring_answer_with_a_photo(db: Database) -> None:
