@@ -27,7 +27,7 @@ from tests.harness import Harness, running_bot
 from tests.test_events import FAST, delivered, make_event, organiser
 from tests.test_helpdesk_flow import GROUP, LAWYER_1
 from tests.test_plan_flow import ORGANISER as PLAN_ORGANISER
-from tests.test_plan_flow import build_plan, morning, tick
+from tests.test_plan_flow import build_plan, local_day, morning, tick
 from tests.test_plan_flow import people as plan_people
 from tests.test_registration import register
 
@@ -254,3 +254,17 @@ async def test_monitoring_answer_with_a_photo(db: Database) -> None:
         async with bot.db.session() as session:
             answers = (await session.scalars(select(MonitoringAnswer))).all()
         assert [(a.status, a.percent, a.photo_file_id is not None) for a in answers] == [("in_progress", 50, True)]
+
+        # A satisfaction poll reaches the WhatsApp villager too.
+        await organiser.send("/plans")
+        await organiser.tap(contains="ЖМБА 2026")
+        await organiser.tap("⭐ Satisfaction survey")
+        await organiser.tap("drinking water")
+        day = local_day(10)
+        await organiser.send(f"{day:%d.%m.%Y}")
+        await tick(bot, morning(day))
+        await bot.wa.settle()
+        poll = next(m for m in reversed(villager.messages) if "how satisfied" in (m.text or ""))
+        assert [r["title"] for r in poll.rows] == ["1", "2", "3", "4", "5"], villager.dump()
+        await villager.tap("4")
+        assert "Your answer: 4 of 5. Thank you!" in villager.last.text, villager.dump()
