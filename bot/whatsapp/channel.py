@@ -1,9 +1,9 @@
 """Outbound: Bot API calls addressed to a WhatsApp chat become Cloud API messages.
 
-``ChannelSession`` sits where aiogram's HTTP session is: a call whose chat id is a WhatsApp identity's synthetic
-id (``services.channels``) goes to ``WhatsAppChannel.call``; every other call goes on to Telegram unchanged
-(a WhatsApp media id in it, ``wa:<id>``, is fetched and uploaded first: a villager's voice note reaches the
-lawyer on Telegram). So the flows stay free of ``if channel == ...``.
+``bot.whatsapp.session.ChannelSession`` sits where aiogram's HTTP session is: a call whose chat id is a WhatsApp
+identity's synthetic id (``services.channels``) comes to ``WhatsAppChannel.call``; every other call goes on to
+Telegram unchanged (a WhatsApp media id in it, ``wa:<id>``, is fetched and uploaded first: a villager's voice
+note reaches the lawyer on Telegram). So the flows stay free of ``if channel == ...``.
 
 What changes on the way:
 - HTML becomes WhatsApp formatting; inline keyboards become reply buttons, a list or a numbered menu
@@ -24,7 +24,7 @@ import itertools
 import logging
 import mimetypes
 import time
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,7 +32,6 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.default import Default
-from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.methods import (
     AnswerCallbackQuery,
@@ -41,7 +40,6 @@ from aiogram.methods import (
     EditMessageCaption,
     EditMessageReplyMarkup,
     EditMessageText,
-    GetFile,
     SendAudio,
     SendChatAction,
     SendDocument,
@@ -52,7 +50,7 @@ from aiogram.methods import (
     SetMyCommands,
     TelegramMethod,
 )
-from aiogram.types import BufferedInputFile, Chat, File, InputFile, Message, User
+from aiogram.types import BufferedInputFile, Chat, InputFile, Message, User
 from aiogram.utils.i18n import I18n
 
 from bot.i18n import in_language
@@ -150,7 +148,7 @@ class WhatsAppChannel:
 
     async def call(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
         """Answer a Bot API call addressed to a WhatsApp chat, as Telegram would."""
-        chat_id = _chat_of(method)
+        chat_id = chat_of(method)
         if isinstance(method, SendMessage | EditMessageText):
             choices, contact, links = choices_of(method.reply_markup)
             text = html_to_whatsapp(method.text, _parse_mode(bot, method.parse_mode))
@@ -385,37 +383,6 @@ class WhatsAppChannel:
         return method
 
 
-class ChannelSession(BaseSession):
-    """aiogram's session with WhatsApp chats routed to the WhatsApp channel (see the module's text)."""
-
-    def __init__(self, inner: BaseSession, channel: WhatsAppChannel) -> None:
-        super().__init__(api=inner.api, json_loads=inner.json_loads, json_dumps=inner.json_dumps,
-                         timeout=inner.timeout)
-        self.inner = inner
-        self.channel = channel
-
-    async def close(self) -> None:
-        await self.inner.close()
-        await self.channel.close()
-
-    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
-        if channels.is_whatsapp_chat(_chat_of(method)):
-            return await self.channel.call(bot, method)
-        if isinstance(method, GetFile) and method.file_id.startswith(MEDIA_PREFIX):
-            return File(file_id=method.file_id, file_unique_id=method.file_id, file_path=method.file_id)
-        method = await self.channel.telegram_bound(bot, method)
-        return await self.inner.make_request(bot, method, timeout)
-
-    async def stream_content(self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
-                             chunk_size: int = 65536, raise_for_status: bool = True) -> AsyncGenerator[bytes, None]:
-        if MEDIA_PREFIX in url:  # bot.download() of a WhatsApp media id
-            data, _ = await self.channel.api.download(url.rsplit(MEDIA_PREFIX, 1)[1])
-            yield data
-            return
-        async for chunk in self.inner.stream_content(url, headers, timeout, chunk_size, raise_for_status):
-            yield chunk
-
-
 def _detached(identity: ChannelIdentity) -> ChannelIdentity:
     """A plain copy, safe outside its session."""
     return ChannelIdentity(id=identity.id, channel=identity.channel, chat_id=identity.chat_id, wa_id=identity.wa_id,
@@ -423,7 +390,7 @@ def _detached(identity: ChannelIdentity) -> ChannelIdentity:
                            last_inbound_at=identity.last_inbound_at)
 
 
-def _chat_of(method: TelegramMethod[Any]) -> Any:
+def chat_of(method: TelegramMethod[Any]) -> Any:
     chat_id = getattr(method, "chat_id", None)
     if chat_id is None:
         scope = getattr(method, "scope", None)
