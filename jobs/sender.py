@@ -44,6 +44,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import Formatter, in_language
 from jobs.tasks import worker_name
 from services import outbox
+from services.channels import is_whatsapp_chat
 from services.people import person_by_telegram_id
 from storage.delivery import Broadcast
 from storage.models import utcnow
@@ -92,7 +93,8 @@ class _Pacer:
 
 @dataclass
 class _State:
-    pacer: _Pacer
+    pacer: _Pacer  # Telegram's
+    whatsapp: _Pacer | None = None  # the WhatsApp number's (its own limit: the two channels send side by side)
     paused_until: datetime | None = None
     drainer: asyncio.Task[None] | None = None
     stopping: bool = False
@@ -106,7 +108,8 @@ def _state(app: App) -> _State:
     key = id(app)
     state = _STATES.get(key)
     if state is None:
-        state = _STATES[key] = _State(pacer=_Pacer(app.settings.outbox_per_second))
+        state = _STATES[key] = _State(pacer=_Pacer(app.settings.outbox_per_second),
+                                      whatsapp=_Pacer(app.settings.whatsapp_per_second))
         weakref.finalize(app, _STATES.pop, key, None)
     return state
 
@@ -168,28 +171,34 @@ class _Run:
     async def send(self, claimed: list[outbox.Claimed]) -> None:
         """Send over ``outbox_concurrency`` lanes. The lanes are tasks of their own: when this run is cancelled
         they finish the call in flight and record its answer, then the untried messages are given back."""
-        queue = deque(claimed)
-        lanes = [asyncio.ensure_future(self._lane(queue))
-                 for _ in range(min(self.settings.outbox_concurrency, len(claimed)))]
+        # Each channel has its own lanes and pace, so WhatsApp's 80/s is not held up behind Telegram's 30/s.
+        queues: dict[bool, deque[outbox.Claimed]] = {}
+        for message in claimed:
+            queues.setdefault(is_whatsapp_chat(message.chat_id), deque()).append(message)
+        lanes = [asyncio.ensure_future(self._lane(queue, self.state.whatsapp if whatsapp and self.state.whatsapp
+                                                  else self.state.pacer))
+                 for whatsapp, queue in queues.items()
+                 for _ in range(min(self.settings.outbox_concurrency, len(queue)))]
         try:
             await asyncio.wait(lanes)
         finally:
             self.stop = True
             if not all(lane.done() for lane in lanes):
                 await asyncio.wait(lanes)
-            if queue:
-                self.report.released += len(queue)
+            left = [m.id for queue in queues.values() for m in queue]
+            if left:
+                self.report.released += len(left)
                 with contextlib.suppress(Exception):
                     async with self.app.db.session() as session:
-                        await outbox.release(session, [m.id for m in queue], worker=self.worker)
+                        await outbox.release(session, left, worker=self.worker)
 
-    async def _lane(self, queue: deque[outbox.Claimed]) -> None:
+    async def _lane(self, queue: deque[outbox.Claimed], pacer: _Pacer) -> None:
         """One message after another. The answer of one is recorded in the same transaction that marks the next
         ``sending``, so each message costs one commit, and an answer is always on record before the next call."""
         answered: tuple[outbox.Claimed, Message, str | None] | None = None
         try:
             while queue and not self.stop:
-                await self.state.pacer.wait()
+                await pacer.wait()
                 if self.stop or not queue:
                     break
                 message = queue.popleft()

@@ -145,6 +145,19 @@ async def reach(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, i
     return {int(person): int(chat) for person, chat in rows.all() if person is not None and chat is not None}
 
 
+async def reach_chat(session: AsyncSession, person_id: int, default: int | None) -> int | None:
+    """The chat a person is reached at: the WhatsApp chat of a person who came over from Telegram, else
+    ``default`` (their ``telegram_id``). The few linked identities are read once per session."""
+    cache = session.info.get("jamaat_reach")
+    if cache is None:
+        rows = await session.execute(
+            select(ChannelIdentity.person_id, ChannelIdentity.chat_id)
+            .where(ChannelIdentity.person_id.is_not(None), ChannelIdentity.chat_id.is_not(None))
+            .order_by(ChannelIdentity.last_inbound_at))
+        cache = session.info["jamaat_reach"] = {int(p): int(c) for p, c in rows.all()}
+    return cache.get(person_id, default)
+
+
 async def forget(session: AsyncSession, person_id: int, telegram_id: int | None) -> None:
     """The right to be forgotten: the WhatsApp identities of the person go with the rest."""
     conditions = [ChannelIdentity.person_id == person_id]

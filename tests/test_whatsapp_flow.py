@@ -216,10 +216,9 @@ async def test_voice_question_answered_after_30_hours(db: Database) -> None:
         await lawyer.send("No: a plot in private ownership can only be taken by a court decision.")
         await lawyer.tap("Send the answer")
         await bot.wa.settle()
-        template = villager.last
-        assert template.type == "template" and template.raw["template"]["name"] == "jamaat_message_waiting", \
-            villager.dump()
-        assert "court decision" not in (template.text or "")  # a relay's text never shows in a template
+        template = next(m for m in villager.messages if m.type == "template")
+        assert template.raw["template"]["name"] == "jamaat_answer_ready", villager.dump()
+        assert not any("court decision" in (m.text or "") for m in villager.messages)  # never in a template
         await villager.send("hello")
         answer = next(m for m in reversed(villager.messages) if "Answer to your question No. 1" in (m.text or ""))
         assert "court decision" in answer.text
@@ -268,3 +267,15 @@ async def test_monitoring_answer_with_a_photo(db: Database) -> None:
         assert [r["title"] for r in poll.rows] == ["1", "2", "3", "4", "5"], villager.dump()
         await villager.tap("4")
         assert "Your answer: 4 of 5. Thank you!" in villager.last.text, villager.dump()
+
+
+async def test_a_telegram_person_on_whatsapp_gets_notices_there(fastbot: Harness) -> None:
+    bot = fastbot
+    await organiser(bot, "kok-irim")
+    tg = await register(bot, 1302, language="English", village="Арал", sex=None, phone="+996700300002")
+    villager = bot.wa_user("996700300002", "Aibek")
+    await villager.send("salam")
+    await make_event(bot, "kok-irim", starts_in=timedelta(days=3), progress=None)
+    await delivered(bot)
+    assert any("Draft local budget for 2027" in (m.text or "") for m in villager.messages), villager.dump()
+    assert not any("Draft local budget" in (t or "") for t in tg.texts)  # one notice, where they are now

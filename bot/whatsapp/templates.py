@@ -60,8 +60,9 @@ def current_kind() -> str:
 
 
 @contextmanager
-def sending(kind: str) -> Iterator[None]:
-    """``with sending("notice"): await bot.send_message(...)``: a closed window gets the notice template."""
+def sending(kind: str | None) -> Iterator[None]:
+    """``with sending("answer"): await bot.send_message(...)``: a closed window gets that kind's template
+    (None: decided as ``current_kind`` says)."""
     token = message_kind.set(kind)
     try:
         yield
