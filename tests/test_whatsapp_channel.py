@@ -27,9 +27,11 @@ from services import channels
 from services.people import person_by_telegram_id
 from storage.channels import ChannelIdentity, ChannelOutbound
 from storage.db import Database
+from storage.delivery import OutboxMessage
 from storage.models import Person, utcnow
 from storage.voting import Ballot
 from tests.harness import Harness, running_bot
+from tests.test_events import FAST, delivered, make_event, organiser
 from tests.test_whatsapp_flow import twelve_problem_round, wa_register
 
 
@@ -320,3 +322,21 @@ async def test_one_identity_per_number_even_when_two_messages_race(db: Database)
         assert await channels.claim_inbound(session, "wamid.1", rows[0].chat_id) is not None
     async with db.session() as session:
         assert await channels.claim_inbound(session, "wamid.1", rows[0].chat_id) is None
+
+
+async def test_a_number_that_cannot_receive_whatsapp_is_unreachable_until_it_writes(db: Database) -> None:
+    async with running_bot(db, whatsapp=True, **FAST) as bot:
+        await organiser(bot, "kok-irim")
+        villager = await wa_register(bot, "996700700009")
+        villager.state.unreachable = True  # WhatsApp answers 131026 from now on
+        await make_event(bot, "kok-irim", starts_in=timedelta(days=3), progress=None)
+        await delivered(bot)
+        async with bot.db.session() as session:
+            person = await session.scalar(select(Person).where(Person.phone_tail == "09"))
+            closed = await session.scalar(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.person_id == person.id, OutboxMessage.status == "unreachable"))
+        assert person.unreachable_at is not None and closed >= 1
+        await villager.send("/help")
+        async with bot.db.session() as session:
+            person = await session.scalar(select(Person).where(Person.phone_tail == "09"))
+        assert person.unreachable_at is None
