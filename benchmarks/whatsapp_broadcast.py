@@ -49,6 +49,23 @@ async def whatsapp_villagers(db: Database, wa: WhatsAppEmulator, count: int, fir
     return [(int(p), int(c)) for p, c in rows]
 
 
+async def _ceiling(db: Database, emu: Emulator, concurrency: int, count: int) -> float:
+    """The sender's own pace on WhatsApp, no limit anywhere (database work and the adapter included)."""
+    from benchmarks.broadcast import drain, queue
+
+    async with WhatsAppEmulator(limits=WhatsAppLimits()) as wa:
+        settings: dict[str, Any] = {**whatsapp_settings(wa), "whatsapp_per_second": 100_000.0,
+                                    "outbox_per_second": 100_000.0, "outbox_chat_interval": 0.0,
+                                    "outbox_concurrency": concurrency}
+        app = Jamaat.create(harness_settings(emu, db, **settings), db=db)
+        try:
+            people = await whatsapp_villagers(db, wa, count, 5_000_000)
+            seconds, report = await drain(app, await queue(db, people, f"ceiling-{count}"))
+            return report.sent / seconds
+        finally:
+            await app.close()
+
+
 async def run(db: Database, channel: str, count: int, concurrency: int, tmp: Path) -> None:
     from benchmarks.broadcast import FIRST_ID, drain, queue, subscribers
 
@@ -74,6 +91,9 @@ async def run(db: Database, channel: str, count: int, concurrency: int, tmp: Pat
                 print(f"    sent {report.sent:,} in {seconds:.1f} s = {per_second:.1f} msg/s = {per_second / 80:.0%} "
                       f"of the configured 80/s; throttling answers {throttled} (client retried {api.throttled}, "
                       f"gave up {api.gave_up}); sender saw 429 {report.rate_limited}, failed {report.failed}")
+                ceiling = await _ceiling(db, emu, concurrency, min(count, 2000))
+                print(f"    baseline, same run: the sender's WhatsApp ceiling with every limit lifted {ceiling:.1f} "
+                      f"msg/s; (a) reached {per_second / min(80.0, ceiling):.0%} of min(80/s, that ceiling)")
             else:
                 ideal = count / TELEGRAM_CAP if count / TELEGRAM_CAP > count / 80 else count / 80
                 print(f"(b) mixed: {count:,} on Telegram (30/s cap) + {count:,} on WhatsApp (80/s)")

@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     whatsapp_api_base_url: str = "https://graph.facebook.com"  # or the emulator
     whatsapp_api_version: str = Field(default="v23.0", pattern=r"^v[0-9]+\.[0-9]+$")
     whatsapp_per_second: float = Field(default=80.0, gt=0)  # Cloud API throughput of one business number
+    whatsapp_concurrency: int = Field(default=8, ge=1, le=64)  # the outbox sender's WhatsApp calls in flight
     whatsapp_max_retries: int = Field(default=4, ge=0, le=10)  # throttling answers retried with backoff
     whatsapp_retry_seconds: float = Field(default=1.0, gt=0)  # first backoff; doubles per throttling answer
     # Approved message templates (printed by `jamaat whatsapp templates`): kind=name, and the template

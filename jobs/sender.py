@@ -169,16 +169,18 @@ class _Run:
         return self.start + timedelta(seconds=time.monotonic() - self.mono)
 
     async def send(self, claimed: list[outbox.Claimed]) -> None:
-        """Send over ``outbox_concurrency`` lanes. The lanes are tasks of their own: when this run is cancelled
+        """Send over ``outbox_concurrency`` lanes (``whatsapp_concurrency`` for WhatsApp chats). The lanes are tasks
+        of their own: when this run is cancelled
         they finish the call in flight and record its answer, then the untried messages are given back."""
         # Each channel has its own lanes and pace, so WhatsApp's 80/s is not held up behind Telegram's 30/s.
         queues: dict[bool, deque[outbox.Claimed]] = {}
         for message in claimed:
             queues.setdefault(is_whatsapp_chat(message.chat_id), deque()).append(message)
-        lanes = [asyncio.ensure_future(self._lane(queue, self.state.whatsapp if whatsapp and self.state.whatsapp
-                                                  else self.state.pacer))
-                 for whatsapp, queue in queues.items()
-                 for _ in range(min(self.settings.outbox_concurrency, len(queue)))]
+        lanes = []
+        for whatsapp, queue in queues.items():
+            pacer = self.state.whatsapp if whatsapp and self.state.whatsapp else self.state.pacer
+            width = self.settings.whatsapp_concurrency if whatsapp else self.settings.outbox_concurrency
+            lanes += [asyncio.ensure_future(self._lane(queue, pacer)) for _ in range(min(width, len(queue)))]
         try:
             await asyncio.wait(lanes)
         finally:
