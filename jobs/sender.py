@@ -170,8 +170,8 @@ class _Run:
 
     async def send(self, claimed: list[outbox.Claimed]) -> None:
         """Send over ``outbox_concurrency`` lanes (``whatsapp_concurrency`` for WhatsApp chats). The lanes are tasks
-        of their own: when this run is cancelled
-        they finish the call in flight and record its answer, then the untried messages are given back."""
+        of their own: when this run is cancelled they finish the call in flight and record its answer, then the
+        untried messages are given back."""
         # Each channel has its own lanes and pace, so WhatsApp's 80/s is not held up behind Telegram's 30/s.
         queues: dict[bool, deque[outbox.Claimed]] = {}
         for message in claimed:
