@@ -293,8 +293,17 @@ async def send_pending(app: App, now: datetime | None = None, worker: str | None
         return run.report
     settings = app.settings
     async with app.db.session() as session:
-        claimed = await outbox.claim(session, worker=run.worker, now=run.start, limit=limit, lease=run.lease,
-                                     chat_interval=settings.outbox_chat_interval)
+        if settings.whatsapp_enabled:
+            # Each channel claimed at its pace, so both run at their caps side by side in this run.
+            claimed = await outbox.claim(session, worker=run.worker, now=run.start, limit=limit, lease=run.lease,
+                                         chat_interval=settings.outbox_chat_interval, whatsapp=False)
+            ratio = settings.whatsapp_per_second / settings.outbox_per_second
+            claimed += await outbox.claim(session, worker=run.worker, now=run.start, lease=run.lease,
+                                          limit=min(1000, max(limit, int(limit * ratio))),
+                                          chat_interval=settings.outbox_chat_interval, whatsapp=True)
+        else:
+            claimed = await outbox.claim(session, worker=run.worker, now=run.start, limit=limit, lease=run.lease,
+                                         chat_interval=settings.outbox_chat_interval)
     run.report.claimed = len(claimed)
     if claimed:
         await run.send(claimed)

@@ -20,6 +20,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from services.channels import WHATSAPP_BASE
 from services.people import mark_unreachable
 from storage import db
 from storage.delivery import (
@@ -205,8 +206,9 @@ def _claimable(now: datetime, chat_interval: float) -> Any:
 
 
 async def claim(session: AsyncSession, *, worker: str, now: datetime, limit: int, lease: timedelta,
-                chat_interval: float = 0.0) -> list[Claimed]:
-    """Claim up to ``limit`` due messages for ``worker`` until ``now + lease``.
+                chat_interval: float = 0.0, whatsapp: bool | None = None) -> list[Claimed]:
+    """Claim up to ``limit`` due messages for ``worker`` until ``now + lease`` (``whatsapp``: only messages to
+    WhatsApp chats, or only to the others, so each channel is claimed at its own pace).
 
     PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers take different rows. SQLite: each row by
     an UPDATE that re-checks it is still free, counted by rowcount. Messages to people who are unreachable or
@@ -214,6 +216,8 @@ async def claim(session: AsyncSession, *, worker: str, now: datetime, limit: int
     row = OutboxMessage
     until = now + lease
     candidates = select(row.id).where(_claimable(now, chat_interval)).order_by(row.id).limit(limit)
+    if whatsapp is not None:
+        candidates = candidates.where(row.chat_id >= WHATSAPP_BASE if whatsapp else row.chat_id < WHATSAPP_BASE)
     if db.dialect(session) == "postgresql":
         ids = list((await session.scalars(candidates.with_for_update(skip_locked=True, of=row))).all())
         if ids:
