@@ -21,6 +21,7 @@ import itertools
 import json
 import re
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -185,6 +186,7 @@ class WhatsAppServer:
         self.stats: Counter[str] = Counter()
         self.webhook_posts: list[tuple[int, dict[str, Any]]] = []
         self._ids = itertools.count(1)
+        self._instance = uuid.uuid4().hex[:6].upper()
         self._number_sent: list[float] = []
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -266,7 +268,7 @@ class WhatsAppServer:
             pass
 
     def _new_id(self, prefix: str = "wamid") -> str:
-        return f"{prefix}.EMU{next(self._ids):08d}"
+        return f"{prefix}.EMU{self._instance}{next(self._ids):08d}"  # unique across emulators on one database
 
     # ----------------------------------------------------------------- Graph API
 
