@@ -13,6 +13,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from storage.db import Database
 
@@ -75,7 +77,7 @@ async def redis_prefix() -> AsyncIterator[str]:
     client = Redis.from_url(REDIS_URL)
     try:
         await client.ping()
-    except (OSError, ConnectionError) as exc:
+    except (OSError, ConnectionError, RedisConnectionError, RedisTimeoutError) as exc:  # redis raises its own
         await client.aclose()
         unavailable("Redis", exc)
     prefix = f"jamaat-test-{uuid.uuid4().hex[:12]}"
