@@ -20,6 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.commands import set_default_menus, set_personal_menu
 from bot.i18n import PersonLanguageMiddleware, make_i18n
 from bot.middlewares import SessionMiddleware, TextLengthMiddleware
+from bot.resilience import BotApiPolicy, ResilientDispatcher, RetryPolicy
 from bot.settings import Settings
 from bot.whatsapp import attach as attach_whatsapp
 from handlers import all_routers
@@ -52,11 +53,18 @@ def create_storage(settings: Settings, db: Database) -> BaseStorage:
     return DatabaseStorage(db)
 
 
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(attempts=settings.update_attempts, first_delay=settings.update_retry_seconds,
+                       deliveries=settings.update_deliveries, pause=settings.update_retry_pause,
+                       api_retries=settings.api_retries)
+
+
 def create_dispatcher(settings: Settings, db: Database, i18n: I18n, storage: BaseStorage) -> Dispatcher:
     # With Redis, one person's updates are handled one at a time across every bot process (a Redis lock);
     # otherwise within this process.
     isolation = storage.create_isolation() if isinstance(storage, RedisStorage) else None
-    dispatcher = Dispatcher(storage=storage, events_isolation=isolation, settings=settings, db=db)
+    dispatcher = ResilientDispatcher(policy=retry_policy(settings), i18n=i18n, storage=storage,
+                                     events_isolation=isolation, settings=settings, db=db)
     dispatcher.update.outer_middleware(SessionMiddleware(db, frozenset(settings.admin_ids)))
     PersonLanguageMiddleware(i18n).setup(dispatcher)
     dispatcher.message.outer_middleware(TextLengthMiddleware(settings.max_text_length))
@@ -83,6 +91,7 @@ class Jamaat:
         i18n = make_i18n(settings.default_language)
         dispatcher = create_dispatcher(settings, db, i18n, create_storage(settings, db))
         bot = bot or create_bot(settings)
+        bot.session.middleware(BotApiPolicy(retry_policy(settings)))
         whatsapp = attach_whatsapp(settings, db, i18n, bot)
         return cls(settings=settings, db=db, bot=bot, i18n=i18n, dispatcher=dispatcher, whatsapp=whatsapp)
 

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=5, ge=1)
     outbox_retry_seconds: float = Field(default=5.0, gt=0)  # first backoff; doubles per failed attempt
     outbox_progress_seconds: float = Field(default=3.0, ge=0)  # how often a broadcast's progress is edited
+    # Transient failures (bot/resilience.py): attempts per delivery of an update (backoff from the first delay,
+    # doubling), deliveries (webhook) or rounds a pause apart (polling) before the update is given up.
+    update_attempts: int = Field(default=5, ge=1, le=20)
+    update_retry_seconds: float = Field(default=0.5, ge=0)
+    update_deliveries: int = Field(default=5, ge=1)
+    update_retry_pause: float = Field(default=15.0, ge=0)
+    api_retries: int = Field(default=3, ge=0, le=10)  # Bot API calls of an update: 429s waited for, 5xx retried
     jobs_interval_seconds: float = Field(default=1.0, gt=0)
     # Durable scheduled tasks (jobs/tasks.py): a task missed by more than its grace is dropped and logged.
     task_grace_minutes: int = Field(default=60, ge=0)
