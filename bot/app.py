@@ -18,6 +18,8 @@ from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.commands import set_default_menus, set_personal_menu
+from bot import groups
+from bot.groups import GroupGate
 from bot.i18n import PersonLanguageMiddleware, make_i18n
 from bot.middlewares import SessionMiddleware, TextLengthMiddleware
 from bot.resilience import BotApiPolicy, ResilientDispatcher, RetryPolicy
@@ -65,10 +67,11 @@ def create_dispatcher(settings: Settings, db: Database, i18n: I18n, storage: Bas
     isolation = storage.create_isolation() if isinstance(storage, RedisStorage) else None
     dispatcher = ResilientDispatcher(policy=retry_policy(settings), i18n=i18n, storage=storage,
                                      events_isolation=isolation, settings=settings, db=db)
+    dispatcher.update.outer_middleware(GroupGate(settings))  # before any database work
     dispatcher.update.outer_middleware(SessionMiddleware(db, frozenset(settings.admin_ids)))
     PersonLanguageMiddleware(i18n).setup(dispatcher)
     dispatcher.message.outer_middleware(TextLengthMiddleware(settings.max_text_length))
-    dispatcher.include_routers(*all_routers())
+    dispatcher.include_routers(groups.router.build(), *all_routers())
     return dispatcher
 
 

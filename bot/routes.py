@@ -50,6 +50,7 @@ class Routes:
         self.message = _Observer(self, "message")
         self.callback_query = _Observer(self, "callback_query")
         self.errors = _Observer(self, "error")
+        self.my_chat_member = _Observer(self, "my_chat_member")
 
     def build(self) -> Router:
         router = Router(name=self.name)

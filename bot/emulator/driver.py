@@ -413,6 +413,27 @@ class TestGroup(TestChat):
         user_id = user.id if isinstance(user, TestUser) else user
         return await self.emu.deliver(self.emu.user_text(user_id, text, chat_id=self.chat_id), wait)
 
+    async def service(self, user: TestUser | int, *, wait: bool = True, **content: Any) -> dict[str, Any]:
+        """A service message (``new_chat_members=[...]``, ``migrate_to_chat_id=...``, ``pinned_message=...``)."""
+        user_id = user.id if isinstance(user, TestUser) else user
+        return await self.emu.deliver(self.emu.user_service_message(user_id, self.chat_id, **content), wait)
+
+    async def add_bot(self, by: TestUser | int, *, status: str = "member", wait: bool = True) -> dict[str, Any]:
+        """``by`` adds the bot to this group (a my_chat_member update)."""
+        user_id = by.id if isinstance(by, TestUser) else by
+        return await self.emu.deliver(self.emu.bot_membership(self.chat_id, user_id, status), wait)
+
+    async def tap(self, user: TestUser | int, text: str, *, message: BotMessage | None = None,
+                  wait: bool = True) -> dict[str, Any]:
+        """``user`` presses an inline button of a bot message in the group (the last one with buttons)."""
+        user_id = user.id if isinstance(user, TestUser) else user
+        target = message or next((m for m in reversed(self.messages) if m.inline_buttons), None)
+        if target is None:
+            raise AssertionError(f"no bot message with buttons in group {self.chat_id}\n{self.dump()}")
+        data = str(target.button(text)["callback_data"])
+        return await self.emu.deliver(self.emu.user_callback(user_id, target._stored, data, chat_id=self.chat_id),
+                                      wait)
+
 
 def _pick(buttons: Iterable[dict[str, Any]], text: str | None, contains: str | None) -> dict[str, Any] | None:
     buttons = list(buttons)
@@ -551,6 +572,8 @@ def _chat_of(update: dict[str, Any]) -> int | None:
         return int(update["message"]["chat"]["id"])
     if "callback_query" in update:
         return int(update["callback_query"]["message"]["chat"]["id"])
+    if "my_chat_member" in update:
+        return int(update["my_chat_member"]["chat"]["id"])
     return None
 
 

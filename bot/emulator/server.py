@@ -811,6 +811,27 @@ class BotApiServer:
         location = {"latitude": latitude, "longitude": longitude}
         return self._user_message(user_id, chat_id, {"location": location})
 
+    def user_service_message(self, user_id: int, chat_id: int, **content: Any) -> Delivery:
+        """A service message in a group: ``new_chat_members=[...]``, ``pinned_message={...}``,
+        ``migrate_to_chat_id=...``, ``left_chat_member={...}``, ``new_chat_title=...``."""
+        return self._user_message(user_id, chat_id, content)
+
+    def bot_membership(self, chat_id: int, by_user_id: int, status: str = "member",
+                       old_status: str = "left") -> Delivery:
+        """A my_chat_member update: someone added the bot to a group (or removed it, ``status="left"``)."""
+        user = self.ensure_user(by_user_id)
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            raise ValueError(f"unknown chat {chat_id}")
+        bot_user = dict(self.bot_user)
+        return self.enqueue("my_chat_member", {
+            "chat": dict(chat.chat),
+            "from": user.as_user(),
+            "date": int(time.time()),
+            "old_chat_member": {"status": old_status, "user": bot_user},
+            "new_chat_member": {"status": status, "user": bot_user},
+        })
+
     def user_callback(
         self, user_id: int, message: StoredMessage, data: str, chat_id: int | None = None
     ) -> Delivery:
