@@ -17,8 +17,8 @@ from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.commands import set_default_menus, set_personal_menu
 from bot import groups
+from bot.commands import set_default_menus, set_personal_menu
 from bot.groups import GroupGate
 from bot.i18n import PersonLanguageMiddleware, make_i18n
 from bot.middlewares import SessionMiddleware, TextLengthMiddleware
