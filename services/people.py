@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services import channels
 from services.audit import RuleError, audit
 from services.phone import phone_hash, phone_tail
-from storage.models import Person, RoleGrant, Village, utcnow
+from storage.erasure import erase_person
+from storage.models import Person, Village, utcnow
 
 SEXES = ("f", "m")
 
@@ -111,10 +112,14 @@ def mark_unreachable(person: Person) -> None:
 
 async def forget(session: AsyncSession, person: Person) -> None:
     """Delete what identifies the person. Village, sex and age group stay on the anonymous row, so votes
-    already cast are still counted by group; nothing links the row to a phone or a Telegram account."""
+    already cast are still counted by group; nothing links the row to a phone or a Telegram account. Texts they
+    wrote (helpdesk questions and replies, named problems, questions to events, monitoring comments) are
+    replaced by a marker, and their Telegram id is removed from every table (roles, helpdesk membership, audit,
+    messages to them); the rows themselves stay, so counts for statistics do not change."""
     telegram_id = person.telegram_id
-    await session.execute(RoleGrant.__table__.delete().where(RoleGrant.telegram_id == telegram_id))
+    await session.flush()
     await channels.forget(session, person.id, telegram_id)
+    await erase_person(session, person.id, telegram_id)
     person.telegram_id = None
     person.first_name = None
     person.phone_hash = None
