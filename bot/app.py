@@ -21,6 +21,7 @@ from bot import groups
 from bot.commands import set_default_menus, set_personal_menu
 from bot.groups import GroupGate
 from bot.i18n import PersonLanguageMiddleware, make_i18n
+from bot.input_guard import CallbackGuard, MessageGuard
 from bot.middlewares import SessionMiddleware, TextLengthMiddleware
 from bot.resilience import BotApiPolicy, ResilientDispatcher, RetryPolicy
 from bot.settings import Settings
@@ -71,6 +72,8 @@ def create_dispatcher(settings: Settings, db: Database, i18n: I18n, storage: Bas
     dispatcher.update.outer_middleware(SessionMiddleware(db, frozenset(settings.admin_ids)))
     PersonLanguageMiddleware(i18n).setup(dispatcher)
     dispatcher.message.outer_middleware(TextLengthMiddleware(settings.max_text_length))
+    dispatcher.message.outer_middleware(MessageGuard())  # input the database cannot take: refused, state kept
+    dispatcher.callback_query.outer_middleware(CallbackGuard())
     dispatcher.include_routers(groups.router.build(), *all_routers())
     return dispatcher
 

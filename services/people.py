@@ -39,7 +39,9 @@ async def first_contact(session: AsyncSession, telegram_id: int, first_name: str
     """The person behind a Telegram account, created on first contact."""
     person = await person_by_telegram_id(session, telegram_id)
     if person is None:
-        person = Person(telegram_id=telegram_id, first_name=first_name)
+        # Telegram's name as given, without what a text column cannot hold
+        name = first_name.replace("\x00", "")[:200] if first_name else None
+        person = Person(telegram_id=telegram_id, first_name=name)
         session.add(person)
         await session.flush()
     return person

@@ -749,7 +749,7 @@ class BotApiServer:
     ) -> Delivery:
         user = self.ensure_user(user_id)
         contact: dict[str, Any] = {
-            "phone_number": phone or user.phone or f"+996700{user_id % 1000000:06d}",
+            "phone_number": phone if phone is not None else (user.phone or f"+996700{user_id % 1000000:06d}"),
             "first_name": first_name or user.first_name,
         }
         if contact_user_id is not None:
@@ -823,14 +823,28 @@ class BotApiServer:
         chat = self.chats.get(chat_id)
         if chat is None:
             raise ValueError(f"unknown chat {chat_id}")
-        bot_user = dict(self.bot_user)
         return self.enqueue("my_chat_member", {
             "chat": dict(chat.chat),
             "from": user.as_user(),
             "date": int(time.time()),
-            "old_chat_member": {"status": old_status, "user": bot_user},
-            "new_chat_member": {"status": status, "user": bot_user},
+            "old_chat_member": self._bot_member(old_status),
+            "new_chat_member": self._bot_member(status),
         })
+
+    def _bot_member(self, status: str) -> dict[str, Any]:
+        """A ChatMember of the bot with the fields Telegram sends for this status."""
+        member: dict[str, Any] = {"status": status, "user": dict(self.bot_user)}
+        if status == "administrator":
+            rights = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
+                      "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories",
+                      "can_edit_stories", "can_delete_stories", "can_send_welcome_messages")
+            member.update({"can_be_edited": False, "is_anonymous": False, **dict.fromkeys(rights, False)})
+            member["can_delete_messages"] = True
+        elif status == "kicked":
+            member["until_date"] = 0
+        elif status not in ("member", "left"):
+            raise ValueError(f"status {status!r}: use member, administrator, left or kicked")
+        return member
 
     def user_callback(
         self, user_id: int, message: StoredMessage, data: str, chat_id: int | None = None
