@@ -19,9 +19,9 @@ from services.places import SAMPLE_PLACES, import_places
 from storage.db import Database
 from storage.models import Person, ProcessedUpdate
 from storage.voting import Ballot
-from tests.backends import POSTGRES_URL, postgres_schema
+from tests.backends import POSTGRES_URL, REDIS_URL, postgres_schema, redis_prefix
 from tests.faults import proxy_to
-from tests.harness import Harness, harness_settings
+from tests.harness import Harness, harness_settings, running_bot
 from tests.test_voting_services import add_villager, protocol_round
 from tests.test_webhook import free_port
 
@@ -130,3 +130,24 @@ async def test_an_update_is_given_up_with_one_apology_only_after_its_last_delive
                 assert len(person.texts) == 2 and "Извините" not in person.texts[1], person.dump()
         finally:
             await db.dispose()
+
+
+async def test_a_redis_blip_loses_no_update(db: Database) -> None:
+    """Conversation state in Redis; Redis's connections reset and refused for a while during registrations."""
+    async with redis_prefix() as prefix, proxy_to(REDIS_URL) as proxy:
+        async with running_bot(db, redis_url=proxy.url(REDIS_URL), redis_key_prefix=prefix, **PATIENT) as bot:
+            newcomers = [bot.user(i, language_code="en", phone=f"+99670{i:07d}") for i in NEWCOMERS[:4]]
+            for newcomer in newcomers:
+                await newcomer.send("/start")
+                await newcomer.tap("English")
+            proxy.cut()
+            burst = [await newcomer.share_contact(wait=False) for newcomer in newcomers]
+            await bot.emu.wait_for(lambda: proxy.refused >= 3, timeout=60, message="the bot never retried")
+            proxy.restore()
+            await bot.emu.settle(timeout=90)
+            for newcomer in newcomers:
+                assert newcomer.texts.count("Thank you, your number is confirmed.") == 1, newcomer.dump()
+                assert not any(APOLOGY in (t or "") for t in newcomer.texts)
+            async with db.session() as session:
+                claimed = set(await session.scalars(select(ProcessedUpdate.update_id)))
+            assert {update["update_id"] for update in burst} <= claimed
