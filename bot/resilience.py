@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -105,12 +106,30 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def blip(logger: logging.Logger, what: str, exc: BaseException) -> None:
-    """One log line for a transient failure (jobs, the sender), a traceback for anything else."""
-    if is_transient(exc):
-        logger.warning("%s: %s (transient; tried again later)", what, _short(exc))
-    else:
-        logger.error("%s failed", what, exc_info=exc)
+class Outage:
+    """What a background job says about its failures: one line when its database (or Redis, or the Bot API) goes
+    away, one when it is back, and nothing in between; any other failure with its traceback, every time."""
+
+    def __init__(self, logger: logging.Logger, what: str) -> None:
+        self.logger = logger
+        self.what = what
+        self.since: float | None = None
+        self.failures = 0
+
+    def failed(self, exc: BaseException) -> None:
+        if not is_transient(exc):
+            self.logger.error("%s failed", self.what, exc_info=exc)
+            return
+        self.failures += 1
+        if self.since is None:
+            self.since = time.monotonic()
+            self.logger.warning("%s: %s; trying again quietly until it is back", self.what, _short(exc))
+
+    def ok(self) -> None:
+        if self.since is not None:
+            self.logger.warning("%s: back after %.0f s (%s failed runs)", self.what, time.monotonic() - self.since,
+                                self.failures)
+            self.since, self.failures = None, 0
 
 
 def _short(exc: BaseException) -> str:

@@ -60,3 +60,21 @@ def test_a_bot_api_5xx_is_transient_only_before_anything_was_sent() -> None:
 
 def test_backoff_doubles() -> None:
     assert list(RetryPolicy(attempts=5, first_delay=0.5).delays()) == [0.5, 1.0, 2.0, 4.0]
+
+
+def test_an_outage_is_one_line_when_it_starts_and_one_when_it_ends(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from bot.resilience import Outage
+
+    outage = Outage(logging.getLogger("jamaat.test.jobs"), "outbox sender")
+    with caplog.at_level(logging.INFO, logger="jamaat.test.jobs"):
+        for _ in range(30):
+            outage.failed(ConnectionResetError(104, "Connection reset by peer"))
+        outage.ok()
+        outage.ok()
+        outage.failed(RuntimeError("a bug"))
+    lines = [r for r in caplog.records if r.name == "jamaat.test.jobs"]
+    assert [r.levelname for r in lines] == ["WARNING", "WARNING", "ERROR"]
+    assert "trying again quietly" in lines[0].getMessage() and "30 failed runs" in lines[1].getMessage()
+    assert lines[0].exc_info is None and lines[2].exc_info is not None
