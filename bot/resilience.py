@@ -75,7 +75,8 @@ current_attempt: ContextVar[Attempt | None] = ContextVar("jamaat_update_attempt"
 _redeliverable: ContextVar[bool] = ContextVar("jamaat_update_redeliverable", default=False)
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its causes and contexts, and the driver's error a SQLAlchemy error wraps."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -89,7 +90,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 def is_transient(exc: BaseException) -> bool:
     """Infrastructure that may be back in a moment, with nothing done that a new attempt would repeat wrongly."""
-    for error in _chain(exc):
+    for error in causes(exc):
         if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
             return True
         if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free
