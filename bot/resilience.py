@@ -27,10 +27,17 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Update
+from aiogram.utils.i18n import gettext as _
 from sqlalchemy import exc as sa_exc
 
 if TYPE_CHECKING:
@@ -152,7 +159,7 @@ class RetryPolicy:
 
     def delays(self) -> Iterator[float]:
         delay = self.first_delay
-        for _ in range(self.attempts - 1):
+        for _attempt in range(self.attempts - 1):
             yield delay
             delay *= 2
 
@@ -242,14 +249,28 @@ class ResilientDispatcher(Dispatcher):
             _redeliverable.reset(token)
 
     async def give_up(self, bot: Bot, update: Update) -> None:
-        from handlers.errors import apologise  # the one apology, in the person's Telegram language
-
         user = _user_of(update)
         language = (user.language_code or "").split("-")[0] if user is not None and user.language_code else ""
         if language not in self.i18n.available_locales:
             language = self.i18n.default_locale
         with self.i18n.context(), self.i18n.use_locale(language):
             await apologise(bot, update)
+
+
+async def apologise(bot: Bot, update: Update) -> None:
+    """The one apology, in a private chat only (a group never hears about one person's failure)."""
+    chat_id = None
+    if update.message is not None and update.message.chat.type == "private":
+        chat_id = update.message.chat.id
+    elif update.callback_query is not None:
+        chat_id = update.callback_query.from_user.id
+    if chat_id is None:
+        return
+    try:
+        await bot.send_message(chat_id, _("Sorry, something went wrong on our side. Please try again "
+                                          "in a minute; what you entered before is kept."))
+    except TelegramAPIError as exc:
+        log.warning("could not apologise for update %s: %s", update.update_id, exc)
 
 
 def _user_of(update: Update) -> Any:

@@ -12,7 +12,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent, Update
 from aiogram.utils.i18n import gettext as _
 
-from bot.resilience import causes, is_transient
+from bot.resilience import apologise, causes, is_transient
 from bot.routes import Routes
 
 router = Routes("errors")
@@ -64,19 +64,3 @@ async def tell(bot: Bot, update: Update, text: str) -> None:
             await bot.send_message(update.message.chat.id, text)
     except TelegramAPIError as exc:
         log.warning("could not answer update %s: %s", update.update_id, exc)
-
-
-async def apologise(bot: Bot, update: Update) -> None:
-    """The apology, in a private chat only (a group never hears about one person's failure)."""
-    chat_id = None
-    if update.message is not None and update.message.chat.type == "private":
-        chat_id = update.message.chat.id
-    elif update.callback_query is not None:
-        chat_id = update.callback_query.from_user.id
-    if chat_id is None:
-        return
-    try:
-        await bot.send_message(chat_id, _("Sorry, something went wrong on our side. Please try again "
-                                          "in a minute; what you entered before is kept."))
-    except TelegramAPIError as exc:
-        log.warning("could not apologise for update %s: %s", update.update_id, exc)

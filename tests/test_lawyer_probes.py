@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from handlers.helpdesk_lawyer import LawCB, StatsCB
+from handlers.helpdesk.buttons import LawCB, StatsCB
 from storage.helpdesk import Question, QuestionEntry
 from tests.harness import Harness
 from tests.test_helpdesk_flow import ASKER_K, GROUP, LAWYER_1, LAWYER_2, VILLAGER, ask, desk_bot, user  # noqa: F401
