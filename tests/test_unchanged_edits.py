@@ -3,8 +3,6 @@ success for the whole bot (no apology), in every flow."""
 
 from __future__ import annotations
 
-import pytest
-
 from bot.emulator import TestUser
 from tests.conversation import register
 from tests.harness import Harness
@@ -33,7 +31,6 @@ async def test_the_emulator_answers_not_modified_like_telegram(bot: Harness) -> 
     assert status == 400 and body["description"].startswith("Bad Request: message is not modified")
 
 
-@pytest.mark.xfail(strict=True, reason="handlers/start.py: fixed after the handlers' restructuring lands")
 async def test_double_tap_on_the_language_keeps_the_registration_going(bot: Harness) -> None:
     user = bot.user(3304, language_code="en", phone="+996700003304")
     await user.send("/start")

@@ -75,7 +75,10 @@ async def on_language(query: CallbackQuery, message: Message, callback_data: Lan
     i18n.current_locale = callback_data.code
     await query.answer()
     await message.edit_text(_("Language: {name} ✓").format(name=LANGUAGE_NAMES[callback_data.code]))
-    if person.is_registered or await state.get_state() != Registration.language:
+    current = await state.get_state()
+    if not person.is_registered and current in Registration.__all_states_names__ and current != Registration.language:
+        return  # a second tap on the same keyboard: the registration has moved on and stays where it is
+    if person.is_registered or current != Registration.language:
         await finish(message, state, person, roles, bot, i18n, editing=True)
     else:
         await ask_phone(message, state)
