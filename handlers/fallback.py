@@ -18,7 +18,8 @@ router = Routes("fallback")
 @router.message(F.text.startswith("/"))
 async def on_unknown_command(message: Message) -> None:
     assert message.text is not None
-    name = message.text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(message.text) > 1 else ""
+    words = message.text[1:].split(maxsplit=1)  # "/" or "/ " alone: no name at all
+    name = words[0].split("@")[0].lower() if words and not message.text[1].isspace() else ""
     role = ROLE_COMMANDS.get(name)
     if role is not None:
         await message.answer(

@@ -97,3 +97,11 @@ async def test_an_unexpected_error_is_logged_and_apologised_for(bot: Harness, ca
     assert sum("Sorry, something went wrong" in (t or "") for t in user.texts) == 2
     await user.send("/help")  # the dispatcher goes on
     assert "What I can do" in user.last.text
+
+
+async def test_a_slash_alone_is_an_unknown_command(bot: Harness) -> None:
+    user = await register(bot, 1108)
+    for text in ("/", "/ ", "/ help", "/\n"):
+        await user.send(text)
+        assert "I don't know this command" in user.last.text, (text, user.dump())
+    assert not any("Sorry, something went wrong" in (t or "") for t in user.texts)

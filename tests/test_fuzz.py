@@ -3,8 +3,6 @@ Bot API emulator: no unhandled error, and the database keeps its promises (issue
 
 from __future__ import annotations
 
-import pytest
-
 from storage.db import Database
 from tests.fuzzing import ErrorLog, Fuzzer, invariant_violations, seed_world
 from tests.harness import running_bot
@@ -12,7 +10,6 @@ from tests.harness import running_bot
 UPDATES = 300
 
 
-@pytest.mark.xfail(strict=True, reason="handlers/fallback.py '/ ' IndexError: fixed after the restructuring lands")
 async def test_random_updates_break_nothing(db: Database) -> None:
     async with running_bot(db, helpdesk_group_chat_id=-1006400) as bot:
         world = await seed_world(bot)
