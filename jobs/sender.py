@@ -42,6 +42,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import Formatter, in_language
+from bot.text import escape
 from jobs.tasks import worker_name
 from services import outbox
 from services.channels import is_whatsapp_chat
@@ -341,10 +342,6 @@ async def _language_of(app: App, telegram_id: int | None) -> str:
     return (person.language if person is not None else None) or app.settings.default_language
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 async def _broadcasts(run: _Run) -> None:
     app = run.app
     every = timedelta(seconds=app.settings.outbox_progress_seconds)
@@ -370,7 +367,7 @@ async def _one_broadcast(run: _Run, broadcast: Broadcast, every: timedelta) -> N
         return
     language = await _language_of(app, broadcast.created_by or broadcast.progress_chat_id)
     with in_language(app.i18n, language):
-        text = _progress_text(_escape(broadcast.title), progress, Formatter(language, app.settings.zone), final)
+        text = _progress_text(escape(broadcast.title), progress, Formatter(language, app.settings.zone), final)
     async with app.db.session() as session:
         # The first progress message is sent by whoever sets the placeholder 0 (exactly one worker).
         message_id = await outbox.progress_message(session, broadcast.id)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import delivery
 from bot.i18n import Formatter, in_language
 from bot.settings import Settings
+from bot.text import escape
 from handlers.voting import views
 from jobs.tasks import task_handler
 from services import outbox, tasks, voting
@@ -110,7 +111,7 @@ async def notify_closed(session: AsyncSession, i18n: I18n, settings: Settings, r
     language = person.language if person is not None and person.language else settings.default_language
     with in_language(i18n, language):
         text = _("Voting in “{title}” closed at its end time. Send /rounds to see the results and publish them.") \
-            .format(title=rnd.title)
+            .format(title=escape(rnd.title))
     await delivery.notify(session, rnd.created_by, text, dedupe_key=f"voting:{rnd.id}:closed")
 
 

@@ -21,6 +21,7 @@ from bot.filters import HasRole
 from bot.i18n import LANGUAGE_NAMES, Formatter, in_language
 from bot.routes import Routes
 from bot.settings import LANGUAGES, Settings
+from bot.text import escape
 from handlers.events import views
 from handlers.events.buttons import NewEventCB
 from handlers.events.states import MAX_DOCUMENTS, RULES, NewEvent
@@ -191,7 +192,8 @@ async def on_document(message: Message, state: FSMContext) -> None:
         docs.append({"kind": "photo", "file_id": message.photo[-1].file_id, "filename": "photo.jpg"})
     data["docs"] = docs
     await state.set_data(data)
-    await message.answer(_("Added: {name}. Send another or tap “Done”.").format(name=docs[-1]["filename"]),
+    added = escape(docs[-1]["filename"])
+    await message.answer(_("Added: {name}. Send another or tap “Done”.").format(name=added),
                          reply_markup=docs_markup(data))
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.filters import HasRole
 from bot.routes import Routes
 from bot.settings import Settings
+from bot.text import escape
 from handlers.voting import views
 from handlers.voting.buttons import NewRoundCB, RoundCB
 from handlers.voting.common import fmt_of, parse_local_time, refresh_card, refuse, send_results, start_session_entry
@@ -211,7 +212,7 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
             parts = tables(results, gettext=_, language=language, zone=settings.zone)
             data = to_csv(parts, language=language) if action == "csv" else to_xlsx(parts, language=language)
             await message.answer_document(BufferedInputFile(data, filename=f"needs-assessment-{rnd.id}.{action}"),
-                                          caption=_("Needs assessment: {title}").format(title=rnd.title))
+                                          caption=_("Needs assessment: {title}").format(title=escape(rnd.title)))
         elif action == "sess":
             await query.answer()
             await start_session_entry(message, state, session, rnd, language)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.filters import HasRole
 from bot.routes import Routes
 from bot.settings import Settings
+from bot.text import escape
 from handlers.voting.common import fmt_of, refuse, round_of_problem
 from handlers.voting.views import competence_label
 from jobs.voting import schedule_round_tasks
@@ -47,7 +48,7 @@ async def on_problem(message: Message, command: CommandObject, session: AsyncSes
         await refuse(message, exc)
         return
     await message.answer(_("Problem #{id} added: {title}.").format(
-        id=problem.id, title=voting.problem_title(problem, i18n.current_locale)))
+        id=problem.id, title=escape(voting.problem_title(problem, i18n.current_locale))))
 
 
 @router.message(Command("tag"))
@@ -143,6 +144,6 @@ async def on_ballot_lookup(message: Message, command: CommandObject, session: As
     lines = [_("Ballot {code}, {village}: counted, version {version}.").format(
         code=view.receipt, village=place_name(village, language) if village else "?", version=view.version)]
     for version, at, ids in view.history:
-        titles = "; ".join(voting.problem_title(problems[p], language) for p in ids if p in problems)
+        titles = "; ".join(escape(voting.problem_title(problems[p], language)) for p in ids if p in problems)
         lines.append(f"{version}. {fmt.datetime(at)}: {titles}")
     await message.answer("\n".join(lines))

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.filters import HasRole
 from bot.routes import Routes
 from bot.settings import Settings
+from bot.text import escape
 from handlers.people.views import age_band_label
 from handlers.voting import views
 from handlers.voting.buttons import SessionCB
@@ -102,7 +103,7 @@ async def on_session_women(message: Message, state: FSMContext, session: AsyncSe
     await state.update_data(vr_women=int(text))
     await state.set_state(SessionEntry.votes)
     rnd = await voting.get_round(session, data["vr_round"])
-    known = "\n".join(f"#{p.id} {voting.problem_title(p, i18n.current_locale)}"
+    known = "\n".join(f"#{p.id} {escape(voting.problem_title(p, i18n.current_locale))}"
                       for p in await voting.problems_of(session, data["vr_round"]) if p.merged_into_id is None)
     await message.answer(_("Votes per problem, one per line: the problem's number or title, then its votes, e.g. "
                            "“#3 12” or “Inner roads: 12”. A new title adds a problem.") + (
@@ -128,9 +129,9 @@ async def on_session_votes(message: Message, state: FSMContext, session: AsyncSe
     fmt = fmt_of(i18n, settings)
     lines = [_("{village}, {band}, {date}, {place}: {participants} participants, of them women {women}.").format(
         village=place_name(village, i18n.current_locale) if village else "?", band=age_band_label(data["vr_band"]),
-        date=fmt.date(voting.parse_date(data["vr_date"])), place=data["vr_place"],
+        date=fmt.date(voting.parse_date(data["vr_date"])), place=escape(data["vr_place"]),
         participants=fmt.number(data["vr_participants"]), women=fmt.number(data["vr_women"]))]
-    lines += [f"• {name}: {fmt.number(votes)}" for name, votes in rows]
+    lines += [f"• {escape(name)}: {fmt.number(votes)}" for name, votes in rows]
     await message.answer("\n".join(lines), reply_markup=views.save_session_keyboard(data["vr_round"]))
 
 

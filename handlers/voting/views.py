@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Formatter
 from bot.settings import Settings
+from bot.text import escape
 from handlers.people.views import age_band_label, places_keyboard
 from handlers.voting.buttons import BallotCB, CollectCB, NewRoundCB, RoundCB, SessionCB, mask_of
 from services import voting
@@ -44,7 +45,7 @@ def top_lines(results: Results, top: Top, language: str, fmt: Formatter, *, limi
         title = voting.problem_title(results.problems[ranked.problem_id], language)
         if len(title) > limit:
             title = title[: limit - 1] + "…"
-        lines.append(_("{place}. {problem}: {votes}").format(place=ranked.rank, problem=title,
+        lines.append(_("{place}. {problem}: {votes}").format(place=ranked.rank, problem=escape(title),
                                                               votes=fmt.number(ranked.votes)))
     if top.tied:
         lines.append(_("Tie at place {place}: {count} problems have {votes} votes each, so all of them are shown.")
@@ -58,7 +59,7 @@ def results_text(results: Results, language: str, fmt: Formatter, *, village_id:
                  merged: bool = True) -> str:
     """Ranked priorities per village (or one village) and for the aiyl aimak, with participation."""
     rnd = results.round
-    blocks = [f"<b>{rnd.title}</b> — " + phase_label(rnd.phase)]
+    blocks = [f"<b>{escape(rnd.title)}</b> — " + phase_label(rnd.phase)]
     villages = [v for v in results.villages if village_id is None or v.id == village_id]
     for village in villages:
         turnout = turnout_text(results.participation.village(village.id), fmt)
@@ -74,8 +75,8 @@ def results_text(results: Results, language: str, fmt: Formatter, *, village_id:
         if merges:
             blocks.append(_("Merged for this count:") + "\n" + "\n".join(
                 _("#{id}: {source} → {target}").format(
-                    id=m.id, source=voting.problem_title(results.problems[m.source_id], language),
-                    target=voting.problem_title(results.problems[m.target_id], language)) for m in merges))
+                    id=m.id, source=escape(voting.problem_title(results.problems[m.source_id], language)),
+                    target=escape(voting.problem_title(results.problems[m.target_id], language))) for m in merges))
     return "\n\n".join(blocks)
 
 
@@ -155,7 +156,7 @@ def hint() -> str:
 
 
 def ballot_text(rnd: VotingRound, village: Village, chosen: int, language: str, fmt: Formatter) -> str:
-    lines = [f"<b>{rnd.title}</b>",
+    lines = [f"<b>{escape(rnd.title)}</b>",
              _("Ballot of {village}. Choose up to {limit} problems that matter most to you, one vote each.").format(
                  village=place_name(village, language), limit=MAX_CHOICES)]
     if rnd.vote_ends_at is not None:
@@ -180,8 +181,8 @@ def ballot_keyboard(rnd: VotingRound, village_id: int, items: list[Problem], pos
 
 def receipt_text(rnd: VotingRound, result: voting.CastResult, items: list[Problem], language: str,
                  settings: Settings) -> str:
-    titles = {p.id: voting.problem_title(p, language) for p in items}
-    lines = [f"<b>{rnd.title}</b>",
+    titles = {p.id: escape(voting.problem_title(p, language)) for p in items}
+    lines = [f"<b>{escape(rnd.title)}</b>",
              _("Your ballot is counted.") if result.changed else _("Your ballot is unchanged."),
              *(f"• {titles.get(pid, '?')}" for pid in result.problem_ids), "",
              _("Receipt code: <code>{code}</code>. Keep it: /receipt {code} shows your ballot. You can change your "
@@ -198,7 +199,7 @@ async def round_card(session: AsyncSession, rnd: VotingRound, language: str,
                      fmt: Formatter) -> tuple[str, InlineKeyboardMarkup]:
     aimak = await session.get(AiylAimak, rnd.aiyl_aimak_id)
     villages = await voting.round_villages(session, rnd.id)
-    lines = [f"<b>{rnd.title}</b> (#{rnd.id})",
+    lines = [f"<b>{escape(rnd.title)}</b> (#{rnd.id})",
              _("Aiyl aimak: {name}").format(name=place_name(aimak, language) if aimak else "—"),
              _("Villages: {names}").format(names=", ".join(place_name(v, language) for v in villages)),
              _("Phase: {phase}").format(phase=phase_label(rnd.phase))]
@@ -245,11 +246,11 @@ async def submissions_text(session: AsyncSession, rnd: VotingRound, language: st
     grouped = await voting.submissions_by_village(session, rnd.id)
     villages = {v.id: v for v in await voting.round_villages(session, rnd.id)}
     blocks = [_("Submissions of “{title}”, by village. Number, text, and the problem it is grouped into:")
-              .format(title=rnd.title)]
+              .format(title=escape(rnd.title))]
     for village_id, items in grouped.items():
         name = place_name(villages[village_id], language) if village_id in villages else "?"
         lines = [f"<b>{name}</b> ({len(items)})"]
-        lines += [f"{s.id}. {s.text}" + (f" → #{s.problem_id}" if s.problem_id else "") for s in items]
+        lines += [f"{s.id}. {escape(s.text)}" + (f" → #{s.problem_id}" if s.problem_id else "") for s in items]
         blocks.append("\n".join(lines))
     if not grouped:
         blocks.append(_("No submissions yet."))
@@ -258,9 +259,10 @@ async def submissions_text(session: AsyncSession, rnd: VotingRound, language: st
 
 async def problems_text(session: AsyncSession, rnd: VotingRound, language: str) -> str:
     problems = await voting.problems_of(session, rnd.id)
-    lines = [_("Problems of “{title}”:").format(title=rnd.title)]
+    lines = [_("Problems of “{title}”:").format(title=escape(rnd.title))]
     for problem in problems:
-        line = f"#{problem.id} {problem.title_ky} | {problem.title_ru} — {competence_label(problem.competence)}"
+        line = (f"#{problem.id} {escape(problem.title_ky)} | {escape(problem.title_ru)} — "
+                f"{competence_label(problem.competence)}")
         if problem.merged_into_id:
             line += " " + _("(counted with #{id})").format(id=problem.merged_into_id)
         lines.append(line)
@@ -283,7 +285,7 @@ def round_notice(kind: str, rnd: VotingRound, village: Village, language: str, f
     builder = InlineKeyboardBuilder()
     if kind == "collect":
         text = "\n".join([
-            f"<b>{rnd.title}</b>",
+            f"<b>{escape(rnd.title)}</b>",
             _("Your aiyl okmotu asks the residents of {village}: which problems of the village matter most "
               "to you? Name up to five.").format(village=place_name(village, language)),
             hint(),
@@ -295,7 +297,7 @@ def round_notice(kind: str, rnd: VotingRound, village: Village, language: str, f
         lead = (_("Voting is open: choose up to five priority problems of {village}.") if kind == "ballot"
                 else _("Reminder: you have not voted yet on the priority problems of {village}."))
         text = "\n".join([
-            f"<b>{rnd.title}</b>", lead.format(village=place_name(village, language)),
+            f"<b>{escape(rnd.title)}</b>", lead.format(village=place_name(village, language)),
             *([_("Voting closes on {when}.").format(when=fmt.datetime(rnd.vote_ends_at))]
               if rnd.vote_ends_at else []),
         ])

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Formatter
 from bot.routes import Routes
 from bot.settings import Settings
+from bot.text import escape
 from handlers.voting import views
 from handlers.voting.buttons import BallotCB, CollectCB, choice_from
 from handlers.voting.states import Collecting
@@ -124,8 +125,8 @@ async def on_ballot(query: CallbackQuery, message: Message, callback_data: Ballo
 
 async def show_summary(message: Message, rnd: VotingRound, data: BallotCB, items: list[Problem], chosen: list[int],
                        language: str, settings: Settings) -> None:
-    titles = {p.id: voting.problem_title(p, language) for p in items}
-    lines = [f"<b>{rnd.title}</b>", _("You chose:")]
+    titles = {p.id: escape(voting.problem_title(p, language)) for p in items}
+    lines = [f"<b>{escape(rnd.title)}</b>", _("You chose:")]
     lines += [f"{n}. {titles[pid]}" for n, pid in enumerate([p.id for p in items if p.id in chosen], start=1)]
     lines.append("")
     lines.append(_("Confirm your ballot? You can change it until voting closes; the last ballot you confirm "
@@ -148,10 +149,10 @@ async def on_receipt(message: Message, command: CommandObject, session: AsyncSes
     assert rnd is not None
     problems = {p.id: p for p in await voting.problems_of(session, rnd.id)}
     fmt = Formatter(language, settings.zone)
-    lines = [f"<b>{rnd.title}</b>",
+    lines = [f"<b>{escape(rnd.title)}</b>",
              _("Your ballot {code} is counted, as you last confirmed it on {when}:").format(
                  code=view.receipt, when=fmt.datetime(view.changed_at)),
-             *(f"• {voting.problem_title(problems[pid], language)}" for pid in view.problem_ids)]
+             *(f"• {escape(voting.problem_title(problems[pid], language))}" for pid in view.problem_ids)]
     if view.version > 1:
         lines.append(_("You changed it {count} times; only the last ballot counts.").format(count=view.version - 1))
     await message.answer("\n".join(lines))
@@ -163,15 +164,15 @@ async def on_receipt(message: Message, command: CommandObject, session: AsyncSes
 async def start_collecting(message: Message, state: FSMContext, session: AsyncSession, rnd: VotingRound,
                            person: Person) -> None:
     mine = await voting.submissions_of(session, rnd.id, person.id)
-    lines = [f"<b>{rnd.title}</b>"]
+    lines = [f"<b>{escape(rnd.title)}</b>"]
     if rnd.description:
-        lines.append(rnd.description)
+        lines.append(escape(rnd.description))
     lines.append(_("Which problems of your village matter most to you? Send them one per message, up to {limit}.")
                  .format(limit=MAX_SUBMISSIONS))
     lines.append(hint())
     if mine:
         lines.append(_("You have named:"))
-        lines += [f"{s.slot}. {s.text}" for s in mine]
+        lines += [f"{s.slot}. {escape(s.text)}" for s in mine]
     if len(mine) >= MAX_SUBMISSIONS:
         await message.answer("\n".join([*lines, refusal("too_many_submissions", {"limit": MAX_SUBMISSIONS})]))
         return
