@@ -3,7 +3,6 @@ per action. The holder's "open" shows everything; anybody else's shows the numbe
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from handlers.helpdesk.buttons import LawCB, StatsCB
@@ -39,7 +38,6 @@ async def unchanged(bot: Harness) -> None:
         assert kinds.count("answer") == 0 and kinds.count("request") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="handlers/helpdesk_lawyer.py: fixed after the restructuring lands")
 async def test_another_lawyer_opening_a_held_question_sees_only_its_number_topic_and_holder(
         desk_bot: Harness) -> None:  # noqa: F811
     bot = desk_bot

@@ -41,6 +41,7 @@ from handlers.helpdesk.views import (
     details_keyboard,
     lawyer_name,
     open_keyboard,
+    topic_label,
 )
 from services import helpdesk as desk
 from services.helpdesk import HelpdeskError
@@ -80,6 +81,13 @@ async def on_open(query: CallbackQuery, callback_data: LawCB, session: AsyncSess
     if question is None:
         return
     await query.answer()
+    if question.lawyer_id is not None and question.lawyer_id != query.from_user.id:
+        # Another lawyer's question: its number, topic and holder, never the asker's text or details.
+        log.warning("helpdesk: %s opened question %s held by %s", query.from_user.id, question.id, question.lawyer_id)
+        holder = await lawyer_name(session, question.lawyer_id)
+        await bot.send_message(query.from_user.id, _("Question No. {number} · {topic} is held by {name}.").format(
+            number=question.id, topic=topic_label(question.topic), name=holder))
+        return
     await show_card(bot, session, query.from_user.id, question, i18n.current_locale, settings, query.from_user.id)
 
 
