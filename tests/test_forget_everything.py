@@ -100,6 +100,9 @@ async def test_forget_leaves_nothing_that_identifies_the_person(desk_bot: Harnes
         submissions_before = await session.scalar(select(func.count()).select_from(Submission))
 
     await person.send("/forget")
+    confirmation = person.last.text
+    assert "replaces every text you wrote" in confirmation and "helpdesk membership" in confirmation
+    assert "Kept, with nothing that leads to you: your village, sex and age group" in confirmation
     await person.tap("Yes, delete my data")
     assert "Your data is deleted" in person.last.text
     await bot.emu.settle()

@@ -64,7 +64,8 @@ async def ask_consent(message: Message, state: FSMContext) -> None:
         _("One more, optional step: your sex and age group. Results of votes and meetings are reported by "
           "age group, and women's participation is always counted separately, so that every group is heard. "
           "We keep only these two answers, never show them with your name, and you can delete them any time "
-          "in /profile. Add them?"),
+          "in /profile. If you delete your data with /forget, they stay only with the votes already counted, "
+          "with nothing that leads to you. Add them?"),
         reply_markup=views.consent_keyboard(),
     )
 

@@ -25,8 +25,11 @@ async def on_forget(message: Message, person: Person | None) -> None:
         await message.answer(_("I keep no data about you."))
         return
     await message.answer(
-        _("This deletes your phone number, name, language and the link to your Telegram account, and takes "
-          "away any roles. Votes you have already cast stay counted, anonymously. Delete your data?"),
+        _("This deletes your phone number, name, language and the link to your Telegram account, takes away any "
+          "roles and helpdesk membership, and replaces every text you wrote (questions to the legal helpdesk and "
+          "your replies there, problems you named, questions to events, monitoring comments) with a note that it "
+          "was deleted. Kept, with nothing that leads to you: your village, sex and age group, and the votes and "
+          "answers already counted in results and statistics. Delete your data?"),
         reply_markup=forget_keyboard(),
     )
 
