@@ -42,6 +42,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import Formatter, in_language
+from bot.resilience import Outage, is_transient
 from bot.text import escape
 from jobs.tasks import worker_name
 from services import outbox
@@ -100,6 +101,7 @@ class _State:
     drainer: asyncio.Task[None] | None = None
     stopping: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    outage: Outage = field(default_factory=lambda: Outage(log, "outbox sender"))
 
 
 _STATES: dict[int, _State] = {}
@@ -222,15 +224,18 @@ class _Run:
                     await self._failed(message, exc)
                     continue
                 answered = (message, sent, new_file_id)
-        except Exception:  # noqa: BLE001 - a database error: rows stay claimed or in doubt until the lease ends
-            log.exception("outbox lane stopped")
+        except Exception as exc:  # noqa: BLE001 - a database error: rows stay claimed or in doubt until the lease ends
+            self.state.outage.failed(exc)
         finally:
             if answered is not None:
                 try:
                     async with self.app.db.session() as session:
                         await self._record(session, *answered)
-                except Exception:  # noqa: BLE001
-                    log.exception("outbox message %s: sent, but could not record it", answered[0].id)
+                except Exception as exc:  # noqa: BLE001
+                    if not is_transient(exc):
+                        log.exception("outbox message %s: sent, but could not record it", answered[0].id)
+                    else:  # in doubt: sent again when its lease ends
+                        log.warning("outbox message %s: sent, but could not record it: %s", answered[0].id, exc)
 
     async def _record(self, session: Any, message: outbox.Claimed, sent: Message, new_file_id: str | None) -> None:
         await outbox.mark_sent(session, message.id, now=self.clock(), telegram_message_id=sent.message_id)
@@ -411,16 +416,19 @@ async def kick_sender(app: App) -> None:
     state = _state(app)
     if state.stopping or (state.drainer is not None and not state.drainer.done()):
         return
-    state.drainer = asyncio.create_task(_logged(drain(app)), name="outbox-drainer")
+    state.drainer = asyncio.create_task(_logged(drain(app), state.outage), name="outbox-drainer")
 
 
-async def _logged(coroutine: Any) -> None:
+async def _logged(coroutine: Any, outage: Outage) -> None:
+    """A database or Bot API outage is one line when it starts and one when it ends, not a traceback a run."""
     try:
         await coroutine
     except asyncio.CancelledError:
         raise
-    except Exception:  # noqa: BLE001
-        log.exception("outbox sender")
+    except Exception as exc:  # noqa: BLE001
+        outage.failed(exc)
+    else:
+        outage.ok()
 
 
 async def stop_sender(app: App) -> None:

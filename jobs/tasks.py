@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.resilience import Outage, is_transient
 from services import tasks
 from storage.models import utcnow
 
@@ -76,7 +77,10 @@ async def run_due_tasks(app: App, now: datetime | None = None, worker: str | Non
         try:
             await handler(app, dict(task.payload), run_at=task.run_at, now=now)
         except Exception as exc:  # noqa: BLE001 - one task's failure must not stop the others
-            log.exception("task %s (%s) failed", task.key, task.kind)
+            if is_transient(exc):
+                _outage(app).failed(exc)  # one line for the outage, not a traceback a task
+            else:
+                log.exception("task %s (%s) failed", task.key, task.kind)
             async with app.db.session() as session:
                 await tasks.retry(session, task.id, worker=worker, not_before=now + RETRY_AFTER * (task.attempts + 1),
                                   error=f"{type(exc).__name__}: {exc}", max_attempts=MAX_ATTEMPTS)
@@ -91,6 +95,7 @@ async def run_due_tasks(app: App, now: datetime | None = None, worker: str | Non
 
 _RUNNERS: dict[int, asyncio.Task[None]] = {}
 _STOPPED: set[int] = set()
+_OUTAGES: dict[int, Outage] = {}
 
 
 async def kick_tasks(app: App) -> None:
@@ -102,13 +107,19 @@ async def kick_tasks(app: App) -> None:
     _RUNNERS[key] = asyncio.create_task(_run_logged(app), name="task-runner")
 
 
+def _outage(app: App) -> Outage:
+    return _OUTAGES.setdefault(id(app), Outage(log, "scheduled tasks"))
+
+
 async def _run_logged(app: App) -> None:
     try:
         await run_due_tasks(app)
     except asyncio.CancelledError:
         raise
-    except Exception:  # noqa: BLE001
-        log.exception("scheduled tasks")
+    except Exception as exc:  # noqa: BLE001
+        _outage(app).failed(exc)
+    else:
+        _outage(app).ok()
     finally:
         _RUNNERS.pop(id(app), None)
 

@@ -4,6 +4,7 @@ Through the Bot API emulator, over the webhook and in polling."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot import delivery
 from bot.app import Jamaat
 from bot.emulator import Emulator
 from bot.webhook import register_webhook, webhook_app
@@ -151,3 +153,28 @@ async def test_a_redis_blip_loses_no_update(db: Database) -> None:
             async with db.session() as session:
                 claimed = set(await session.scalars(select(ProcessedUpdate.update_id)))
             assert {update["update_id"] for update in burst} <= claimed
+
+
+async def test_jobs_say_one_line_when_the_database_goes_and_one_when_it_is_back(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async with postgres_schema() as schema, proxy_to(POSTGRES_URL) as proxy:
+        db = Database(proxy.url(POSTGRES_URL), schema=schema)
+        try:
+            await db.upgrade()
+            async with bot_in("polling", db, jobs_interval_seconds=0.05) as bot:
+                person = bot.user(5401, language_code="en")
+                caplog.set_level(logging.INFO)
+                proxy.cut()  # the sender and the task runner keep failing, every 0.05 s
+                await bot.emu.wait_for(lambda: proxy.refused >= 40, timeout=60, message="the jobs never ran")
+                proxy.restore()
+                async with db.session() as session:
+                    await delivery.notify(session, person.id, "After the blip", dedupe_key="blip-test")
+                await person.wait_for_message(lambda m: m.text == "After the blip", timeout=30)
+        finally:
+            await db.dispose()
+    lines = [r for r in caplog.records if r.name.startswith("jobs")]
+    assert not [r.getMessage() for r in lines if r.exc_info or r.levelno >= logging.ERROR]
+    for job in ("outbox sender", "scheduled tasks"):
+        went = [r for r in lines if job in r.getMessage() and "trying again quietly" in r.getMessage()]
+        assert len(went) == 1, [r.getMessage() for r in lines]
+    assert any("outbox sender: back after" in r.getMessage() for r in lines)
