@@ -66,3 +66,47 @@ async def test_edit_to_the_same_content_is_a_success(bot: Harness) -> None:
     await bot.app.bot.edit_message_reply_markup(chat_id=user.id, message_id=message_id)
     result = await bot.app.bot.edit_message_reply_markup(chat_id=user.id, message_id=message_id)
     assert result is True
+
+
+async def test_double_taps_on_ballot_toggles(db) -> None:  # noqa: ANN001
+    from tests.harness import running_bot
+    from tests.test_voting_services import add_villager, protocol_round
+
+    await protocol_round(db)
+    await add_villager(db, 3305, "aral")
+    async with running_bot(db, places=False) as bot:
+        voter = bot.user(3305, language_code="en")
+        await voter.send("/vote")
+        toggle = voter.last.buttons[0][0]
+        await double_tap(bot, voter, toggle)
+        await double_tap(bot, voter, voter.last.buttons[1][0])
+        await voter.tap(contains="Next")
+        await double_tap(bot, voter, "✅ Confirm")
+        assert any("Your ballot is" in (t or "") for t in voter.texts), voter.dump()
+        no_apology(voter)
+
+
+async def test_double_taps_on_helpdesk_screens(db) -> None:  # noqa: ANN001
+    from tests.harness import running_bot
+    from tests.test_helpdesk_flow import ASKER_K, GROUP, LAWYER_1, seed, user
+
+    async with running_bot(db, helpdesk_group_chat_id=GROUP, default_language="en") as bot:
+        group = bot.emu.group(GROUP, "Union lawyers")
+        await seed(db)
+        asker = user(bot, ASKER_K)
+        await asker.send("/ask")
+        topic = next(b for row in asker.last.buttons for b in row if "Local budget" in b)
+        await double_tap(bot, asker, topic)
+        await asker.send("May the council move money between budget lines in the middle of the year?")
+        await double_tap(bot, asker, "Submit the question")
+        card = await group.wait_for_message(lambda m: any("Take" in b for row in m.buttons for b in row))
+        lawyer = user(bot, LAWYER_1)
+        take = next(b for row in card.buttons for b in row if "Take" in b)
+        await lawyer.tap(take, message=card, wait=False)
+        await lawyer.tap(take, message=card, wait=False)
+        await bot.emu.settle()
+        await double_tap(bot, lawyer, "Ask for details")
+        await asker.send("/myquestions")
+        await double_tap(bot, asker, asker.last.buttons[0][0])
+        no_apology(asker)
+        no_apology(lawyer)
