@@ -16,9 +16,10 @@ from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.client import pin_response_models
 from bot.commands import set_default_menus, set_personal_menu
 from bot.i18n import PersonLanguageMiddleware, make_i18n
-from bot.middlewares import SessionMiddleware, TextLengthMiddleware
+from bot.middlewares import SessionMiddleware, TextLengthMiddleware, fsm_key_reader
 from bot.settings import Settings
 from handlers import all_routers
 from jobs import schedule_jobs, stop_jobs
@@ -37,8 +38,8 @@ def create_bot(settings: Settings) -> Bot:
     session = None
     if settings.api_base_url:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base_url))
-    return Bot(settings.bot_token.get_secret_value(), session=session,
-               default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    return pin_response_models(Bot(settings.bot_token.get_secret_value(), session=session,
+                                   default=DefaultBotProperties(parse_mode=ParseMode.HTML)))
 
 
 def create_storage(settings: Settings, db: Database) -> BaseStorage:
@@ -55,7 +56,7 @@ def create_dispatcher(settings: Settings, db: Database, i18n: I18n, storage: Bas
     # otherwise within this process.
     isolation = storage.create_isolation() if isinstance(storage, RedisStorage) else None
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation, settings=settings, db=db)
-    dispatcher.update.outer_middleware(SessionMiddleware(db, frozenset(settings.admin_ids)))
+    SessionMiddleware(db, frozenset(settings.admin_ids), fsm_key_reader(dispatcher)).install(dispatcher)
     PersonLanguageMiddleware(i18n).setup(dispatcher)
     dispatcher.message.outer_middleware(TextLengthMiddleware(settings.max_text_length))
     dispatcher.include_routers(*all_routers())

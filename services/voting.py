@@ -9,6 +9,7 @@ import csv
 import io
 import re
 import secrets
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -160,6 +161,7 @@ async def publish_ballot(session: AsyncSession, rnd: VotingRound, *, by: int | N
         if len(items) > MAX_BALLOT_ITEMS:
             raise VotingError("ballot_too_long", village_id=village_id, count=len(items))
     await session.execute(delete(BallotItem).where(BallotItem.round_id == rnd.id))
+    session.info.pop("jamaat_ballot_items", None)
     session.add_all(BallotItem(round_id=rnd.id, village_id=v, problem_id=p, position=i)
                     for v, items in ballots.items() for i, p in enumerate(items))
     rnd.phase, rnd.voting_at = "voting", now
@@ -239,9 +241,7 @@ async def non_voters(session: AsyncSession, round_id: int) -> list[Person]:
 async def check_eligible(session: AsyncSession, rnd: VotingRound, person: Person | None) -> None:
     if person is None or not person.is_registered or person.phone_hash is None or person.village_id is None:
         raise VotingError("not_registered")
-    taking_part = await session.scalar(select(RoundVillage.village_id).where(
-        RoundVillage.round_id == rnd.id, RoundVillage.village_id == person.village_id))
-    if taking_part is None:
+    if person.village_id not in await _round_village_ids(session, rnd):
         raise VotingError("not_in_round")
 
 
@@ -450,11 +450,48 @@ async def merges_of(session: AsyncSession, round_id: int) -> list[ProblemMerge]:
 
 
 async def ballot_items(session: AsyncSession, round_id: int, village_id: int) -> list[Problem]:
-    """The village's ballot in its published order."""
-    query = (select(Problem).join(BallotItem, BallotItem.problem_id == Problem.id)
-             .where(BallotItem.round_id == round_id, BallotItem.village_id == village_id)
-             .order_by(BallotItem.position))
-    return list((await session.scalars(query)).all())
+    """The village's ballot in its published order (read once per transaction)."""
+    memo: dict[tuple[int, int], list[Problem]] = session.info.setdefault("jamaat_ballot_items", {})
+    if (round_id, village_id) not in memo:
+        query = (select(Problem).join(BallotItem, BallotItem.problem_id == Problem.id)
+                 .where(BallotItem.round_id == round_id, BallotItem.village_id == village_id)
+                 .order_by(BallotItem.position))
+        memo[round_id, village_id] = list((await session.scalars(query)).all())
+    return list(memo[round_id, village_id])
+
+
+# What cannot change once a round is voting: its villages (fixed when it is created) and each village's ballot
+# (frozen by publish_ballot, which only a draft or collecting round allows). Kept per engine, keyed by the round
+# and the moment voting opened, so every ballot button is not a query for them.
+_FROZEN: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], frozenset[int]]] = weakref.WeakKeyDictionary()
+_FROZEN_PHASES = ("voting", "closed")
+
+
+async def _frozen(session: AsyncSession, rnd: VotingRound, key: tuple[Any, ...], read: Any) -> frozenset[int]:
+    if rnd.phase not in _FROZEN_PHASES or rnd.voting_at is None:
+        return frozenset(await read())
+    cache = _FROZEN.setdefault(session.get_bind(), {})
+    full_key = (rnd.id, rnd.voting_at, *key)
+    if full_key not in cache:
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[full_key] = frozenset(await read())
+    return cache[full_key]
+
+
+async def _round_village_ids(session: AsyncSession, rnd: VotingRound) -> frozenset[int]:
+    async def read() -> Iterable[int]:
+        return await session.scalars(select(RoundVillage.village_id).where(RoundVillage.round_id == rnd.id))
+
+    return await _frozen(session, rnd, ("villages",), read)
+
+
+async def _on_ballot(session: AsyncSession, rnd: VotingRound, village_id: int) -> frozenset[int]:
+    async def read() -> Iterable[int]:
+        return await session.scalars(select(BallotItem.problem_id).where(
+            BallotItem.round_id == rnd.id, BallotItem.village_id == village_id))
+
+    return await _frozen(session, rnd, ("ballot", village_id), read)
 
 
 async def check_ballot(session: AsyncSession, rnd: VotingRound | None, person: Person | None, village_id: int,
@@ -478,9 +515,7 @@ async def check_ballot(session: AsyncSession, rnd: VotingRound | None, person: P
         raise VotingError("too_many", limit=MAX_CHOICES)
     if not problem_ids and not partial:
         raise VotingError("empty")
-    on_ballot = set(await session.scalars(select(BallotItem.problem_id).where(
-        BallotItem.round_id == rnd.id, BallotItem.village_id == village_id)))
-    if not set(problem_ids) <= on_ballot:
+    if not set(problem_ids) <= await _on_ballot(session, rnd, village_id):
         raise VotingError("not_on_ballot")
     return sorted(problem_ids)
 
