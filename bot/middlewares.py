@@ -12,6 +12,7 @@ from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,12 +76,20 @@ class SessionMiddleware(BaseMiddleware):
                 current_session.reset(token)
 
 
+def _claim_statement(dialect: Any) -> Any:
+    return (dialect.insert(ProcessedUpdate)
+            .values(update_id=bindparam("update_id"), processed_at=bindparam("processed_at"))
+            .on_conflict_do_nothing(index_elements=["update_id"]).returning(ProcessedUpdate.update_id))
+
+
+_CLAIM = {"postgresql": _claim_statement(postgresql), "sqlite": _claim_statement(sqlite)}
+
+
 async def claim_update(session: AsyncSession, update_id: int) -> bool:
     """Claim an update id with one INSERT … ON CONFLICT DO NOTHING; False when it was handled already."""
-    insert = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(ProcessedUpdate)
-    statement = (insert.values(update_id=update_id, processed_at=utcnow())
-                 .on_conflict_do_nothing(index_elements=["update_id"]).returning(ProcessedUpdate.update_id))
-    return (await session.execute(statement)).first() is not None
+    statement = _CLAIM[session.bind.dialect.name]
+    result = await session.execute(statement, {"update_id": update_id, "processed_at": utcnow()})
+    return result.first() is not None
 
 
 def fsm_key_reader(dispatcher: Dispatcher) -> Callable[[dict[str, Any]], str | None] | None:

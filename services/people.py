@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import BigInteger, bindparam, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import RuleError, audit
@@ -25,17 +26,28 @@ async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Pers
     return await session.scalar(select(Person).where(Person.telegram_id == telegram_id))
 
 
+def _person_with_roles_query(with_fsm: bool) -> Any:
+    telegram_id = bindparam("telegram_id", type_=BigInteger)
+    one = select(literal(1).label("one")).subquery()
+    query = select(Person, RoleGrant.role, RoleGrant.scope).select_from(one)
+    query = query.outerjoin(Person, Person.telegram_id == telegram_id)
+    if with_fsm:
+        query = query.add_columns(FsmRecord).outerjoin(FsmRecord, FsmRecord.key == bindparam("fsm_key"))
+    return query.outerjoin(RoleGrant, RoleGrant.telegram_id == telegram_id)
+
+
+# Built once: every update runs one of them.
+_PERSON_WITH_ROLES = {False: _person_with_roles_query(False), True: _person_with_roles_query(True)}
+
+
 async def person_with_roles(session: AsyncSession, telegram_id: int, settings_admins: frozenset[int] = frozenset(),
                             *, fsm_key: str | None = None) -> tuple[Person | None, Roles]:
     """The person (with village and aiyl aimak), their roles and, given ``fsm_key``, their conversation state, in
     one statement: what every update needs first. The state is left in the session for ``storage.fsm``."""
-    one = select(literal(1).label("one")).subquery()
-    query = select(Person, RoleGrant.role, RoleGrant.scope).select_from(one)
-    query = query.outerjoin(Person, Person.telegram_id == telegram_id)
+    params: dict[str, Any] = {"telegram_id": telegram_id}
     if fsm_key is not None:
-        query = query.add_columns(FsmRecord).outerjoin(FsmRecord, FsmRecord.key == fsm_key)
-    query = query.outerjoin(RoleGrant, RoleGrant.telegram_id == telegram_id)
-    rows = (await session.execute(query)).all()
+        params["fsm_key"] = fsm_key
+    rows = (await session.execute(_PERSON_WITH_ROLES[fsm_key is not None], params)).all()
     person = rows[0][0] if rows else None
     grants = [(row[1], row[2]) for row in rows if row[1] is not None]
     if fsm_key is not None and rows and rows[0][3] is None:
