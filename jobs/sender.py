@@ -41,6 +41,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
+from bot.client import FloodBucket, flood_bucket, prepaid
 from bot.i18n import Formatter, in_language
 from jobs.tasks import worker_name
 from services import outbox
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
     from bot.runtime import App
 
 log = logging.getLogger(__name__)
+
+PAID_PER_SECOND = 1000.0  # Telegram's ceiling for paid broadcasts (allow_paid_broadcast)
 
 
 @dataclass
@@ -68,31 +71,9 @@ class SendReport:
     paused_until: datetime | None = None
 
 
-class _Pacer:
-    """Spaces the Bot API calls of one process: at most ``rate`` a second, halved on a 429, creeping back."""
-
-    def __init__(self, rate: float) -> None:
-        self.ceiling = rate
-        self.rate = rate
-        self.next_slot = 0.0
-
-    async def wait(self) -> None:
-        now = time.monotonic()
-        slot = max(self.next_slot, now)
-        self.next_slot = slot + 1.0 / self.rate
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-    def slow_down(self) -> None:
-        self.rate = max(1.0, self.rate / 2)
-
-    def recover(self) -> None:
-        self.rate = min(self.ceiling, self.rate * 1.02)
-
-
 @dataclass
 class _State:
-    pacer: _Pacer
+    bucket: FloodBucket
     paused_until: datetime | None = None
     drainer: asyncio.Task[None] | None = None
     stopping: bool = False
@@ -102,11 +83,16 @@ class _State:
 _STATES: dict[int, _State] = {}
 
 
+def sending_rate(settings: Any) -> float:
+    """Messages a second: the setting, or Telegram's paid-broadcast ceiling when that is switched on."""
+    return PAID_PER_SECOND if settings.allow_paid_broadcast else settings.outbox_per_second
+
+
 def _state(app: App) -> _State:
     key = id(app)
     state = _STATES.get(key)
     if state is None:
-        state = _STATES[key] = _State(pacer=_Pacer(app.settings.outbox_per_second))
+        state = _STATES[key] = _State(bucket=flood_bucket(app.bot, sending_rate(app.settings)))
         weakref.finalize(app, _STATES.pop, key, None)
     return state
 
@@ -127,9 +113,10 @@ async def _call(app: App, message: outbox.Claimed) -> tuple[Message, str | None]
     """The Bot API call; returns Telegram's message and, for a first upload, the new file_id."""
     bot = app.bot
     markup = _markup(message.reply_markup)
+    paid: dict[str, Any] = {"allow_paid_broadcast": True} if app.settings.allow_paid_broadcast else {}
     if message.file is None:
         sent = await bot.send_message(message.chat_id, message.text, parse_mode=message.parse_mode,
-                                      reply_markup=markup)
+                                      reply_markup=markup, **paid)
         return sent, None
     source: Any = message.file.telegram_file_id
     if source is None:
@@ -138,11 +125,11 @@ async def _call(app: App, message: outbox.Claimed) -> tuple[Message, str | None]
     caption = message.text or None
     if message.file.kind == "photo":
         sent = await bot.send_photo(message.chat_id, source, caption=caption, parse_mode=message.parse_mode,
-                                    reply_markup=markup)
+                                    reply_markup=markup, **paid)
         new_id = sent.photo[-1].file_id if sent.photo else None
     else:
         sent = await bot.send_document(message.chat_id, source, caption=caption, parse_mode=message.parse_mode,
-                                       reply_markup=markup)
+                                       reply_markup=markup, **paid)
         new_id = sent.document.file_id if sent.document else None
     return sent, new_id if message.file.telegram_file_id is None else None
 
@@ -160,72 +147,84 @@ class _Run:
         self.report = SendReport()
         self.stop = False
         self.lease = timedelta(seconds=self.settings.outbox_lease_seconds)
+        # Messages in flight at once: ``outbox_concurrency`` (at least a tenth of a second's worth when paid).
+        self.window = self.settings.outbox_concurrency
+        if self.settings.allow_paid_broadcast:
+            self.window = max(self.window, int(PAID_PER_SECOND / 10))
 
     def clock(self) -> datetime:
         """``now`` as given, moving on with the real time spent in this run."""
         return self.start + timedelta(seconds=time.monotonic() - self.mono)
 
     async def send(self, claimed: list[outbox.Claimed]) -> None:
-        """Send over ``outbox_concurrency`` lanes. The lanes are tasks of their own: when this run is cancelled
-        they finish the call in flight and record its answer, then the untried messages are given back."""
+        """Send in windows of ``outbox_concurrency`` messages: one transaction records the answers of the last
+        window and marks the next one ``sending``, then its calls run at once, each after a token of the bot's
+        flood bucket. The calls are tasks of their own: when this run is cancelled they finish, their answers
+        are recorded, and the untried messages are given back. A hard kill leaves at most one window in doubt."""
         queue = deque(claimed)
-        lanes = [asyncio.ensure_future(self._lane(queue))
-                 for _ in range(min(self.settings.outbox_concurrency, len(claimed)))]
+        answered: list[tuple[outbox.Claimed, Message, str | None]] = []
         try:
-            await asyncio.wait(lanes)
+            while queue and not self.stop:
+                window = [queue.popleft() for _ in range(min(self.window, len(queue)))]
+                async with self.app.db.session() as session:
+                    await self._record(session, answered)
+                    answered = []
+                    mine = await outbox.start_sending_many(session, [m.id for m in window], worker=self.worker,
+                                                           now=self.clock(), lease=self.lease)
+                self.report.lost += len(window) - len(mine)
+                window = [m for m in window if m.id in mine]
+                calls = [asyncio.ensure_future(self._one(message)) for message in window]
+                try:
+                    await asyncio.wait(calls)
+                finally:
+                    if not all(call.done() for call in calls):
+                        await asyncio.wait(calls)
+                    for call in calls:
+                        if not call.cancelled() and call.exception() is None and call.result() is not None:
+                            answered.append(call.result())
         finally:
             self.stop = True
-            if not all(lane.done() for lane in lanes):
-                await asyncio.wait(lanes)
+            try:
+                if answered:
+                    async with self.app.db.session() as session:
+                        await self._record(session, answered)
+            except Exception:  # noqa: BLE001 - rows stay in doubt until the lease ends, and are sent again
+                log.exception("outbox: %s messages sent, but could not record it", len(answered))
             if queue:
                 self.report.released += len(queue)
                 with contextlib.suppress(Exception):
                     async with self.app.db.session() as session:
                         await outbox.release(session, [m.id for m in queue], worker=self.worker)
 
-    async def _lane(self, queue: deque[outbox.Claimed]) -> None:
-        """One message after another. The answer of one is recorded in the same transaction that marks the next
-        ``sending``, so each message costs one commit, and an answer is always on record before the next call."""
-        answered: tuple[outbox.Claimed, Message, str | None] | None = None
+    async def _one(self, message: outbox.Claimed) -> tuple[outbox.Claimed, Message, str | None] | None:
+        """One call; the answer to record, or None when it failed (handled in ``_failed``) or was not tried."""
+        if message.in_doubt:
+            self.report.in_doubt += 1
+        await self.state.bucket.take()
+        if self.stop:  # a 429 (or a stop) came while this one waited for its turn: back to the queue
+            async with self.app.db.session() as session:
+                await outbox.retry_later(session, message.id, not_before=self.clock(), error=None,
+                                         failed_attempt=False, max_attempts=self.settings.outbox_max_attempts)
+            self.report.released += 1
+            return None
         try:
-            while queue and not self.stop:
-                await self.state.pacer.wait()
-                if self.stop or not queue:
-                    break
-                message = queue.popleft()
-                async with self.app.db.session() as session:
-                    if answered is not None:
-                        await self._record(session, *answered)
-                        answered = None
-                    mine = await outbox.start_sending(session, message.id, worker=self.worker, now=self.clock(),
-                                                      lease=self.lease)
-                if not mine:
-                    self.report.lost += 1
-                    continue
-                if message.in_doubt:
-                    self.report.in_doubt += 1
-                try:
-                    sent, new_file_id = await _call(self.app, message)
-                except Exception as exc:  # noqa: BLE001 - sorted out in _failed
-                    await self._failed(message, exc)
-                    continue
-                answered = (message, sent, new_file_id)
-        except Exception:  # noqa: BLE001 - a database error: rows stay claimed or in doubt until the lease ends
-            log.exception("outbox lane stopped")
-        finally:
-            if answered is not None:
-                try:
-                    async with self.app.db.session() as session:
-                        await self._record(session, *answered)
-                except Exception:  # noqa: BLE001
-                    log.exception("outbox message %s: sent, but could not record it", answered[0].id)
+            sent, new_file_id = await prepaid(lambda: _call(self.app, message))
+        except Exception as exc:  # noqa: BLE001 - sorted out in _failed
+            try:
+                await self._failed(message, exc)
+            except Exception:  # noqa: BLE001 - the row stays in doubt until its lease ends
+                log.exception("outbox message %s: could not record the failure", message.id)
+            return None
+        return message, sent, new_file_id
 
-    async def _record(self, session: Any, message: outbox.Claimed, sent: Message, new_file_id: str | None) -> None:
-        await outbox.mark_sent(session, message.id, now=self.clock(), telegram_message_id=sent.message_id)
-        if new_file_id is not None and message.file is not None:
-            await outbox.remember_file_id(session, message.file.id, new_file_id)
-        self.state.pacer.recover()
-        self.report.sent += 1
+    async def _record(self, session: Any, answered: list[tuple[outbox.Claimed, Message, str | None]]) -> None:
+        if not answered:
+            return
+        await outbox.mark_sent_many(session, [(m.id, sent.message_id) for m, sent, _ in answered], now=self.clock())
+        for message, _sent, new_file_id in answered:
+            if new_file_id is not None and message.file is not None:
+                await outbox.remember_file_id(session, message.file.id, new_file_id)
+        self.report.sent += len(answered)
 
     async def _failed(self, message: outbox.Claimed, exc: Exception) -> None:
         db, report, settings = self.app.db, self.report, self.settings
@@ -234,7 +233,6 @@ class _Run:
             self.stop = True
             until = self.clock() + timedelta(seconds=exc.retry_after)
             self.state.paused_until = max(self.state.paused_until or until, until)
-            self.state.pacer.slow_down()
             log.info("429 from Telegram: retry after %s s (chat %s)", exc.retry_after, message.chat_id)
             async with db.session() as session:
                 await outbox.retry_later(session, message.id, not_before=until, error=exc.message,
@@ -355,7 +353,6 @@ async def _one_broadcast(run: _Run, broadcast: Broadcast, every: timedelta) -> N
         # The first progress message is sent by whoever sets the placeholder 0 (exactly one worker).
         message_id = await outbox.progress_message(session, broadcast.id)
     try:
-        await run.state.pacer.wait()
         if message_id is None:
             sent = await app.bot.send_message(broadcast.progress_chat_id, text)
             async with app.db.session() as session:

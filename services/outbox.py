@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, any_, bindparam, exists, func, or_, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -187,10 +188,17 @@ class Claimed:
     in_doubt: bool  # a worker died between the Bot API call and recording its answer
 
 
+# Open rows, as a literal the partial index ix_outbox_message_open is defined with (SQLite uses a partial index
+# only when the query names its condition word for word); sent rows leave it, so the claim's cost does not grow
+# with everything sent before.
+OPEN_ROWS = sql_text("outbox_message.status IN ('pending', 'sending')")
+
+
 def _claimable(now: datetime, chat_interval: float) -> Any:
     row = OutboxMessage
     earlier = aliased(OutboxMessage)
     conditions = [
+        OPEN_ROWS,
         or_(row.status == PENDING, and_(row.status == SENDING, row.claimed_until < now)),
         or_(row.not_before.is_(None), row.not_before <= now),
         or_(row.claimed_until.is_(None), row.claimed_until < now),
@@ -206,32 +214,24 @@ def _claimable(now: datetime, chat_interval: float) -> Any:
 
 async def claim(session: AsyncSession, *, worker: str, now: datetime, limit: int, lease: timedelta,
                 chat_interval: float = 0.0) -> list[Claimed]:
-    """Claim up to ``limit`` due messages for ``worker`` until ``now + lease``.
+    """Claim up to ``limit`` due messages for ``worker`` until ``now + lease``, in one UPDATE.
 
-    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers take different rows. SQLite: each row by
-    an UPDATE that re-checks it is still free, counted by rowcount. Messages to people who are unreachable or
-    forgotten are closed here without a call."""
+    PostgreSQL: the rows are chosen with SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers take different
+    rows. SQLite: the transaction holds the database's write lock (BEGIN IMMEDIATE), so nobody else claims in
+    between. Messages to people who are unreachable or forgotten are closed here without a call."""
     row = OutboxMessage
     until = now + lease
     candidates = select(row.id).where(_claimable(now, chat_interval)).order_by(row.id).limit(limit)
     if db.dialect(session) == "postgresql":
-        ids = list((await session.scalars(candidates.with_for_update(skip_locked=True, of=row))).all())
-        if ids:
-            await session.execute(update(row).where(row.id.in_(ids)).values(claimed_by=worker, claimed_until=until)
-                                  .execution_options(synchronize_session=False))
+        # = ANY(ARRAY(…)): the candidates are found first (index order, locked rows skipped), then updated by
+        # primary key; an IN (subquery) lets the planner hash-join the whole table instead.
+        chosen = row.id == any_(func.array(candidates.with_for_update(skip_locked=True, of=row).scalar_subquery()))
     else:
-        ids = []
-        for candidate in (await session.scalars(candidates)).all():
-            result = await session.execute(
-                update(row)
-                .where(row.id == candidate,
-                       or_(row.status == PENDING, and_(row.status == SENDING, row.claimed_until < now)),
-                       or_(row.claimed_until.is_(None), row.claimed_until < now))
-                .values(claimed_by=worker, claimed_until=until)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
-                ids.append(candidate)
+        chosen = row.id.in_(candidates.scalar_subquery())
+    ids = list((await session.scalars(
+        update(row).where(chosen).values(claimed_by=worker, claimed_until=until)
+        .returning(row.id).execution_options(synchronize_session=False)
+    )).all())
     if not ids:
         return []
     query = (
@@ -279,6 +279,35 @@ async def start_sending(session: AsyncSession, message_id: int, *, worker: str, 
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+async def start_sending_many(session: AsyncSession, ids: list[int], *, worker: str, now: datetime,
+                             lease: timedelta) -> set[int]:
+    """``start_sending`` for a batch in one statement; returns the ids still ours (now ``sending``)."""
+    if not ids:
+        return set()
+    result = await session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker, OutboxMessage.status.in_(OPEN_STATES))
+        .values(status=SENDING, claimed_until=now + lease)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.all())
+
+
+_MARK_SENT = (
+    update(OutboxMessage.__table__).where(OutboxMessage.__table__.c.id == bindparam("message_id"))
+    .values(status=SENT, sent_at=bindparam("sent_at"), telegram_message_id=bindparam("telegram_message_id"),
+            claimed_by=None, claimed_until=None, last_error=None)
+)
+
+
+async def mark_sent_many(session: AsyncSession, sent: list[tuple[int, int | None]], *, now: datetime) -> None:
+    """``mark_sent`` for a batch of (message id, Telegram's message id) in one executemany."""
+    if sent:
+        await session.execute(_MARK_SENT, [{"message_id": message_id, "sent_at": now, "telegram_message_id": tg}
+                                           for message_id, tg in sent])
 
 
 async def mark_sent(session: AsyncSession, message_id: int, *, now: datetime, telegram_message_id: int | None) -> None:

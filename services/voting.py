@@ -34,6 +34,7 @@ from storage.voting import (
     RoundVillage,
     SessionVote,
     Submission,
+    TallyCount,
     VotingRound,
 )
 
@@ -560,6 +561,7 @@ async def cast_ballot(session: AsyncSession, rnd: VotingRound | None, person: Pe
     )).one()
     if inserted:
         version = 1
+        current: list[int] = []
     else:
         current = sorted(await session.scalars(
             select(BallotChoice.problem_id).where(BallotChoice.ballot_id == ballot_id)))
@@ -571,12 +573,34 @@ async def cast_ballot(session: AsyncSession, rnd: VotingRound | None, person: Pe
             .returning(Ballot.version)
         )).scalar_one()
         await session.execute(delete(BallotChoice).where(BallotChoice.ballot_id == ballot_id))
+    deltas = dict.fromkeys(current, -1)
+    for problem_id in chosen:
+        deltas[problem_id] = deltas.get(problem_id, 0) + 1
+    await _count(session, ballot_id, deltas)
     if chosen:
         await session.execute(BallotChoice.__table__.insert(), [{"ballot_id": ballot_id, "problem_id": p}
                                                                  for p in chosen])
     await session.execute(BallotChange.__table__.insert().values(
         ballot_id=ballot_id, person_id=person.id, version=version, problem_ids=chosen, at=now))
     return CastResult(ballot_id, receipt, version, True, chosen)
+
+
+async def _count(session: AsyncSession, ballot_id: int, deltas: dict[int, int]) -> None:
+    """Move the ballot's counters (``TallyCount``) by ``deltas`` {problem: ±1}, in a fixed order so that two
+    ballots counted at once never wait on each other in a circle."""
+    deltas = {p: d for p, d in deltas.items() if d}
+    if not deltas:
+        return
+    round_id, village_id, band, sex = (await session.execute(
+        select(Ballot.round_id, Ballot.village_id, Ballot.age_band, Ballot.sex).where(Ballot.id == ballot_id))).one()
+    table = TallyCount.__table__
+    statement = _insert_ignore(session)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["round_id", "village_id", "age_band", "sex", "problem_id"],
+        set_={"votes": table.c.votes + statement.excluded.votes})
+    await session.execute(statement, [
+        {"round_id": round_id, "village_id": village_id, "age_band": band or "", "sex": sex or "",
+         "problem_id": problem_id, "votes": delta} for problem_id, delta in sorted(deltas.items())])
 
 
 @dataclass(frozen=True)
@@ -889,9 +913,39 @@ class Tally:
         return self.total(village_id=village_id)
 
 
+def _session_votes(round_id: int, problem: Any) -> Any:
+    return (
+        select(OfflineSession.village_id, OfflineSession.age_band, cast(null(), String(1)),
+               literal_column("'session'"), problem, func.sum(SessionVote.votes))
+        .select_from(SessionVote)
+        .join(OfflineSession, OfflineSession.id == SessionVote.session_id)
+        .join(Problem, Problem.id == SessionVote.problem_id)
+        .where(OfflineSession.round_id == round_id)
+        .group_by(OfflineSession.village_id, OfflineSession.age_band, problem)
+    )
+
+
 def tally_query(round_id: int, *, merged: bool = True) -> Any:
-    """One SQL statement: phone choices and session votes, each problem counted as the problem it is merged into
-    (``merged``) or as itself, grouped by village, age group, sex, source and problem."""
+    """One SQL statement: phone votes from the counters kept as ballots are cast (``TallyCount``) and session
+    votes, each problem counted as the problem it is merged into (``merged``) or as itself, grouped by village,
+    age group, sex, source and problem. Same rows as ``recount_query``, read from a few thousand counters
+    instead of every choice."""
+    problem = func.coalesce(Problem.merged_into_id, Problem.id) if merged else Problem.id
+    count = TallyCount
+    phone = (
+        select(count.village_id.label("village_id"), func.nullif(count.age_band, "").label("age_band"),
+               func.nullif(count.sex, "").label("sex"), literal_column("'phone'").label("source"),
+               problem.label("problem_id"), func.sum(count.votes).label("votes"))
+        .select_from(count)
+        .join(Problem, Problem.id == count.problem_id)
+        .where(count.round_id == round_id, count.votes > 0)
+        .group_by(count.village_id, count.age_band, count.sex, problem)
+    )
+    return union_all(phone, _session_votes(round_id, problem))
+
+
+def recount_query(round_id: int, *, merged: bool = True) -> Any:
+    """The full recount: every phone choice and session vote, grouped like ``tally_query``."""
     problem = func.coalesce(Problem.merged_into_id, Problem.id) if merged else Problem.id
     phone = (
         select(Ballot.village_id.label("village_id"), Ballot.age_band.label("age_band"), Ballot.sex.label("sex"),
@@ -903,21 +957,33 @@ def tally_query(round_id: int, *, merged: bool = True) -> Any:
         .where(Ballot.round_id == round_id)
         .group_by(Ballot.village_id, Ballot.age_band, Ballot.sex, problem)
     )
-    offline = (
-        select(OfflineSession.village_id, OfflineSession.age_band, cast(null(), String(1)),
-               literal_column("'session'"), problem, func.sum(SessionVote.votes))
-        .select_from(SessionVote)
-        .join(OfflineSession, OfflineSession.id == SessionVote.session_id)
-        .join(Problem, Problem.id == SessionVote.problem_id)
-        .where(OfflineSession.round_id == round_id)
-        .group_by(OfflineSession.village_id, OfflineSession.age_band, problem)
-    )
-    return union_all(phone, offline)
+    return union_all(phone, _session_votes(round_id, problem))
 
 
-async def tally(session: AsyncSession, round_id: int, *, merged: bool = True) -> Tally:
-    rows = (await session.execute(tally_query(round_id, merged=merged))).all()
+async def tally(session: AsyncSession, round_id: int, *, merged: bool = True, full: bool = False) -> Tally:
+    """The tally from the counters; ``full``: recounted from every ballot (the same rows)."""
+    query = recount_query(round_id, merged=merged) if full else tally_query(round_id, merged=merged)
+    rows = (await session.execute(query)).all()
     return Tally([TallyRow(v, a, s, src, p, int(n)) for v, a, s, src, p, n in rows])
+
+
+async def recount(session: AsyncSession, round_id: int | None = None) -> None:
+    """Rebuild the counters from the ballots (of one round, or all): after a bulk load that bypassed
+    ``cast_ballot``, or to repair them."""
+    table = TallyCount.__table__
+    doomed = delete(TallyCount)
+    band, sex = func.coalesce(Ballot.age_band, ""), func.coalesce(Ballot.sex, "")
+    counted = (
+        select(Ballot.round_id, Ballot.village_id, band, sex, BallotChoice.problem_id, func.count())
+        .select_from(BallotChoice).join(Ballot, Ballot.id == BallotChoice.ballot_id)
+        .group_by(Ballot.round_id, Ballot.village_id, band, sex, BallotChoice.problem_id)
+    )
+    if round_id is not None:
+        doomed = doomed.where(TallyCount.round_id == round_id)
+        counted = counted.where(Ballot.round_id == round_id)
+    await session.execute(doomed)
+    await session.execute(table.insert().from_select(
+        ["round_id", "village_id", "age_band", "sex", "problem_id", "votes"], counted))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -69,6 +70,9 @@ class OutboxMessage(Base):
         Index("ix_outbox_message_due", "status", "not_before"),
         Index("ix_outbox_message_chat", "chat_id", "status"),
         Index("ix_outbox_message_broadcast", "broadcast_id", "status"),
+        # Open rows in queue order: the sender's claim walks this (migration 0015); sent rows leave it.
+        Index("ix_outbox_message_open", "id", sqlite_where=text("status IN ('pending', 'sending')"),
+              postgresql_where=text("status IN ('pending', 'sending')")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
