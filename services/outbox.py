@@ -12,17 +12,35 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, any_, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from services.people import mark_unreachable
 from storage import db
+from storage.db import Database
 from storage.delivery import (
     CANCELLED,
     FAILED,
@@ -35,7 +53,7 @@ from storage.delivery import (
     OutboxFile,
     OutboxMessage,
 )
-from storage.models import Person, utcnow
+from storage.models import Person, UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +88,12 @@ class Progress:
 
 
 async def create_broadcast(session: AsyncSession, *, kind: str, subject: str, created_by: int | None, title: str,
-                           progress_chat_id: int | None = None) -> int:
+                           progress_chat_id: int | None = None, ready: bool = True) -> int:
     """A new broadcast; with ``progress_chat_id`` the sender keeps one message there edited with its progress
-    and sends a final report. Returns the broadcast id to pass to ``enqueue``."""
+    and sends a final report. Returns the broadcast id to pass to ``enqueue``. ``ready=False``: its messages
+    are queued in several transactions (``enqueue_to_people``), and it is not finished before they all are."""
     broadcast = Broadcast(kind=kind[:32], subject=subject[:64], created_by=created_by, title=title[:300],
-                          progress_chat_id=progress_chat_id)
+                          progress_chat_id=progress_chat_id, ready_at=utcnow() if ready else None)
     session.add(broadcast)
     await session.flush()
     return broadcast.id
@@ -128,6 +147,72 @@ async def enqueue(session: AsyncSession, *, chat_id: int, text: str, dedupe_key:
         .returning(table.c.id)
     )
     return (await session.execute(statement)).first() is not None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One rendering of a notice, sent to everybody of one language and village."""
+
+    text: str
+    reply_markup: dict[str, Any] | None = None
+    parse_mode: str | None = "HTML"
+    attachment: Attachment | None = None
+
+
+Render = Callable[[str | None, int | None], Notice]  # (language, village id) → the notice they read
+
+
+async def enqueue_to_people(database: Database, *, broadcast_id: int | None, dedupe_prefix: str, people: Any,
+                            render: Render, chunk: int = 5000) -> int:
+    """Queue a notice to many people without holding them in memory: rendered once per language and village,
+    queued with set-based ``INSERT … SELECT`` in committed chunks of ``chunk`` people. ``people`` is a SELECT of
+    ``Person.id``; each gets ``dedupe_key = dedupe_prefix + person id`` (queuing again is a no-op, so a task
+    that stops half-way can simply run again). A broadcast created with ``ready=False`` is marked ready at the
+    end: until then the sender does not report it finished. Returns how many messages were queued."""
+    table = OutboxMessage.__table__
+    recipients = Person.id.in_(people) if people is not None else true()
+    async with database.session() as session:
+        groups = (await session.execute(select(Person.language, Person.village_id).where(recipients)
+                                        .distinct())).all()
+    queued = 0
+    for language, village_id in groups:
+        notice = render(language, village_id)
+        limit = MAX_CAPTION if notice.attachment is not None else MAX_TEXT
+        if len(notice.text) > limit:
+            raise ValueError(f"text of {len(notice.text)} characters is over the limit of {limit}")
+        file_id = None
+        if notice.attachment is not None:
+            async with database.session() as session:
+                file_id = await _file_id(session, notice.attachment)
+        group = and_(recipients, Person.telegram_id.is_not(None),
+                     Person.language.is_(None) if language is None else Person.language == language,
+                     Person.village_id.is_(None) if village_id is None else Person.village_id == village_id)
+        after = 0
+        while True:
+            async with database.session() as session:
+                window = select(Person.id).where(group, Person.id > after).order_by(Person.id).limit(chunk)
+                upto = await session.scalar(select(func.max(window.subquery().c.id)))
+                if upto is None:
+                    break
+                rows = select(
+                    literal(dedupe_prefix) + cast(Person.id, String), Person.telegram_id, Person.id,
+                    literal(broadcast_id, Integer), literal(notice.text, Text), literal(notice.parse_mode, String),
+                    literal(notice.reply_markup, JSON), literal(file_id, Integer), literal(PENDING, String),
+                    literal(0, Integer), literal(utcnow(), UTCDateTime()),
+                ).where(group, Person.id > after, Person.id <= upto)
+                result = await session.execute(
+                    db.insert(session, table)
+                    .from_select(["dedupe_key", "chat_id", "person_id", "broadcast_id", "text", "parse_mode",
+                                  "reply_markup", "file_id", "status", "attempts", "created_at"], rows)
+                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                )
+                queued += max(int(result.rowcount or 0), 0)
+            after = upto
+    if broadcast_id is not None:
+        async with database.session() as session:
+            await session.execute(update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.ready_at.is_(None))
+                                  .values(ready_at=utcnow()).execution_options(synchronize_session=False))
+    return queued
 
 
 async def broadcast_progress(session: AsyncSession, broadcast_id: int) -> Progress:
@@ -401,9 +486,10 @@ async def claim_progress(session: AsyncSession, broadcast_id: int, *, now: datet
 
 
 async def finish_broadcast(session: AsyncSession, broadcast_id: int, *, now: datetime) -> bool:
-    """Claim the final report of a broadcast (True for exactly one caller)."""
+    """Claim the final report of a broadcast, once all its messages are queued (True for exactly one caller)."""
     result = await session.execute(
-        update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.finished_at.is_(None))
+        update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.finished_at.is_(None),
+                                Broadcast.ready_at.is_not(None))
         .values(finished_at=now).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1

@@ -44,6 +44,8 @@ class Broadcast(Base):
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last progress update (a claim)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When all its messages were queued (at once, or the last of several chunks): not finished before.
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
