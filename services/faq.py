@@ -195,7 +195,8 @@ def _pg_query(terms: list[str]) -> str:
 # entries, and ranking them all is what made a search slow; with many answers, the candidates are therefore found
 # by the query's selective stems only, and every stem still counts in the score.
 PRUNE_FROM = 1000  # entries: below this every stem looks for candidates
-COMMON_SHARE = 0.05  # a stem in more than this share of the entries is common
+COMMON_SHARE = 0.02  # a stem in more than this share of the entries is common
+SELECTIVE_TERMS = 3  # the rarest stems of a query that look for candidates
 FREQUENCIES_TTL = 300.0  # seconds
 
 
@@ -236,14 +237,14 @@ async def _frequencies(session: AsyncSession) -> _Frequencies:
 
 
 async def selective_terms(session: AsyncSession, terms: list[str]) -> list[str]:
-    """The query stems that look for candidates: all of them while the FAQ is small; then the ones in at most
-    ``COMMON_SHARE`` of the entries, or else the two rarest."""
+    """The query stems that look for candidates: all of them while the FAQ is small; then the rarest few of those
+    in at most ``COMMON_SHARE`` of the entries, or else the two rarest."""
     frequencies = await _frequencies(session)
     if frequencies.entries < PRUNE_FROM:
         return terms
+    by_rarity = sorted(terms, key=frequencies.documents)
     limit = COMMON_SHARE * frequencies.entries
-    rare = [t for t in terms if frequencies.documents(t) <= limit]
-    return rare or sorted(terms, key=frequencies.documents)[:2]
+    return [t for t in by_rarity[:SELECTIVE_TERMS] if frequencies.documents(t) <= limit] or by_rarity[:2]
 
 
 async def candidate_ids(session: AsyncSession, terms: list[str], *, topic: str | None, limit: int) -> list[int]:
