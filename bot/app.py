@@ -12,7 +12,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -45,6 +44,8 @@ def create_bot(settings: Settings) -> Bot:
 def create_storage(settings: Settings, db: Database) -> BaseStorage:
     """Redis when configured (several processes), else the database: both survive a restart."""
     if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage  # redis only when configured
+
         return RedisStorage.from_url(
             settings.redis_url, key_builder=DefaultKeyBuilder(prefix=settings.redis_key_prefix, with_destiny=True)
         )
@@ -54,7 +55,7 @@ def create_storage(settings: Settings, db: Database) -> BaseStorage:
 def create_dispatcher(settings: Settings, db: Database, i18n: I18n, storage: BaseStorage) -> Dispatcher:
     # With Redis, one person's updates are handled one at a time across every bot process (a Redis lock);
     # otherwise within this process.
-    isolation = storage.create_isolation() if isinstance(storage, RedisStorage) else None
+    isolation = storage.create_isolation() if getattr(storage, "redis", None) is not None else None
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation, settings=settings, db=db)
     SessionMiddleware(db, frozenset(settings.admin_ids), fsm_key_reader(dispatcher)).install(dispatcher)
     PersonLanguageMiddleware(i18n).setup(dispatcher)
