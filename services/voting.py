@@ -594,7 +594,7 @@ async def _count(session: AsyncSession, ballot_id: int, deltas: dict[int, int]) 
     round_id, village_id, band, sex = (await session.execute(
         select(Ballot.round_id, Ballot.village_id, Ballot.age_band, Ballot.sex).where(Ballot.id == ballot_id))).one()
     table = TallyCount.__table__
-    statement = _insert_ignore(session)(table)
+    statement = db.insert(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=["round_id", "village_id", "age_band", "sex", "problem_id"],
         set_={"votes": table.c.votes + statement.excluded.votes})

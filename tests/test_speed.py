@@ -46,7 +46,8 @@ async def start():
     await app.bot.session.close()
 
 asyncio.run(start())
-heavy = sorted({{m.split(".")[0] for m in sys.modules}} & {{"alembic", "mako", "redis", "matplotlib", "openpyxl", "docx"}})
+heavy = {{"alembic", "mako", "redis", "matplotlib", "openpyxl", "docx"}}
+heavy = sorted({{m.split(".")[0] for m in sys.modules}} & heavy)
 print(",".join(heavy))
 """
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
