@@ -258,18 +258,26 @@ async def candidate_ids(session: AsyncSession, terms: list[str], *, topic: str |
             sql = "SELECT rowid FROM faq_fts WHERE faq_fts MATCH :query ORDER BY rank LIMIT :limit"
         params = {"query": _fts5_query(terms), "limit": limit}
     else:
-        # The GIN index finds the matches; ranking recomputes each match's tsvector, so at most ``RANK_POOL``
-        # matches are ranked (a query of common words would otherwise rank most of the table).
-        sql = ("WITH matches AS (SELECT id, search_text FROM faq_entry "
+        # The GIN index finds the matches (at most ``RANK_POOL``); they are ranked here by the stems they share
+        # with the query, newest first among equals: ts_rank would parse every match's text again.
+        sql = ("SELECT id, search_text FROM faq_entry "
                "WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', :query)"
-               + (" AND topic = :topic" if topic else "")
-               + " LIMIT :pool) SELECT id FROM matches"
-               " ORDER BY ts_rank(to_tsvector('simple', search_text), to_tsquery('simple', :query)) DESC, id DESC"
-               " LIMIT :limit")
-        params = {"query": _pg_query(terms), "limit": limit, "pool": RANK_POOL}
+               + (" AND topic = :topic" if topic else "") + " LIMIT :pool")
+        params = {"query": _pg_query(terms), "pool": RANK_POOL}
+        if topic:
+            params["topic"] = topic
+        rows = (await session.execute(text(sql), params)).all()
+        ranked = sorted(((_overlap(indexed, terms), entry_id) for entry_id, indexed in rows), reverse=True)
+        return [entry_id for _, entry_id in ranked[:limit]]
     if topic:
         params["topic"] = topic
     return [row[0] for row in (await session.execute(text(sql), params)).all()]
+
+
+def _overlap(indexed: str, terms: list[str]) -> int:
+    """How many query stems begin one of the indexed stems."""
+    indexed = " " + indexed
+    return sum(1 for term in terms if " " + term in indexed)
 
 
 async def search(session: AsyncSession, query: str, *, topic: str | None = None, limit: int = 3,
@@ -289,9 +297,7 @@ async def search(session: AsyncSession, query: str, *, topic: str | None = None,
         indexed = texts.get(entry_id)
         if indexed is None:
             continue
-        indexed = " " + indexed
-        found = sum(1 for term in terms if " " + term in indexed)  # the term starts one of the stems
-        score = found / len(terms)
+        score = _overlap(indexed, terms) / len(terms)
         if score >= min_score:
             hits.append((score, -rank, entry_id))
     hits.sort(key=lambda h: (h[0], h[1]), reverse=True)
