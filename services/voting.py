@@ -229,6 +229,22 @@ def _eligible(round_id: int) -> Any:
     )
 
 
+def recipient_ids(round_id: int, *, non_voters: bool = False, reachable: bool = True) -> Any:
+    """A SELECT of the ids of the round's eligible people (``non_voters``: those without a ballot;
+    ``reachable``: not marked unreachable), for set-based queuing of notices."""
+    query = (
+        select(Person.id)
+        .join(RoundVillage, and_(RoundVillage.village_id == Person.village_id, RoundVillage.round_id == round_id))
+        .where(Person.registered_at.is_not(None), Person.forgotten_at.is_(None), Person.phone_hash.is_not(None),
+               Person.telegram_id.is_not(None))
+    )
+    if reachable:
+        query = query.where(Person.unreachable_at.is_(None))
+    if non_voters:
+        query = query.where(Person.id.not_in(select(Ballot.person_id).where(Ballot.round_id == round_id)))
+    return query
+
+
 async def eligible_people(session: AsyncSession, round_id: int) -> list[Person]:
     return list((await session.scalars(_eligible(round_id).order_by(Person.id))).unique().all())
 
