@@ -129,7 +129,8 @@ async def run(count: int, drain_seconds: float) -> None:
                     broadcast_id = await outbox.create_broadcast(session, kind="benchmark", subject="memory",
                                                                  created_by=None, title="Memory", ready=False)
                 queued = await outbox.enqueue_to_people(
-                    db, broadcast_id=broadcast_id, dedupe_prefix="memory:person:", people=select(Person.id),
+                    db, broadcast_id=broadcast_id, dedupe_prefix="memory:person:",
+                    people=Person.telegram_id.is_not(None),
                     render=lambda language, village: outbox.Notice(
                         text=f"<b>Public hearing</b> on the budget ({language}, village {village})"))
                 print(f"{count:,} people registered and {queued:,} notices queued in "

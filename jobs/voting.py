@@ -21,7 +21,7 @@ from jobs.tasks import task_handler
 from services import outbox, tasks, voting
 from services.outbox import Attachment
 from storage.delivery import Broadcast
-from storage.models import Village, utcnow
+from storage.models import Person, Village, utcnow
 from storage.voting import VotingRound
 
 if TYPE_CHECKING:
@@ -41,8 +41,8 @@ async def schedule_notices(session: AsyncSession, rnd: VotingRound, kind: str, *
     """Queue the notices of ``kind`` (collect, ballot or results) as background work: a durable task, committed
     with the caller's transaction, queues them (``queue_notices``) within a second, so an organiser's update
     answers at once however many villagers there are. Returns how many will get it."""
-    people = voting.recipient_ids(rnd.id, reachable=kind != "results")
-    count = int(await session.scalar(select(func.count()).select_from(people.subquery())) or 0)
+    people = voting.recipients(rnd.id, reachable=kind != "results")
+    count = int(await session.scalar(select(func.count(Person.id)).where(people)) or 0)
     if count:
         await tasks.schedule(session, kind=NOTICES_TASK, key=f"voting:{rnd.id}:notices:{kind}", run_at=utcnow(),
                              payload={"round_id": rnd.id, "kind": kind, "by": by,
@@ -66,8 +66,8 @@ async def queue_notices(app: App, round_id: int, kind: str, *, by: int | None, p
         rnd = await voting.get_round(session, round_id)
         if rnd is None:
             return 0
-        people = voting.recipient_ids(rnd.id, non_voters=kind == "remind", reachable=kind != "results")
-        if not await session.scalar(select(people.exists())):
+        people = voting.recipients(rnd.id, non_voters=kind == "remind", reachable=kind != "results")
+        if await session.scalar(select(Person.id).where(people).limit(1)) is None:
             return 0
         broadcast_kind, subject = f"voting.{kind}{suffix}"[:32], f"voting_round:{rnd.id}"
         broadcast = await session.scalar(select(Broadcast.id).where(Broadcast.kind == broadcast_kind,

@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Select
 
 from services.people import mark_unreachable
 from storage import db
@@ -58,6 +59,7 @@ from storage.models import Person, UTCDateTime, utcnow
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
+ANALYZE_AFTER = 10_000  # messages queued at once after which the outbox's statistics are refreshed
 MAX_CAPTION = 1024
 ATTACHMENT_KINDS = ("document", "photo")
 
@@ -165,12 +167,18 @@ Render = Callable[[str | None, int | None], Notice]  # (language, village id) �
 async def enqueue_to_people(database: Database, *, broadcast_id: int | None, dedupe_prefix: str, people: Any,
                             render: Render, chunk: int = 5000) -> int:
     """Queue a notice to many people without holding them in memory: rendered once per language and village,
-    queued with set-based ``INSERT … SELECT`` in committed chunks of ``chunk`` people. ``people`` is a SELECT of
-    ``Person.id``; each gets ``dedupe_key = dedupe_prefix + person id`` (queuing again is a no-op, so a task
-    that stops half-way can simply run again). A broadcast created with ``ready=False`` is marked ready at the
-    end: until then the sender does not report it finished. Returns how many messages were queued."""
+    queued with set-based ``INSERT … SELECT`` in committed chunks of ``chunk`` people. ``people`` is a condition
+    on ``Person`` (best: each chunk then reads only its range of people) or a SELECT of ``Person.id``; each
+    gets ``dedupe_key = dedupe_prefix + person id`` (queuing again is a no-op, so a task that stops half-way
+    can simply run again). A broadcast created with ``ready=False`` is marked ready at the end: until then
+    the sender does not report it finished. Returns how many messages were queued."""
     table = OutboxMessage.__table__
-    recipients = Person.id.in_(people) if people is not None else true()
+    if people is None:
+        recipients = true()
+    elif isinstance(people, Select):
+        recipients = Person.id.in_(people)
+    else:  # a condition on Person: each chunk then reads only its own range of people
+        recipients = people
     async with database.session() as session:
         groups = (await session.execute(select(Person.language, Person.village_id).where(recipients)
                                         .distinct())).all()
@@ -208,6 +216,11 @@ async def enqueue_to_people(database: Database, *, broadcast_id: int | None, ded
                 )
                 queued += max(int(result.rowcount or 0), 0)
             after = upto
+    if queued >= ANALYZE_AFTER:
+        # Fresh statistics: planned with the old ones (an empty queue), the sender's claim would sort the whole
+        # queue on every batch instead of walking the open rows' index.
+        async with database.session() as session:
+            await session.execute(sql_text("ANALYZE outbox_message"))
     if broadcast_id is not None:
         async with database.session() as session:
             await session.execute(update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.ready_at.is_(None))

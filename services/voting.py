@@ -229,20 +229,17 @@ def _eligible(round_id: int) -> Any:
     )
 
 
-def recipient_ids(round_id: int, *, non_voters: bool = False, reachable: bool = True) -> Any:
-    """A SELECT of the ids of the round's eligible people (``non_voters``: those without a ballot;
+def recipients(round_id: int, *, non_voters: bool = False, reachable: bool = True) -> Any:
+    """The round's eligible people as a condition on ``Person`` (``non_voters``: those without a ballot;
     ``reachable``: not marked unreachable), for set-based queuing of notices."""
-    query = (
-        select(Person.id)
-        .join(RoundVillage, and_(RoundVillage.village_id == Person.village_id, RoundVillage.round_id == round_id))
-        .where(Person.registered_at.is_not(None), Person.forgotten_at.is_(None), Person.phone_hash.is_not(None),
-               Person.telegram_id.is_not(None))
-    )
+    conditions = [Person.village_id.in_(select(RoundVillage.village_id).where(RoundVillage.round_id == round_id)),
+                  Person.registered_at.is_not(None), Person.forgotten_at.is_(None), Person.phone_hash.is_not(None),
+                  Person.telegram_id.is_not(None)]
     if reachable:
-        query = query.where(Person.unreachable_at.is_(None))
+        conditions.append(Person.unreachable_at.is_(None))
     if non_voters:
-        query = query.where(Person.id.not_in(select(Ballot.person_id).where(Ballot.round_id == round_id)))
-    return query
+        conditions.append(Person.id.not_in(select(Ballot.person_id).where(Ballot.round_id == round_id)))
+    return and_(*conditions)
 
 
 async def eligible_people(session: AsyncSession, round_id: int) -> list[Person]:

@@ -48,7 +48,7 @@ async def test_a_notice_to_many_is_rendered_per_group_and_queued_once(db: Databa
             return outbox.Notice(text=f"<b>Notice</b> in {language} for village {village_id}",
                                  reply_markup={"inline_keyboard": [[{"text": "Open", "callback_data": "x"}]]})
 
-        people = select(Person.id).where(Person.telegram_id >= 700_000)
+        people = Person.telegram_id >= 700_000
         queued = await outbox.enqueue_to_people(db, broadcast_id=broadcast_id, dedupe_prefix="bulk:person:",
                                                 people=people, render=render, chunk=3)
         assert queued == 40 and len(rendered) == len(set(rendered)) == 6  # three languages x two villages
