@@ -77,6 +77,7 @@ class _State:
     paused_until: datetime | None = None
     drainer: asyncio.Task[None] | None = None
     stopping: bool = False
+    progress_checked: float | None = None  # time.monotonic() of the last look at the broadcasts' progress
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -287,7 +288,13 @@ async def send_pending(app: App, now: datetime | None = None, worker: str | None
         await run.send(claimed)
     if state.paused_until is not None and run.clock() < state.paused_until:
         run.report.paused_until = state.paused_until
-    await _broadcasts(run)
+    # Counting a big broadcast's rows costs; while the queue is busy, look at most every outbox_progress_seconds
+    # (the progress message is not edited more often anyway), and always once the queue runs dry.
+    mono = time.monotonic()
+    if (run.report.claimed < limit or state.progress_checked is None
+            or mono - state.progress_checked >= settings.outbox_progress_seconds):
+        state.progress_checked = mono
+        await _broadcasts(run)
     return run.report
 
 
