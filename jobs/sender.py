@@ -167,11 +167,19 @@ class _Run:
         try:
             while queue and not self.stop:
                 window = [queue.popleft() for _ in range(min(self.window, len(queue)))]
-                async with self.app.db.session() as session:
-                    await self._record(session, answered)
-                    answered = []
-                    mine = await outbox.start_sending_many(session, [m.id for m in window], worker=self.worker,
-                                                           now=self.clock(), lease=self.lease)
+                # The transaction is shielded: a stop arriving now lets it commit (the last answers on record),
+                # and the window, marked but not called, goes back to the queue to be given back.
+                advance = asyncio.ensure_future(self._advance(answered, window))
+                try:
+                    mine = await asyncio.shield(advance)
+                except asyncio.CancelledError:
+                    with contextlib.suppress(Exception):
+                        await advance
+                    if advance.done() and not advance.cancelled() and advance.exception() is None:
+                        answered = []
+                    queue.extendleft(reversed(window))
+                    raise
+                answered = []
                 self.report.lost += len(window) - len(mine)
                 window = [m for m in window if m.id in mine]
                 calls = [asyncio.ensure_future(self._one(message)) for message in window]
@@ -196,6 +204,14 @@ class _Run:
                 with contextlib.suppress(Exception):
                     async with self.app.db.session() as session:
                         await outbox.release(session, [m.id for m in queue], worker=self.worker)
+
+    async def _advance(self, answered: list[tuple[outbox.Claimed, Message, str | None]],
+                       window: list[outbox.Claimed]) -> set[int]:
+        """One transaction: the last window's answers on record, the next window marked ``sending``."""
+        async with self.app.db.session() as session:
+            await self._record(session, answered)
+            return await outbox.start_sending_many(session, [m.id for m in window], worker=self.worker,
+                                                   now=self.clock(), lease=self.lease)
 
     async def _one(self, message: outbox.Claimed) -> tuple[outbox.Claimed, Message, str | None] | None:
         """One call; the answer to record, or None when it failed (handled in ``_failed``) or was not tried."""

@@ -460,12 +460,14 @@ async def mark_chat_unreachable(session: AsyncSession, chat_id: int, person_id: 
 
 
 async def release(session: AsyncSession, ids: list[int], *, worker: str) -> None:
-    """Give back claimed messages that were not tried (a stop, a 429 pause)."""
+    """Give back claimed messages that were not tried (a stop, a 429 pause); one marked ``sending`` whose call
+    was never made is pending again."""
     if ids:
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker, OutboxMessage.status == PENDING)
-            .values(claimed_by=None, claimed_until=None)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker,
+                   OutboxMessage.status.in_(OPEN_STATES))
+            .values(status=PENDING, claimed_by=None, claimed_until=None)
             .execution_options(synchronize_session=False)
         )
 
