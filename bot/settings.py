@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     allow_paid_broadcast: bool = False
     outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between two messages to one chat
     outbox_batch: int = Field(default=100, ge=1, le=1000)
-    outbox_concurrency: int = Field(default=4, ge=1, le=1000)  # messages in flight at once (in doubt after a kill)
+    outbox_concurrency: int = Field(default=8, ge=1, le=1000)  # messages in flight at once (in doubt after a kill)
     outbox_lease_seconds: int = Field(default=120, ge=5)
     outbox_max_attempts: int = Field(default=5, ge=1)
     outbox_retry_seconds: float = Field(default=5.0, gt=0)  # first backoff; doubles per failed attempt
