@@ -114,7 +114,8 @@ async def run(count: int, drain_seconds: float) -> None:
             await stopped(echo)
             env = {"JAMAAT_BOT_TOKEN": emu.token, "JAMAAT_API_BASE_URL": emu.base_url, "JAMAAT_DATABASE_URL": url,
                    "JAMAAT_PHONE_HASH_KEY": PHONE_HASH_KEY, "JAMAAT_OUTBOX_PER_SECOND": "1000",
-                   "JAMAAT_OUTBOX_CHAT_INTERVAL": "0", "JAMAAT_OUTBOX_CONCURRENCY": "50"}
+                   "JAMAAT_OUTBOX_CHAT_INTERVAL": "0", "JAMAAT_OUTBOX_CONCURRENCY": "50",
+                   "JAMAAT_DASHBOARD_PORT": "0"}  # the bot alone (and no fixed port on a shared machine)
             jamaat = await started(emu, sys.executable, "-m", "bot.cli", "run", env=env)
             try:
                 jamaat_idle = status(jamaat.pid)
