@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.broadcast                 # (a) 3,000 with limits, (b) 10,000 without
     .venv/bin/python -m benchmarks.broadcast --limited 10000 --unlimited 10000 --postgres
+    .venv/bin/python -m benchmarks.broadcast --channel whatsapp       # see benchmarks/whatsapp_broadcast.py
 
 (a) Telegram's limits on (30 messages/s overall, 1/s per chat): messages per second as a share of the 30/s cap
     and the 429 answers received. At 30/s, 10,000 messages take over 5.5 minutes, so (a) sends 3,000 by default
@@ -153,6 +154,9 @@ def main() -> None:
     parser.add_argument("--unlimited-concurrency", type=int, default=100,
                         help="calls in flight for (b), as with allow_paid_broadcast (default 100)")
     parser.add_argument("--postgres", action="store_true", help="use the test PostgreSQL server, in a new schema")
+    parser.add_argument("--channel", choices=("telegram", "whatsapp", "mixed"), default="telegram",
+                        help="whatsapp: villagers on WhatsApp; mixed: as many on Telegram as on WhatsApp")
+    parser.add_argument("--count", type=int, default=10_000, help="villagers per channel for --channel")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from bot.settings import Settings
@@ -161,11 +165,36 @@ def main() -> None:
     rate = args.rate or defaults.outbox_per_second
     concurrency = args.concurrency or defaults.outbox_concurrency
     with tempfile.TemporaryDirectory(prefix="jamaat-bench-") as tmp:
-        if args.postgres:
+        if args.channel != "telegram":
+            asyncio.run(_channels(args, concurrency, Path(tmp)))
+        elif args.postgres:
             asyncio.run(_with_postgres(args, rate, concurrency, Path(tmp)))
         else:
             asyncio.run(run(None, None, args.limited, args.unlimited, rate, concurrency, Path(tmp),
                             args.unlimited_concurrency))
+
+
+async def _channels(args: argparse.Namespace, concurrency: int, tmp: Path) -> None:
+    from benchmarks.whatsapp_broadcast import run as run_channels
+
+    if args.postgres:
+        from tests.backends import POSTGRES_URL, postgres_schema
+
+        async with postgres_schema() as schema:
+            db = Database(POSTGRES_URL, schema=schema)
+            await db.upgrade()
+            try:
+                await run_channels(db, args.channel, args.count, concurrency, tmp)
+            finally:
+                await db.dispose()
+        return
+    db = Database(f"sqlite+aiosqlite:///{tmp / 'benchmark.db'}")
+    await db.upgrade()
+    print(f"database: {db.dialect}; concurrency {concurrency}")
+    try:
+        await run_channels(db, args.channel, args.count, concurrency, tmp)
+    finally:
+        await db.dispose()
 
 
 async def _with_postgres(args: argparse.Namespace, rate: float, concurrency: int, tmp: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -20,6 +21,7 @@ from bot.commands import set_default_menus, set_personal_menu
 from bot.i18n import PersonLanguageMiddleware, make_i18n
 from bot.middlewares import SessionMiddleware, TextLengthMiddleware, fsm_key_reader
 from bot.settings import Settings
+from bot.whatsapp import attach as attach_whatsapp
 from handlers import all_routers
 from jobs import schedule_jobs, stop_jobs
 from services.people import person_by_telegram_id
@@ -74,6 +76,7 @@ class Jamaat:
     i18n: I18n
     dispatcher: Dispatcher
     scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
+    whatsapp: Any = None  # bot.whatsapp.channel.WhatsAppChannel when WhatsApp is configured
 
     @classmethod
     def create(cls, settings: Settings, db: Database | None = None, bot: Bot | None = None) -> Jamaat:
@@ -81,7 +84,9 @@ class Jamaat:
         db = db or Database(settings.database_url)
         i18n = make_i18n(settings.default_language)
         dispatcher = create_dispatcher(settings, db, i18n, create_storage(settings, db))
-        return cls(settings=settings, db=db, bot=bot or create_bot(settings), i18n=i18n, dispatcher=dispatcher)
+        bot = bot or create_bot(settings)
+        whatsapp = attach_whatsapp(settings, db, i18n, bot)
+        return cls(settings=settings, db=db, bot=bot, i18n=i18n, dispatcher=dispatcher, whatsapp=whatsapp)
 
     async def prepare(self) -> None:
         """Schema up to date, menus set, jobs scheduled."""

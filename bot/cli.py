@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="long polling with the real bot token")
     commands.add_parser("webhook", help="serve Telegram's webhook (secret token checked)")
 
+    whatsapp = commands.add_parser("whatsapp", help="WhatsApp channel tasks")
+    whatsapp_commands = whatsapp.add_subparsers(dest="whatsapp_command", required=True)
+    shown = whatsapp_commands.add_parser("templates", help="print the message templates to register with Meta")
+    shown.add_argument("--json", action="store_true", help="as JSON (name, category, language, body, buttons)")
+
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations")
@@ -105,6 +110,19 @@ async def _run(settings: Settings) -> None:
         await app.close()
 
 
+def _whatsapp_templates(settings: Settings, *, as_json: bool) -> None:
+    import json
+
+    from bot.i18n import make_i18n
+    from bot.whatsapp import templates
+
+    i18n = make_i18n(settings.default_language)
+    if as_json:
+        print(json.dumps(templates.catalog(settings, i18n), ensure_ascii=False, indent=2))
+    else:
+        print(templates.describe(settings, i18n), end="")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -124,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             from bot.webhook import serve_webhook
 
             asyncio.run(serve_webhook(settings))
+        elif args.command == "whatsapp":
+            _whatsapp_templates(settings, as_json=args.json)
         elif args.command == "db":
             asyncio.run(_upgrade(settings))
         elif args.command == "import-places":

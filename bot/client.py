@@ -17,6 +17,8 @@ from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.methods import Response, TelegramMethod
 
+from services.channels import is_whatsapp_chat
+
 _PINNED: dict[type, Any] = {}
 
 
@@ -88,7 +90,8 @@ class _SpendTokens(BaseRequestMiddleware):
 
     async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
                        method: TelegramMethod[Any]) -> Any:
-        if not _PREPAID.get() and method.__api_method__ in COUNTED:
+        if (not _PREPAID.get() and method.__api_method__ in COUNTED
+                and not is_whatsapp_chat(getattr(method, "chat_id", None))):  # WhatsApp has its own limit
             self.bucket.spend()
         return await make_request(bot, method)
 

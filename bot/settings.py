@@ -82,11 +82,39 @@ class Settings(BaseSettings):
     helpdesk_default_answer_hours: float = Field(default=16.0, gt=0)
     helpdesk_close_unrated_days: int = Field(default=7, ge=1)  # an answer never rated closes after these days
 
+    # WhatsApp Cloud API (bot/whatsapp): villagers write to the municipality's WhatsApp number.
+    whatsapp_token: SecretStr | None = None  # a system user's access token with whatsapp_business_messaging
+    whatsapp_phone_number_id: str | None = None  # the business number's id (not the number itself)
+    whatsapp_app_secret: SecretStr | None = None  # signs every webhook POST (X-Hub-Signature-256)
+    whatsapp_verify_token: SecretStr | None = None  # the webhook verification handshake's token
+    whatsapp_api_base_url: str = "https://graph.facebook.com"  # or the emulator
+    whatsapp_api_version: str = Field(default="v23.0", pattern=r"^v[0-9]+\.[0-9]+$")
+    whatsapp_per_second: float = Field(default=80.0, gt=0)  # Cloud API throughput of one business number
+    whatsapp_concurrency: int = Field(default=8, ge=1, le=64)  # the outbox sender's WhatsApp calls in flight
+    whatsapp_max_retries: int = Field(default=4, ge=0, le=10)  # throttling answers retried with backoff
+    whatsapp_retry_seconds: float = Field(default=1.0, gt=0)  # first backoff; doubles per throttling answer
+    # Approved message templates (printed by `jamaat whatsapp templates`): kind=name, and the template
+    # language of each bot language (Meta has ky_KG and ru; uz and en fall back to Russian by default).
+    whatsapp_templates: Annotated[dict[str, str], NoDecode] = Field(default_factory=lambda: {
+        "notice": "jamaat_notice", "answer": "jamaat_answer_ready", "waiting": "jamaat_message_waiting"})
+    whatsapp_template_languages: Annotated[dict[str, str], NoDecode] = Field(default_factory=lambda: {
+        "ky": "ky_KG", "ru": "ru", "uz": "ru", "en": "ru"})
+
     @field_validator("helpdesk_working_days", "helpdesk_holidays", mode="before")
     @classmethod
     def _split_helpdesk_lists(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("whatsapp_templates", "whatsapp_template_languages", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [part.split("=", 1) for part in value.replace(";", ",").split(",") if part.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError("write key=value pairs, e.g. notice=jamaat_notice,answer=jamaat_answer_ready")
+            return {name.strip(): value.strip() for name, value in pairs}
         return value
 
     @field_validator("helpdesk_answer_targets", mode="before")
@@ -165,6 +193,10 @@ class Settings(BaseSettings):
             if not bot_id.isdigit() or not secret:
                 raise ValueError("a bot token looks like 123456:ABC-DEF")
         return value
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(self.whatsapp_token and self.whatsapp_phone_number_id and self.whatsapp_app_secret)
 
     @property
     def zone(self) -> ZoneInfo:

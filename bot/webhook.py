@@ -1,4 +1,5 @@
-"""Webhook mode: an aiohttp server that checks Telegram's secret-token header."""
+"""Webhook mode: an aiohttp server that checks Telegram's secret-token header, and serves WhatsApp's webhook
+(``/whatsapp/webhook``: verification handshake, signed POSTs) when WhatsApp is configured."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from aiohttp import web
 
 from bot.app import Jamaat
 from bot.settings import Settings
+from bot.whatsapp.inbound import WEBHOOK_PATH as WHATSAPP_PATH
+from bot.whatsapp.inbound import WhatsAppInbound
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -30,7 +33,19 @@ def webhook_app(app: Jamaat) -> web.Application:
     from bot.dashboard import mount
 
     mount(server, app)  # the web dashboard at /dashboard/ of the same server
+    inbound = whatsapp_inbound(app)
+    if inbound is not None:
+        inbound.register(server, WHATSAPP_PATH)
+        server.on_shutdown.append(lambda _: inbound.close())
     return server
+
+
+def whatsapp_inbound(app: Jamaat, *, handle_in_background: bool = True) -> WhatsAppInbound | None:
+    """WhatsApp's webhook handlers feeding this application's dispatcher (None without WhatsApp)."""
+    if app.whatsapp is None:
+        return None
+    return WhatsAppInbound(app.settings, app.db, app.i18n, app.bot, app.dispatcher, app.whatsapp,
+                           handle_in_background=handle_in_background)
 
 
 async def register_webhook(app: Jamaat) -> None:
@@ -52,6 +67,8 @@ async def serve_webhook(settings: Settings) -> None:
     await site.start()
     await register_webhook(app)
     log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, WEBHOOK_PATH)
+    if app.whatsapp is not None:
+        log.info("WhatsApp webhook at %s%s", settings.webhook_url.rstrip("/"), WHATSAPP_PATH)
     stop = asyncio.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):  # a deploy's SIGTERM ends in a clean shutdown
         asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)

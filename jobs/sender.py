@@ -45,6 +45,7 @@ from bot.client import FloodBucket, flood_bucket, prepaid
 from bot.i18n import Formatter, in_language
 from jobs.tasks import worker_name
 from services import outbox
+from services.channels import is_whatsapp_chat
 from services.people import person_by_telegram_id
 from storage.delivery import Broadcast
 from storage.models import utcnow
@@ -73,7 +74,8 @@ class SendReport:
 
 @dataclass
 class _State:
-    bucket: FloodBucket
+    bucket: FloodBucket  # Telegram's: the bot's own, shared with everything else it sends
+    whatsapp: FloodBucket | None = None  # the WhatsApp number's (its own limit: the two channels send side by side)
     paused_until: datetime | None = None
     drainer: asyncio.Task[None] | None = None
     stopping: bool = False
@@ -93,7 +95,8 @@ def _state(app: App) -> _State:
     key = id(app)
     state = _STATES.get(key)
     if state is None:
-        state = _STATES[key] = _State(bucket=flood_bucket(app.bot, sending_rate(app.settings)))
+        state = _STATES[key] = _State(bucket=flood_bucket(app.bot, sending_rate(app.settings)),
+                                      whatsapp=FloodBucket(app.settings.whatsapp_per_second))
         weakref.finalize(app, _STATES.pop, key, None)
     return state
 
@@ -158,6 +161,18 @@ class _Run:
         return self.start + timedelta(seconds=time.monotonic() - self.mono)
 
     async def send(self, claimed: list[outbox.Claimed]) -> None:
+        """Each channel in windows of its own (``outbox_concurrency`` for Telegram, ``whatsapp_concurrency`` for
+        WhatsApp chats) paced by its own bucket, side by side, so WhatsApp's 80/s is not held up behind
+        Telegram's 30/s."""
+        channels: dict[bool, list[outbox.Claimed]] = {}
+        for message in claimed:
+            channels.setdefault(is_whatsapp_chat(message.chat_id), []).append(message)
+        await asyncio.gather(*(self._send_channel(
+            messages, self.state.whatsapp if whatsapp and self.state.whatsapp else self.state.bucket,
+            self.settings.whatsapp_concurrency if whatsapp else self.window)
+            for whatsapp, messages in channels.items()))
+
+    async def _send_channel(self, claimed: list[outbox.Claimed], bucket: FloodBucket, width: int) -> None:
         """Send in windows of ``outbox_concurrency`` messages: one transaction records the answers of the last
         window and marks the next one ``sending``, then its calls run at once, each after a token of the bot's
         flood bucket. The calls are tasks of their own: when this run is cancelled they finish, their answers
@@ -166,7 +181,7 @@ class _Run:
         answered: list[tuple[outbox.Claimed, Message, str | None]] = []
         try:
             while queue and not self.stop:
-                window = [queue.popleft() for _ in range(min(self.window, len(queue)))]
+                window = [queue.popleft() for _ in range(min(width, len(queue)))]
                 # The transaction is shielded: a stop arriving now lets it commit (the last answers on record),
                 # and the window, marked but not called, goes back to the queue to be given back.
                 advance = asyncio.ensure_future(self._advance(answered, window))
@@ -182,7 +197,7 @@ class _Run:
                 answered = []
                 self.report.lost += len(window) - len(mine)
                 window = [m for m in window if m.id in mine]
-                calls = [asyncio.ensure_future(self._one(message)) for message in window]
+                calls = [asyncio.ensure_future(self._one(message, bucket)) for message in window]
                 try:
                     await asyncio.wait(calls)
                 finally:
@@ -213,11 +228,12 @@ class _Run:
             return await outbox.start_sending_many(session, [m.id for m in window], worker=self.worker,
                                                    now=self.clock(), lease=self.lease)
 
-    async def _one(self, message: outbox.Claimed) -> tuple[outbox.Claimed, Message, str | None] | None:
+    async def _one(self, message: outbox.Claimed,
+                   bucket: FloodBucket) -> tuple[outbox.Claimed, Message, str | None] | None:
         """One call; the answer to record, or None when it failed (handled in ``_failed``) or was not tried."""
         if message.in_doubt:
             self.report.in_doubt += 1
-        await self.state.bucket.take()
+        await bucket.take()
         if self.stop:  # a 429 (or a stop) came while this one waited for its turn: back to the queue
             async with self.app.db.session() as session:
                 await outbox.retry_later(session, message.id, not_before=self.clock(), error=None,
@@ -297,8 +313,17 @@ async def send_pending(app: App, now: datetime | None = None, worker: str | None
         return run.report
     settings = app.settings
     async with app.db.session() as session:
-        claimed = await outbox.claim(session, worker=run.worker, now=run.start, limit=limit, lease=run.lease,
-                                     chat_interval=settings.outbox_chat_interval)
+        if settings.whatsapp_enabled:
+            # Each channel claimed at its pace, so both run at their caps side by side in this run.
+            claimed = await outbox.claim(session, worker=run.worker, now=run.start, limit=limit, lease=run.lease,
+                                         chat_interval=settings.outbox_chat_interval, whatsapp=False)
+            ratio = settings.whatsapp_per_second / settings.outbox_per_second
+            claimed += await outbox.claim(session, worker=run.worker, now=run.start, lease=run.lease,
+                                          limit=min(1000, max(limit, int(limit * ratio))),
+                                          chat_interval=settings.outbox_chat_interval, whatsapp=True)
+        else:
+            claimed = await outbox.claim(session, worker=run.worker, now=run.start, limit=limit, lease=run.lease,
+                                         chat_interval=settings.outbox_chat_interval)
     run.report.claimed = len(claimed)
     if claimed:
         await run.send(claimed)

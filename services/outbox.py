@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
+from services.channels import WHATSAPP_BASE
 from services.people import mark_unreachable
 from storage import db
 from storage.db import Database
@@ -311,8 +312,9 @@ def _claimable(now: datetime, chat_interval: float) -> Any:
 
 
 async def claim(session: AsyncSession, *, worker: str, now: datetime, limit: int, lease: timedelta,
-                chat_interval: float = 0.0) -> list[Claimed]:
-    """Claim up to ``limit`` due messages for ``worker`` until ``now + lease``, in one UPDATE.
+                chat_interval: float = 0.0, whatsapp: bool | None = None) -> list[Claimed]:
+    """Claim up to ``limit`` due messages for ``worker`` until ``now + lease``, in one UPDATE (``whatsapp``: only
+    messages to WhatsApp chats, or only to the others, so each channel is claimed at its own pace).
 
     PostgreSQL: the rows are chosen with SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers take different
     rows. SQLite: the transaction holds the database's write lock (BEGIN IMMEDIATE), so nobody else claims in
@@ -320,6 +322,8 @@ async def claim(session: AsyncSession, *, worker: str, now: datetime, limit: int
     row = OutboxMessage
     until = now + lease
     candidates = select(row.id).where(_claimable(now, chat_interval)).order_by(row.id).limit(limit)
+    if whatsapp is not None:
+        candidates = candidates.where(row.chat_id >= WHATSAPP_BASE if whatsapp else row.chat_id < WHATSAPP_BASE)
     if db.dialect(session) == "postgresql":
         # = ANY(ARRAY(…)): the candidates are found first (index order, locked rows skipped), then updated by
         # primary key; an IN (subquery) lets the planner hash-join the whole table instead.

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, bindparam, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import channels
 from services.audit import RuleError, audit
 from services.phone import phone_hash, phone_tail
 from services.roles import Roles, roles_from
@@ -23,6 +24,12 @@ class RegistrationError(RuleError):
 
 
 async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Person | None:
+    """The person behind a chat id: a Telegram id, or a WhatsApp chat's synthetic id (``services.channels``),
+    which may be linked by phone number to a person registered on Telegram."""
+    if channels.is_whatsapp_chat(telegram_id):
+        linked = await channels.linked_person(session, telegram_id)
+        if linked is not None:
+            return linked
     return await session.scalar(select(Person).where(Person.telegram_id == telegram_id))
 
 
@@ -139,6 +146,7 @@ async def forget(session: AsyncSession, person: Person) -> None:
     already cast are still counted by group; nothing links the row to a phone or a Telegram account."""
     telegram_id = person.telegram_id
     await session.execute(RoleGrant.__table__.delete().where(RoleGrant.telegram_id == telegram_id))
+    await channels.forget(session, person.id, telegram_id)
     person.telegram_id = None
     person.first_name = None
     person.phone_hash = None

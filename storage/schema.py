@@ -3,6 +3,7 @@
 import storage.plan  # noqa: F401
 import storage.voting  # noqa: F401
 from storage import (
+    channels,  # noqa: F401
     dashboard,  # noqa: F401
     delivery,  # noqa: F401
     events,  # noqa: F401

@@ -60,3 +60,36 @@ async def test_demo_web_chat_talks_to_the_bot_in_kyrgyz(tmp_path: Path) -> None:
     finally:
         stop.set()
         await asyncio.wait_for(demo, 30)
+
+
+async def test_demo_web_chat_talks_as_a_villager_on_whatsapp(tmp_path: Path) -> None:
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    wa_ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+    demo = asyncio.create_task(run_demo(port=0, data=tmp_path, fresh=True, ready=ready, stop=stop,
+                                        whatsapp_ready=wa_ready))
+    try:
+        base = await asyncio.wait_for(wa_ready, 30)
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{base}/whatsapp") as page:
+                assert page.status == 200 and "WhatsApp" in await page.text()
+            async with session.get(f"{base}/_wa/personas") as response:
+                wa_id = (await response.json())[0]["wa_id"]
+
+            async def last_bot_message() -> dict:
+                for _ in range(100):
+                    async with session.get(f"{base}/_wa/chats/{wa_id}") as response:
+                        messages = [m for m in (await response.json())["messages"] if m["outgoing"]]
+                    if messages:
+                        return messages[-1]
+                    await asyncio.sleep(0.1)
+                raise AssertionError("the bot did not answer on WhatsApp")
+
+            async with session.post(f"{base}/_wa/chats/{wa_id}/send", json={"text": "salam"}) as response:
+                assert response.status == 200
+            first = await last_bot_message()
+            assert first["text"] == "Тилди тандаңыз:" and [r["title"] for r in first["rows"]] == [
+                "Кыргызча", "Русский", "Oʻzbekcha", "English"]
+    finally:
+        stop.set()
+        await asyncio.wait_for(demo, 30)

@@ -214,7 +214,7 @@ async def on_request(message: Message, state: FSMContext, session: AsyncSession,
     await delivery.send(bot, question.asker,
                         lambda: _("The lawyer needs more details for your question No. {number}:").format(
                             number=question.id) + "\n\n" + escape(text),
-                        i18n=i18n, buttons=lambda: details_keyboard(question), files=attachments)
+                        i18n=i18n, buttons=lambda: details_keyboard(question), files=attachments, kind="answer")
 
 
 @router.callback_query(LawCB.filter(F.action == "answer"))
@@ -293,7 +293,8 @@ async def on_send_answer(query: CallbackQuery, message: Message, callback_data: 
     await message.edit_reply_markup(reply_markup=None)
     await message.answer(_("The answer to question No. {number} is sent to the asker.").format(
         number=question.id), reply_markup=views.publish_keyboard(question.id))
-    await delivery.send(bot, question.asker, lambda: answer_text(question, text, refs), i18n=i18n, files=attachments)
+    await delivery.send(bot, question.asker, lambda: answer_text(question, text, refs), i18n=i18n, files=attachments,
+                        kind="answer")
     await delivery.send(bot, question.asker,
                         lambda: _("Did the answer help you?") if not question.followups
                         else _("Please rate the answer from 1 (poor) to 5 (excellent):"),
