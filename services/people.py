@@ -56,6 +56,8 @@ async def person_with_roles(session: AsyncSession, telegram_id: int, settings_ad
         params["fsm_key"] = fsm_key
     rows = (await session.execute(_PERSON_WITH_ROLES[fsm_key is not None], params)).all()
     person = rows[0][0] if rows else None
+    if channels.is_whatsapp_chat(telegram_id):  # a WhatsApp chat linked by phone to a person on Telegram
+        person = await channels.linked_person(session, telegram_id) or person
     grants = [(row[1], row[2]) for row in rows if row[1] is not None]
     if fsm_key is not None and rows and rows[0][3] is None:
         absent_fsm_keys(session).add(fsm_key)
