@@ -1,9 +1,12 @@
-"""Registration throughput: N simulated villagers register against the Bot API emulator.
+"""Per-update cost: N simulated villagers register (6 updates each) and vote (5 updates each) against the Bot API
+emulator, next to a bare aiogram echo bot driven the same way in the same run.
 
-Prints updates per second for Jamaat and for a bare aiogram echo bot driven the same way in the same run
-(same emulator, same number of updates, same polling mode), and their ratio, on SQLite and PostgreSQL.
+Each simulated person waits for their own update to be handled (not for the whole emulator to go quiet, and not
+woken by every other person's change), so both bots are measured the same way. Prints updates per second for
+Jamaat and the echo bot, their ratio (target ≥ 0.4, i.e. at most 2.5× the echo bot's cost per update), and the
+SQL statements and commits per update (counted with SQLAlchemy event listeners), on SQLite and PostgreSQL.
 
-    .venv/bin/python benchmarks/registration.py [--villagers 200] [--backends sqlite,postgres]
+    .venv/bin/python -m benchmarks.registration [--villagers 200] [--backends sqlite,postgres] [--runs 3]
 """
 
 from __future__ import annotations
@@ -11,24 +14,46 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from aiogram import Bot, Dispatcher, F
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy import event, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.emulator import Emulator, TestUser  # noqa: E402
+from bot.emulator.server import Delivery  # noqa: E402
+from services import voting  # noqa: E402
+from services.places import SAMPLE_PLACES, find_aiyl_aimak, import_places  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import Person, Village, utcnow  # noqa: E402
 from tests.backends import database  # noqa: E402
-from tests.harness import running_bot  # noqa: E402
+from tests.harness import Harness, harness_settings  # noqa: E402
 
-STEPS = 6  # /start, language, contact, aiyl aimak, village, consent
+TARGET = 0.4
+REGISTRATION_STEPS = 6  # /start, language, contact, aiyl aimak, village, consent
+VOTE_STEPS = 5  # /vote, two toggles, summary, confirm
+
+
+class OwnWaitEmulator(Emulator):
+    """Each simulated person waits only on their own update, so a crowd does not wake on every change."""
+
+    async def deliver(self, delivery: Delivery, wait: bool = True, duplicate: bool = False) -> dict[str, Any]:
+        assert not duplicate
+        if wait:
+            await asyncio.wait_for(delivery.done.wait(), self.timeout * 6)
+        return delivery.update
 
 
 async def register(user: TestUser) -> None:
@@ -41,33 +66,114 @@ async def register(user: TestUser) -> None:
     assert "registered" in (user.last.text or ""), user.dump()
 
 
-async def echo_conversation(user: TestUser) -> None:
-    """The same number and kinds of updates, answered by a bot with no logic."""
+async def vote(user: TestUser) -> None:
+    await user.send("/vote")
+    await user.tap(index=0)
+    await user.tap(index=1)
+    await user.tap(contains="Next")
+    await user.tap(contains="Confirm")
+    assert "Receipt code" in (user.last.text or ""), user.dump()
+
+
+async def echo_conversation(user: TestUser, steps: int) -> None:
+    """The same number and kinds of updates (one message, then buttons), answered by a bot with no logic."""
     await user.send("/start")
-    await user.tap("again")
+    for _ in range(steps - 2):
+        await user.tap("again")
     await user.share_contact()
-    await user.tap("again")
-    await user.tap("again")
-    await user.tap("again")
 
 
-async def timed(users: list[TestUser], conversation: Callable[[TestUser], Awaitable[None]]) -> float:
+def people(emu: Emulator, count: int, first: int = 100000) -> list[TestUser]:
+    return [emu.user(first + i, f"V{i}", language_code="en", phone=f"+99677{i:07d}") for i in range(count)]
+
+
+async def timed(users: list[TestUser], conversation: Callable[[TestUser], Awaitable[None]], steps: int) -> float:
     started = time.perf_counter()
     await asyncio.gather(*(conversation(u) for u in users))
-    return len(users) * STEPS / (time.perf_counter() - started)
+    return len(users) * steps / (time.perf_counter() - started)
 
 
-def people(emu: Emulator, count: int) -> list[TestUser]:
-    return [emu.user(100000 + i, f"V{i}", language_code="en", phone=f"+99677{i:07d}") for i in range(count)]
+@dataclass
+class Counter:
+    statements: int = 0
+    commits: int = 0
+
+    def attach(self, db: Database) -> None:
+        def statement(*_: Any) -> None:
+            self.statements += 1
+
+        def commit(*_: Any) -> None:
+            self.commits += 1
+
+        event.listen(db.engine.sync_engine, "before_cursor_execute", statement)
+        event.listen(db.engine.sync_engine, "commit", commit)
+
+    def reset(self) -> None:
+        self.statements = self.commits = 0
 
 
-async def jamaat_rate(backend: str, count: int) -> float:
+@dataclass
+class Figures:
+    rate: float
+    statements: float
+    commits: float
+
+
+async def start(db: Database) -> Harness:
+    emu = OwnWaitEmulator(timeout=30)
+    await emu.start()
+    harness = Harness(emu=emu, db=db, settings=harness_settings(emu, db))
+    await harness.start()
+    return harness
+
+
+async def stop(harness: Harness) -> None:
+    await harness.stop()
+    await harness.emu.stop()
+
+
+async def voters(db: Database, count: int, first: int) -> None:
+    """``count`` registered villagers of Арал and a round with nine problems, voting open."""
+    async with db.session() as session:
+        aimak = await find_aiyl_aimak(session, "kok-irim")
+        village = await session.scalar(select(Village).where(Village.code == "aral"))
+        session.add_all(Person(telegram_id=first + i, first_name=f"V{i}", language="en", phone_hash=f"h{first + i}",
+                               phone_tail="00", aiyl_aimak_id=aimak.id, village_id=village.id, sex="fm"[i % 2],
+                               age_band="18-35", consent_at=utcnow(), registered_at=utcnow()) for i in range(count))
+        rnd = await voting.create_round(session, aiyl_aimak_id=aimak.id, title="Needs 2026", created_by=1,
+                                        vote_ends_at=utcnow() + timedelta(days=7), reminder_hours=())
+        await voting.open_collection(session, rnd, by=1)
+        for n in range(9):
+            await voting.add_problem(session, rnd, title_ky=f"Маселе {n}", title_ru=f"Проблема {n}", by=1)
+        await voting.publish_ballot(session, rnd, by=1)
+
+
+async def jamaat_run(backend: str, count: int) -> tuple[Figures, Figures]:
     with tempfile.TemporaryDirectory() as folder:
-        async with database(backend, Path(folder)) as db, running_bot(db) as bot:
-            return await timed(people(bot.emu, count), register)
+        async with database(backend, Path(folder)) as db:
+            async with db.session() as session:
+                await import_places(session, SAMPLE_PLACES)
+            await voters(db, count, 500000)
+            counter = Counter()
+            counter.attach(db)
+            harness = await start(db)
+            try:
+                await harness.emu.settle(timeout=60)  # the round's notices go out first
+                updates = count * REGISTRATION_STEPS
+                counter.reset()
+                rate = await timed(people(harness.emu, count), register, REGISTRATION_STEPS)
+                registration = Figures(rate, counter.statements / updates, counter.commits / updates)
+                await harness.emu.settle(timeout=60)
+                users = [harness.emu.user(500000 + i, f"V{i}") for i in range(count)]
+                updates = count * VOTE_STEPS
+                counter.reset()
+                rate = await timed(users, vote, VOTE_STEPS)
+                return registration, Figures(rate, counter.statements / updates, counter.commits / updates)
+            finally:
+                await stop(harness)
 
 
-async def echo_rate(count: int) -> float:
+async def echo_rate(count: int, steps: int) -> float:
     keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="again", callback_data="again")]])
     dispatcher = Dispatcher()
 
@@ -80,32 +186,51 @@ async def echo_rate(count: int) -> float:
         await query.answer()
         await query.message.answer("again", reply_markup=keyboard)
 
-    async with Emulator() as emu:
+    async with OwnWaitEmulator(timeout=30) as emu:
         bot = Bot(emu.token, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url)))
         task = asyncio.create_task(dispatcher.start_polling(bot, handle_as_tasks=False, polling_timeout=1,
                                                             handle_signals=False))
         await emu.wait_for(lambda: emu.polling)
         try:
-            return await timed(people(emu, count), echo_conversation)
+            return await timed(people(emu, count), lambda user: echo_conversation(user, steps), steps)
         finally:
             await dispatcher.stop_polling()
             await task
             await bot.session.close()
 
 
+def spread(values: list[float]) -> str:
+    return f"{min(values):.2f}/{statistics.median(values):.2f}/{max(values):.2f}"
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--villagers", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("aiogram").setLevel(logging.WARNING)
-    print(f"registration: {args.villagers} villagers x {STEPS} updates, polling one update at a time")
-    print(f"{'back end':10} {'Jamaat upd/s':>13} {'echo upd/s':>11} {'ratio':>7}")
-    for backend in args.backends.split(","):
-        echo = await echo_rate(args.villagers)
-        jamaat = await jamaat_rate(backend, args.villagers)
-        print(f"{backend:10} {jamaat:13.1f} {echo:11.1f} {jamaat / echo:7.2f}")
+    logging.basicConfig(level=logging.ERROR)
+    logging.getLogger("aiogram").setLevel(logging.ERROR)
+    logging.getLogger("jamaat").setLevel(logging.ERROR)
+    print(f"per update: {args.villagers} villagers x {REGISTRATION_STEPS} registration + {VOTE_STEPS} vote updates, "
+          f"polling one update at a time; target ratio >= {TARGET} (<= {1 / TARGET:g}x the echo bot's cost)")
+    print(f"{'back end':9} {'step':13} {'Jamaat upd/s':>12} {'echo upd/s':>10} {'ratio':>6} {'target':>7} "
+          f"{'stmts/upd':>9} {'commits/upd':>11}")
+    ratios: dict[tuple[str, str], list[float]] = {}
+    for _ in range(args.runs):
+        for backend in args.backends.split(","):
+            echo_reg = await echo_rate(args.villagers, REGISTRATION_STEPS)
+            echo_vote = await echo_rate(args.villagers, VOTE_STEPS)
+            registration, ballot = await jamaat_run(backend, args.villagers)
+            for step, figures, echo in (("registration", registration, echo_reg), ("vote", ballot, echo_vote)):
+                ratio = figures.rate / echo
+                ratios.setdefault((backend, step), []).append(ratio)
+                print(f"{backend:9} {step:13} {figures.rate:12.1f} {echo:10.1f} {ratio:6.2f} {'>= 0.4':>7} "
+                      f"{figures.statements:9.1f} {figures.commits:11.2f}", flush=True)
+    if args.runs > 1:
+        print("ratio min/median/max over runs:")
+        for (backend, step), values in ratios.items():
+            print(f"  {backend:9} {step:13} {spread(values)}  (target >= {TARGET})")
 
 
 if __name__ == "__main__":

@@ -13,16 +13,16 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import groups
+from bot.client import pin_response_models
 from bot.commands import set_default_menus, set_personal_menu
 from bot.groups import GroupGate
 from bot.i18n import PersonLanguageMiddleware, make_i18n
 from bot.input_guard import CallbackGuard, MessageGuard
-from bot.middlewares import SessionMiddleware, TextLengthMiddleware
+from bot.middlewares import SessionMiddleware, TextLengthMiddleware, fsm_key_reader
 from bot.resilience import BotApiPolicy, ResilientDispatcher, RetryPolicy
 from bot.settings import Settings
 from bot.whatsapp import attach as attach_whatsapp
@@ -43,13 +43,15 @@ def create_bot(settings: Settings) -> Bot:
     session = None
     if settings.api_base_url:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base_url))
-    return Bot(settings.bot_token.get_secret_value(), session=session,
-               default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    return pin_response_models(Bot(settings.bot_token.get_secret_value(), session=session,
+                                   default=DefaultBotProperties(parse_mode=ParseMode.HTML)))
 
 
 def create_storage(settings: Settings, db: Database) -> BaseStorage:
     """Redis when configured (several processes), else the database: both survive a restart."""
     if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage  # redis only when configured
+
         return RedisStorage.from_url(
             settings.redis_url, key_builder=DefaultKeyBuilder(prefix=settings.redis_key_prefix, with_destiny=True)
         )
@@ -65,11 +67,13 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 def create_dispatcher(settings: Settings, db: Database, i18n: I18n, storage: BaseStorage) -> Dispatcher:
     # With Redis, one person's updates are handled one at a time across every bot process (a Redis lock);
     # otherwise within this process.
-    isolation = storage.create_isolation() if isinstance(storage, RedisStorage) else None
+    isolation = storage.create_isolation() if getattr(storage, "redis", None) is not None else None
     dispatcher = ResilientDispatcher(policy=retry_policy(settings), i18n=i18n, storage=storage,
                                      events_isolation=isolation, settings=settings, db=db)
-    dispatcher.update.outer_middleware(GroupGate(settings))  # before any database work
-    dispatcher.update.outer_middleware(SessionMiddleware(db, frozenset(settings.admin_ids)))
+    session_middleware = SessionMiddleware(db, frozenset(settings.admin_ids), fsm_key_reader(dispatcher))
+    session_middleware.install(dispatcher)
+    middlewares = dispatcher.update.outer_middleware._middlewares
+    middlewares.insert(middlewares.index(session_middleware), GroupGate(settings))  # before any database work
     PersonLanguageMiddleware(i18n).setup(dispatcher)
     dispatcher.message.outer_middleware(TextLengthMiddleware(settings.max_text_length))
     dispatcher.message.outer_middleware(MessageGuard())  # input the database cannot take: refused, state kept

@@ -6,17 +6,20 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Dispatcher
 from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.people import mark_reachable, person_by_telegram_id
-from services.roles import roles_of
+from services.people import mark_reachable, person_with_roles
 from storage.db import Database, current_session
-from storage.models import ProcessedUpdate
+from storage.fsm import DatabaseStorage
+from storage.models import ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -25,19 +28,33 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 class SessionMiddleware(BaseMiddleware):
     """One database session per update, committed when the handler returns. It first claims the update id:
     a second delivery of the same update is skipped, and a handler that fails gives its claim back with the
-    rest of its work."""
+    rest of its work (the claim is part of the update's transaction).
 
-    def __init__(self, db: Database, admin_ids: frozenset[int]) -> None:
+    It runs before aiogram's FSM middleware (``install``), so the conversation state is read inside the update's
+    transaction, in the same statement as the person and their roles: the common path is one transaction with
+    the claim, that read, the handler's own statements and the commit."""
+
+    def __init__(self, db: Database, admin_ids: frozenset[int],
+                 fsm_key: Callable[[dict[str, Any]], str | None] | None = None) -> None:
         self.db = db
         self.admin_ids = admin_ids
+        self.fsm_key = fsm_key
+
+    def install(self, dispatcher: Dispatcher) -> None:
+        """An outer update middleware. With the state in the database: just before aiogram's FSM middleware (after
+        its user context). With Redis the FSM middleware's lock is taken first, as before, so no transaction waits
+        on another process's lock."""
+        middlewares = dispatcher.update.outer_middleware._middlewares
+        fsm = next((i for i, m in enumerate(middlewares) if isinstance(m, FSMContextMiddleware)), None)
+        if self.fsm_key is None or fsm is None:
+            middlewares.append(self)
+        else:
+            middlewares.insert(fsm, self)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         async with self.db.session() as session:
-            try:
-                async with session.begin_nested():
-                    session.add(ProcessedUpdate(update_id=event.update_id))
-            except IntegrityError:
+            if not await claim_update(session, event.update_id):
                 log.info("update %s delivered again: skipped", event.update_id)
                 return UNHANDLED
             data["session"] = session
@@ -46,16 +63,46 @@ class SessionMiddleware(BaseMiddleware):
                 user: User | None = data.get("event_from_user")
                 person = None
                 if user is not None and not user.is_bot:
-                    person = await person_by_telegram_id(session, user.id)
+                    fsm_key = self.fsm_key(data) if self.fsm_key is not None else None
+                    person, data["roles"] = await person_with_roles(session, user.id, self.admin_ids,
+                                                                    fsm_key=fsm_key)
                     if person is not None and person.unreachable_at is not None:
                         mark_reachable(person)
-                    data["roles"] = await roles_of(session, user.id, self.admin_ids)
                 data["person"] = person
                 # Plain value for the language middleware: the error handler runs after the session is gone.
                 data["person_language"] = person.language if person is not None else None
                 return await handler(event, data)
             finally:
                 current_session.reset(token)
+
+
+def _claim_statement(dialect: Any) -> Any:
+    return (dialect.insert(ProcessedUpdate)
+            .values(update_id=bindparam("update_id"), processed_at=bindparam("processed_at"))
+            .on_conflict_do_nothing(index_elements=["update_id"]).returning(ProcessedUpdate.update_id))
+
+
+_CLAIM = {"postgresql": _claim_statement(postgresql), "sqlite": _claim_statement(sqlite)}
+
+
+async def claim_update(session: AsyncSession, update_id: int) -> bool:
+    """Claim an update id with one INSERT … ON CONFLICT DO NOTHING; False when it was handled already."""
+    statement = _CLAIM[session.bind.dialect.name]
+    result = await session.execute(statement, {"update_id": update_id, "processed_at": utcnow()})
+    return result.first() is not None
+
+
+def fsm_key_reader(dispatcher: Dispatcher) -> Callable[[dict[str, Any]], str | None] | None:
+    """How the session middleware finds the FSM key of an update, when the state is kept in the database."""
+    storage = dispatcher.fsm.storage
+    if not isinstance(storage, DatabaseStorage):
+        return None
+
+    def read(data: dict[str, Any]) -> str | None:
+        context = dispatcher.fsm.resolve_event_context(data["bot"], data)
+        return storage.key_builder.build(context.key) if context is not None else None
+
+    return read
 
 
 class TextLengthMiddleware(BaseMiddleware):

@@ -46,12 +46,15 @@ class Settings(BaseSettings):
     dashboard_link_minutes: int = Field(default=10, ge=1, le=60)
     dashboard_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     max_text_length: int = Field(default=4000, ge=100, le=4096)
-    # Outbox sender (jobs/sender.py). Telegram allows about 30 messages a second per bot and 1 a second per
-    # chat; the rate is per process (with N processes, about 30/N each; 429 answers slow everyone down).
-    outbox_per_second: float = Field(default=25.0, gt=0)
+    # Outbox sender (jobs/sender.py). Telegram allows 30 messages a second per bot and 1 a second per chat; the
+    # rate is a token bucket shared by everything this process sends (with N processes, 30/N each).
+    outbox_per_second: float = Field(default=30.0, gt=0)
+    # Telegram's paid broadcasts (Stars): up to 1,000 messages a second, charged per message above 30/s. Off by
+    # default; when on, the sender sends at 1,000/s and marks its messages allow_paid_broadcast.
+    allow_paid_broadcast: bool = False
     outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between two messages to one chat
     outbox_batch: int = Field(default=100, ge=1, le=1000)
-    outbox_concurrency: int = Field(default=4, ge=1, le=64)
+    outbox_concurrency: int = Field(default=8, ge=1, le=1000)  # messages in flight at once (in doubt after a kill)
     outbox_lease_seconds: int = Field(default=120, ge=5)
     outbox_max_attempts: int = Field(default=5, ge=1)
     outbox_retry_seconds: float = Field(default=5.0, gt=0)  # first backoff; doubles per failed attempt

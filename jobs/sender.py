@@ -9,9 +9,9 @@ Where a stop can fall, and what happens:
   Telegram has no idempotency key, so it is sent again when the lease ends and logged as in doubt — at most
   ``outbox_concurrency`` messages per killed process, chosen over skipping somebody's notice.
 
-Rates: a pacer keeps this process under ``outbox_per_second`` (halved on a 429 and creeping back), the per-chat
-interval is checked in the database (so it holds across processes), and a 429's ``retry_after`` pauses this
-sender and puts the chat's message back until then."""
+Rates: one token bucket (``bot.client.flood_bucket``) keeps everything the bot sends under ``outbox_per_second``
+(WhatsApp chats have a bucket of their own), the per-chat interval is checked in the database (so it holds across
+processes), and a 429's ``retry_after`` pauses this sender and puts the chat's message back until then."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
+from bot.client import FloodBucket, flood_bucket, prepaid
 from bot.i18n import Formatter, in_language
 from bot.resilience import Outage, is_transient
 from bot.text import escape
@@ -55,6 +56,8 @@ if TYPE_CHECKING:
     from bot.runtime import App
 
 log = logging.getLogger(__name__)
+
+PAID_PER_SECOND = 1000.0  # Telegram's ceiling for paid broadcasts (allow_paid_broadcast)
 
 
 @dataclass
@@ -71,35 +74,14 @@ class SendReport:
     paused_until: datetime | None = None
 
 
-class _Pacer:
-    """Spaces the Bot API calls of one process: at most ``rate`` a second, halved on a 429, creeping back."""
-
-    def __init__(self, rate: float) -> None:
-        self.ceiling = rate
-        self.rate = rate
-        self.next_slot = 0.0
-
-    async def wait(self) -> None:
-        now = time.monotonic()
-        slot = max(self.next_slot, now)
-        self.next_slot = slot + 1.0 / self.rate
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-    def slow_down(self) -> None:
-        self.rate = max(1.0, self.rate / 2)
-
-    def recover(self) -> None:
-        self.rate = min(self.ceiling, self.rate * 1.02)
-
-
 @dataclass
 class _State:
-    pacer: _Pacer  # Telegram's
-    whatsapp: _Pacer | None = None  # the WhatsApp number's (its own limit: the two channels send side by side)
+    bucket: FloodBucket  # Telegram's: the bot's own, shared with everything else it sends
+    whatsapp: FloodBucket | None = None  # the WhatsApp number's (its own limit: the two channels send side by side)
     paused_until: datetime | None = None
     drainer: asyncio.Task[None] | None = None
     stopping: bool = False
+    progress_checked: float | None = None  # time.monotonic() of the last look at the broadcasts' progress
     extra: dict[str, Any] = field(default_factory=dict)
     outage: Outage = field(default_factory=lambda: Outage(log, "outbox sender"))
 
@@ -107,12 +89,17 @@ class _State:
 _STATES: dict[int, _State] = {}
 
 
+def sending_rate(settings: Any) -> float:
+    """Messages a second: the setting, or Telegram's paid-broadcast ceiling when that is switched on."""
+    return PAID_PER_SECOND if settings.allow_paid_broadcast else settings.outbox_per_second
+
+
 def _state(app: App) -> _State:
     key = id(app)
     state = _STATES.get(key)
     if state is None:
-        state = _STATES[key] = _State(pacer=_Pacer(app.settings.outbox_per_second),
-                                      whatsapp=_Pacer(app.settings.whatsapp_per_second))
+        state = _STATES[key] = _State(bucket=flood_bucket(app.bot, sending_rate(app.settings)),
+                                      whatsapp=FloodBucket(app.settings.whatsapp_per_second))
         weakref.finalize(app, _STATES.pop, key, None)
     return state
 
@@ -133,9 +120,10 @@ async def _call(app: App, message: outbox.Claimed) -> tuple[Message, str | None]
     """The Bot API call; returns Telegram's message and, for a first upload, the new file_id."""
     bot = app.bot
     markup = _markup(message.reply_markup)
+    paid: dict[str, Any] = {"allow_paid_broadcast": True} if app.settings.allow_paid_broadcast else {}
     if message.file is None:
         sent = await bot.send_message(message.chat_id, message.text, parse_mode=message.parse_mode,
-                                      reply_markup=markup)
+                                      reply_markup=markup, **paid)
         return sent, None
     source: Any = message.file.telegram_file_id
     if source is None:
@@ -144,11 +132,11 @@ async def _call(app: App, message: outbox.Claimed) -> tuple[Message, str | None]
     caption = message.text or None
     if message.file.kind == "photo":
         sent = await bot.send_photo(message.chat_id, source, caption=caption, parse_mode=message.parse_mode,
-                                    reply_markup=markup)
+                                    reply_markup=markup, **paid)
         new_id = sent.photo[-1].file_id if sent.photo else None
     else:
         sent = await bot.send_document(message.chat_id, source, caption=caption, parse_mode=message.parse_mode,
-                                       reply_markup=markup)
+                                       reply_markup=markup, **paid)
         new_id = sent.document.file_id if sent.document else None
     return sent, new_id if message.file.telegram_file_id is None else None
 
@@ -166,83 +154,118 @@ class _Run:
         self.report = SendReport()
         self.stop = False
         self.lease = timedelta(seconds=self.settings.outbox_lease_seconds)
+        # Messages in flight at once: ``outbox_concurrency`` (at least a tenth of a second's worth when paid).
+        self.window = self.settings.outbox_concurrency
+        if self.settings.allow_paid_broadcast:
+            self.window = max(self.window, int(PAID_PER_SECOND / 10))
 
     def clock(self) -> datetime:
         """``now`` as given, moving on with the real time spent in this run."""
         return self.start + timedelta(seconds=time.monotonic() - self.mono)
 
     async def send(self, claimed: list[outbox.Claimed]) -> None:
-        """Send over ``outbox_concurrency`` lanes (``whatsapp_concurrency`` for WhatsApp chats). The lanes are tasks
-        of their own: when this run is cancelled they finish the call in flight and record its answer, then the
-        untried messages are given back."""
-        # Each channel has its own lanes and pace, so WhatsApp's 80/s is not held up behind Telegram's 30/s.
-        queues: dict[bool, deque[outbox.Claimed]] = {}
+        """Each channel in windows of its own (``outbox_concurrency`` for Telegram, ``whatsapp_concurrency`` for
+        WhatsApp chats) paced by its own bucket, side by side, so WhatsApp's 80/s is not held up behind
+        Telegram's 30/s."""
+        channels: dict[bool, list[outbox.Claimed]] = {}
         for message in claimed:
-            queues.setdefault(is_whatsapp_chat(message.chat_id), deque()).append(message)
-        lanes = []
-        for whatsapp, queue in queues.items():
-            pacer = self.state.whatsapp if whatsapp and self.state.whatsapp else self.state.pacer
-            width = self.settings.whatsapp_concurrency if whatsapp else self.settings.outbox_concurrency
-            lanes += [asyncio.ensure_future(self._lane(queue, pacer)) for _ in range(min(width, len(queue)))]
-        try:
-            await asyncio.wait(lanes)
-        finally:
-            self.stop = True
-            if not all(lane.done() for lane in lanes):
-                await asyncio.wait(lanes)
-            left = [m.id for queue in queues.values() for m in queue]
-            if left:
-                self.report.released += len(left)
-                with contextlib.suppress(Exception):
-                    async with self.app.db.session() as session:
-                        await outbox.release(session, left, worker=self.worker)
+            channels.setdefault(is_whatsapp_chat(message.chat_id), []).append(message)
+        await asyncio.gather(*(self._send_channel(
+            messages, self.state.whatsapp if whatsapp and self.state.whatsapp else self.state.bucket,
+            self.settings.whatsapp_concurrency if whatsapp else self.window)
+            for whatsapp, messages in channels.items()))
 
-    async def _lane(self, queue: deque[outbox.Claimed], pacer: _Pacer) -> None:
-        """One message after another. The answer of one is recorded in the same transaction that marks the next
-        ``sending``, so each message costs one commit, and an answer is always on record before the next call."""
-        answered: tuple[outbox.Claimed, Message, str | None] | None = None
+    async def _send_channel(self, claimed: list[outbox.Claimed], bucket: FloodBucket, width: int) -> None:
+        """Send in windows of ``outbox_concurrency`` messages: one transaction records the answers of the last
+        window and marks the next one ``sending``, then its calls run at once, each after a token of the bot's
+        flood bucket. The calls are tasks of their own: when this run is cancelled they finish, their answers
+        are recorded, and the untried messages are given back. A hard kill leaves at most one window in doubt."""
+        queue = deque(claimed)
+        answered: list[tuple[outbox.Claimed, Message, str | None]] = []
         try:
             while queue and not self.stop:
-                await pacer.wait()
-                if self.stop or not queue:
-                    break
-                message = queue.popleft()
-                async with self.app.db.session() as session:
-                    if answered is not None:
-                        await self._record(session, *answered)
-                        answered = None
-                    mine = await outbox.start_sending(session, message.id, worker=self.worker, now=self.clock(),
-                                                      lease=self.lease)
-                if not mine:
-                    self.report.lost += 1
-                    continue
-                if message.in_doubt:
-                    self.report.in_doubt += 1
+                window = [queue.popleft() for _ in range(min(width, len(queue)))]
+                # The transaction is shielded: a stop arriving now lets it commit (the last answers on record),
+                # and the window, marked but not called, goes back to the queue to be given back.
+                advance = asyncio.ensure_future(self._advance(answered, window))
                 try:
-                    sent, new_file_id = await _call(self.app, message)
-                except Exception as exc:  # noqa: BLE001 - sorted out in _failed
-                    await self._failed(message, exc)
-                    continue
-                answered = (message, sent, new_file_id)
+                    mine = await asyncio.shield(advance)
+                except asyncio.CancelledError:
+                    with contextlib.suppress(Exception):
+                        await advance
+                    if advance.done() and not advance.cancelled() and advance.exception() is None:
+                        answered = []
+                    queue.extendleft(reversed(window))
+                    raise
+                answered = []
+                self.report.lost += len(window) - len(mine)
+                window = [m for m in window if m.id in mine]
+                calls = [asyncio.ensure_future(self._one(message, bucket)) for message in window]
+                try:
+                    await asyncio.wait(calls)
+                finally:
+                    if not all(call.done() for call in calls):
+                        await asyncio.wait(calls)
+                    for call in calls:
+                        if not call.cancelled() and call.exception() is None and call.result() is not None:
+                            answered.append(call.result())
         except Exception as exc:  # noqa: BLE001 - a database error: rows stay claimed or in doubt until the lease ends
             self.state.outage.failed(exc)
         finally:
-            if answered is not None:
-                try:
+            self.stop = True
+            try:
+                if answered:
                     async with self.app.db.session() as session:
-                        await self._record(session, *answered)
-                except Exception as exc:  # noqa: BLE001
-                    if not is_transient(exc):
-                        log.exception("outbox message %s: sent, but could not record it", answered[0].id)
-                    else:  # in doubt: sent again when its lease ends
-                        log.warning("outbox message %s: sent, but could not record it: %s", answered[0].id, exc)
+                        await self._record(session, answered)
+            except Exception as exc:  # noqa: BLE001 - rows stay in doubt until the lease ends, and are sent again
+                if is_transient(exc):
+                    log.warning("outbox: %s messages sent, but could not record it: %s", len(answered), exc)
+                else:
+                    log.exception("outbox: %s messages sent, but could not record it", len(answered))
+            if queue:
+                self.report.released += len(queue)
+                with contextlib.suppress(Exception):
+                    async with self.app.db.session() as session:
+                        await outbox.release(session, [m.id for m in queue], worker=self.worker)
 
-    async def _record(self, session: Any, message: outbox.Claimed, sent: Message, new_file_id: str | None) -> None:
-        await outbox.mark_sent(session, message.id, now=self.clock(), telegram_message_id=sent.message_id)
-        if new_file_id is not None and message.file is not None:
-            await outbox.remember_file_id(session, message.file.id, new_file_id)
-        self.state.pacer.recover()
-        self.report.sent += 1
+    async def _advance(self, answered: list[tuple[outbox.Claimed, Message, str | None]],
+                       window: list[outbox.Claimed]) -> set[int]:
+        """One transaction: the last window's answers on record, the next window marked ``sending``."""
+        async with self.app.db.session() as session:
+            await self._record(session, answered)
+            return await outbox.start_sending_many(session, [m.id for m in window], worker=self.worker,
+                                                   now=self.clock(), lease=self.lease)
+
+    async def _one(self, message: outbox.Claimed,
+                   bucket: FloodBucket) -> tuple[outbox.Claimed, Message, str | None] | None:
+        """One call; the answer to record, or None when it failed (handled in ``_failed``) or was not tried."""
+        if message.in_doubt:
+            self.report.in_doubt += 1
+        await bucket.take()
+        if self.stop:  # a 429 (or a stop) came while this one waited for its turn: back to the queue
+            async with self.app.db.session() as session:
+                await outbox.retry_later(session, message.id, not_before=self.clock(), error=None,
+                                         failed_attempt=False, max_attempts=self.settings.outbox_max_attempts)
+            self.report.released += 1
+            return None
+        try:
+            sent, new_file_id = await prepaid(lambda: _call(self.app, message))
+        except Exception as exc:  # noqa: BLE001 - sorted out in _failed
+            try:
+                await self._failed(message, exc)
+            except Exception:  # noqa: BLE001 - the row stays in doubt until its lease ends
+                log.exception("outbox message %s: could not record the failure", message.id)
+            return None
+        return message, sent, new_file_id
+
+    async def _record(self, session: Any, answered: list[tuple[outbox.Claimed, Message, str | None]]) -> None:
+        if not answered:
+            return
+        await outbox.mark_sent_many(session, [(m.id, sent.message_id) for m, sent, _ in answered], now=self.clock())
+        for message, _sent, new_file_id in answered:
+            if new_file_id is not None and message.file is not None:
+                await outbox.remember_file_id(session, message.file.id, new_file_id)
+        self.report.sent += len(answered)
 
     async def _failed(self, message: outbox.Claimed, exc: Exception) -> None:
         db, report, settings = self.app.db, self.report, self.settings
@@ -251,7 +274,6 @@ class _Run:
             self.stop = True
             until = self.clock() + timedelta(seconds=exc.retry_after)
             self.state.paused_until = max(self.state.paused_until or until, until)
-            self.state.pacer.slow_down()
             log.info("429 from Telegram: retry after %s s (chat %s)", exc.retry_after, message.chat_id)
             async with db.session() as session:
                 await outbox.retry_later(session, message.id, not_before=until, error=exc.message,
@@ -315,7 +337,13 @@ async def send_pending(app: App, now: datetime | None = None, worker: str | None
         await run.send(claimed)
     if state.paused_until is not None and run.clock() < state.paused_until:
         run.report.paused_until = state.paused_until
-    await _broadcasts(run)
+    # Counting a big broadcast's rows costs; while the queue is busy, look at most every outbox_progress_seconds
+    # (the progress message is not edited more often anyway), and always once the queue runs dry.
+    mono = time.monotonic()
+    if (run.report.claimed < limit or state.progress_checked is None
+            or mono - state.progress_checked >= settings.outbox_progress_seconds):
+        state.progress_checked = mono
+        await _broadcasts(run)
     return run.report
 
 
@@ -377,7 +405,6 @@ async def _one_broadcast(run: _Run, broadcast: Broadcast, every: timedelta) -> N
         # The first progress message is sent by whoever sets the placeholder 0 (exactly one worker).
         message_id = await outbox.progress_message(session, broadcast.id)
     try:
-        await run.state.pacer.wait()
         if message_id is None:
             sent = await app.bot.send_message(broadcast.progress_chat_id, text)
             async with app.db.session() as session:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import delivery
@@ -20,6 +21,7 @@ from handlers.voting import views
 from jobs.tasks import task_handler
 from services import outbox, tasks, voting
 from services.outbox import Attachment
+from storage.delivery import Broadcast
 from storage.models import Person, Village, utcnow
 from storage.voting import VotingRound
 
@@ -29,57 +31,81 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CLOSE_TASK = "voting.close"
 REMIND_TASK = "voting.remind"
+NOTICES_TASK = "voting.notices"
+NOTICES_GRACE = timedelta(days=1)
 CLOSE_GRACE = timedelta(days=30)  # closing late is still closing
 REMIND_GRACE = timedelta(hours=1)
 
 
-def _language(person: Person, settings: Settings) -> str:
-    return person.language or settings.default_language
+async def schedule_notices(session: AsyncSession, rnd: VotingRound, kind: str, *, by: int | None,
+                           progress_chat_id: int | None = None) -> int:
+    """Queue the notices of ``kind`` (collect, ballot or results) as background work: a durable task, committed
+    with the caller's transaction, queues them (``queue_notices``) within a second, so an organiser's update
+    answers at once however many villagers there are. Returns how many will get it."""
+    people = voting.recipients(rnd.id, reachable=kind != "results")
+    count = int(await session.scalar(select(func.count(Person.id)).where(people)) or 0)
+    if count:
+        await tasks.schedule(session, kind=NOTICES_TASK, key=f"voting:{rnd.id}:notices:{kind}", run_at=utcnow(),
+                             payload={"round_id": rnd.id, "kind": kind, "by": by,
+                                      "progress_chat_id": progress_chat_id}, grace=NOTICES_GRACE)
+    return count
 
 
-async def queue_notices(session: AsyncSession, i18n: I18n, settings: Settings, rnd: VotingRound, kind: str, *,
-                        by: int | None, progress_chat_id: int | None = None, hours: int | None = None) -> int:
-    """Queue one message per eligible villager (``remind``: those who have not voted) in their language.
-    ``kind``: collect, ballot, remind or results. Returns how many were queued."""
+async def queue_notices(app: App, round_id: int, kind: str, *, by: int | None, progress_chat_id: int | None = None,
+                        hours: int | None = None) -> int:
+    """Queue one message per eligible villager (``remind``: those who have not voted) in their language:
+    rendered once per language and village, queued set-based in committed chunks (``outbox.enqueue_to_people``).
+    ``kind``: collect, ballot, remind or results. Running it again queues nothing twice. Returns how many were
+    queued."""
     from services.voting_report import chart_png
 
-    people = await (voting.non_voters(session, rnd.id) if kind == "remind" else
-                    voting.eligible_people(session, rnd.id))
-    if kind != "results":
-        people = [p for p in people if p.unreachable_at is None]
-    if not people:
-        return 0
+    i18n, settings = app.i18n, app.settings
+    suffix = f":{hours}" if kind == "remind" else ""
     titles = {"collect": "collection opened", "ballot": "voting opened", "remind": f"reminder {hours} h",
               "results": "results"}
-    broadcast = await outbox.create_broadcast(session, kind=f"voting.{kind}", subject=f"voting_round:{rnd.id}",
-                                              created_by=by, title=f"{rnd.title}: {titles[kind]}",
-                                              progress_chat_id=progress_chat_id)
-    results = await voting.results(session, rnd) if kind == "results" else None
-    villages = {v.id: v for v in await voting.round_villages(session, rnd.id)}
-    charts: dict[tuple[str, int], bytes] = {}
-    queued = 0
-    for person in people:
-        assert person.telegram_id is not None and person.village_id is not None
-        language = _language(person, settings)
+    async with app.db.session() as session:
+        rnd = await voting.get_round(session, round_id)
+        if rnd is None:
+            return 0
+        people = voting.recipients(rnd.id, non_voters=kind == "remind", reachable=kind != "results")
+        if await session.scalar(select(Person.id).where(people).limit(1)) is None:
+            return 0
+        broadcast_kind, subject = f"voting.{kind}{suffix}"[:32], f"voting_round:{rnd.id}"
+        broadcast = await session.scalar(select(Broadcast.id).where(Broadcast.kind == broadcast_kind,
+                                                                     Broadcast.subject == subject))
+        if broadcast is None:  # a task run again after a stop reuses its broadcast
+            broadcast = await outbox.create_broadcast(session, kind=broadcast_kind, subject=subject, created_by=by,
+                                                      title=f"{rnd.title}: {titles[kind]}",
+                                                      progress_chat_id=progress_chat_id, ready=False)
+        results = await voting.results(session, rnd) if kind == "results" else None
+        villages = {v.id: v for v in await voting.round_villages(session, rnd.id)}
+
+    def render(language: str | None, village_id: int | None) -> outbox.Notice:
+        language = language or settings.default_language
+        village: Village = villages[village_id] if village_id is not None else None  # type: ignore[assignment]
         fmt = Formatter(language, settings.zone)
-        village: Village = villages[person.village_id]
-        attachment = None
         with in_language(i18n, language):
             text, markup = views.round_notice(kind, rnd, village, language, fmt, results)
+            attachment = None
             if kind == "results":
-                assert results is not None
-                key = (language, village.id)
-                if key not in charts:
-                    charts[key] = chart_png(results, gettext=_, language=language, village_id=village.id)
-                attachment = Attachment(kind="photo", filename="results.png", data=charts[key])
+                assert results is not None and village_id is not None
+                attachment = Attachment(kind="photo", filename="results.png",
+                                        data=chart_png(results, gettext=_, language=language, village_id=village_id))
                 if len(text) > outbox.MAX_CAPTION:
                     text = text[: outbox.MAX_CAPTION - 1] + "…"
-        suffix = f":{hours}" if kind == "remind" else ""
-        queued += await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
-                                        document=attachment, broadcast_id=broadcast,
-                                        dedupe_key=f"voting:{rnd.id}:{kind}{suffix}:person:{person.id}")
+        return outbox.Notice(text=text, attachment=attachment,
+                             reply_markup=markup.model_dump(exclude_none=True) if markup is not None else None)
+
+    queued = await outbox.enqueue_to_people(app.db, broadcast_id=broadcast, people=people, render=render,
+                                            dedupe_prefix=f"voting:{rnd.id}:{kind}{suffix}:person:")
     log.info("voting: round %s: %s queued %s messages", rnd.id, kind, queued)
     return queued
+
+
+@task_handler(NOTICES_TASK)
+async def queue_scheduled_notices(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
+    await queue_notices(app, int(payload["round_id"]), str(payload["kind"]), by=payload.get("by"),
+                        progress_chat_id=payload.get("progress_chat_id"))
 
 
 async def schedule_round_tasks(session: AsyncSession, rnd: VotingRound, now: datetime | None = None) -> None:
@@ -131,7 +157,7 @@ async def remind_non_voters(app: App, payload: dict[str, Any], *, run_at: dateti
         rnd = await voting.get_round(session, int(payload["round_id"]))
         if rnd is None or rnd.phase != "voting" or (rnd.vote_ends_at is not None and rnd.vote_ends_at <= now):
             return
-        await queue_notices(session, app.i18n, app.settings, rnd, "remind", by=None, hours=int(payload["hours"]))
+    await queue_notices(app, rnd.id, "remind", by=None, hours=int(payload["hours"]))
 
 
 async def close_due_rounds(app: App, now: datetime | None = None) -> int:

@@ -9,10 +9,16 @@ GIN index over ``to_tsvector('simple', search_text)`` (no language stemmer: Kyrg
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
+import time
+import weakref
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -157,6 +163,7 @@ async def publish(session: AsyncSession, question: Question, *, language: str, q
     entry.published_by = by
     entry.published_at = now or utcnow()
     await session.flush()
+    forget_frequencies(session)
     return entry
 
 
@@ -183,27 +190,94 @@ def _pg_query(terms: list[str]) -> str:
     return " | ".join(f"'{t}':*" for t in terms)
 
 
+# Document frequencies of the indexed stems, per engine, recomputed every few minutes (and after a publish in
+# this process). A stem that most answers contain (a common word, or a prefix of many) finds thousands of
+# entries, and ranking them all is what made a search slow; with many answers, the candidates are therefore found
+# by the query's selective stems only, and every stem still counts in the score.
+PRUNE_FROM = 1000  # entries: below this every stem looks for candidates
+COMMON_SHARE = 0.02  # a stem in more than this share of the entries is common
+SELECTIVE_TERMS = 3  # the rarest stems of a query that look for candidates
+FREQUENCIES_TTL = 300.0  # seconds
+
+
+@dataclass
+class _Frequencies:
+    loaded: float
+    entries: int
+    terms: list[str]  # sorted
+    cumulative: list[int]  # cumulative[i]: documents of terms[:i] summed
+
+    def documents(self, prefix: str) -> int:
+        """Entries with a stem starting with ``prefix`` (at most: an entry with two such stems counts twice)."""
+        low, high = bisect.bisect_left(self.terms, prefix), bisect.bisect_left(self.terms, prefix + "\uffff")
+        return self.cumulative[high] - self.cumulative[low]
+
+
+_FREQUENCIES: weakref.WeakKeyDictionary[Any, _Frequencies] = weakref.WeakKeyDictionary()
+
+
+def forget_frequencies(session: AsyncSession) -> None:
+    _FREQUENCIES.pop(session.get_bind(), None)
+
+
+async def _frequencies(session: AsyncSession) -> _Frequencies:
+    engine = session.get_bind()
+    cached = _FREQUENCIES.get(engine)
+    if cached is not None and time.monotonic() - cached.loaded < FREQUENCIES_TTL:
+        return cached
+    counts: Counter[str] = Counter()
+    entries = 0
+    for value in await session.scalars(select(FaqEntry.search_text)):
+        counts.update(set(value.split()))
+        entries += 1
+    terms = sorted(counts)
+    cumulative = [0, *itertools.accumulate(counts[t] for t in terms)]
+    cached = _FREQUENCIES[engine] = _Frequencies(time.monotonic(), entries, terms, cumulative)
+    return cached
+
+
+async def selective_terms(session: AsyncSession, terms: list[str]) -> list[str]:
+    """The query stems that look for candidates: all of them while the FAQ is small; then the rarest few of those
+    in at most ``COMMON_SHARE`` of the entries, or else the two rarest."""
+    frequencies = await _frequencies(session)
+    if frequencies.entries < PRUNE_FROM:
+        return terms
+    by_rarity = sorted(terms, key=frequencies.documents)
+    limit = COMMON_SHARE * frequencies.entries
+    return [t for t in by_rarity[:SELECTIVE_TERMS] if frequencies.documents(t) <= limit] or by_rarity[:2]
+
+
 async def candidate_ids(session: AsyncSession, terms: list[str], *, topic: str | None, limit: int) -> list[int]:
     """Ids of entries sharing stems with the query, best ranked first (full-text index of the back end)."""
     dialect = session.bind.dialect.name
     if dialect == "sqlite":
-        sql = ("SELECT faq_entry.id FROM faq_fts JOIN faq_entry ON faq_entry.id = faq_fts.rowid "
-               "WHERE faq_fts MATCH :query" + (" AND faq_entry.topic = :topic" if topic else "")
-               + " ORDER BY bm25(faq_fts) LIMIT :limit")
+        if topic:
+            sql = ("SELECT faq_entry.id FROM faq_fts JOIN faq_entry ON faq_entry.id = faq_fts.rowid "
+                   "WHERE faq_fts MATCH :query AND faq_entry.topic = :topic ORDER BY faq_fts.rank LIMIT :limit")
+        else:  # the index alone: rowid is the entry's id
+            sql = "SELECT rowid FROM faq_fts WHERE faq_fts MATCH :query ORDER BY rank LIMIT :limit"
         params = {"query": _fts5_query(terms), "limit": limit}
     else:
-        # The GIN index finds the matches; ranking recomputes each match's tsvector, so at most ``RANK_POOL``
-        # matches are ranked (a query of common words would otherwise rank most of the table).
-        sql = ("WITH matches AS (SELECT id, search_text FROM faq_entry "
+        # The GIN index finds the matches (at most ``RANK_POOL``); they are ranked here by the stems they share
+        # with the query, newest first among equals: ts_rank would parse every match's text again.
+        sql = ("SELECT id, search_text FROM faq_entry "
                "WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', :query)"
-               + (" AND topic = :topic" if topic else "")
-               + " LIMIT :pool) SELECT id FROM matches"
-               " ORDER BY ts_rank(to_tsvector('simple', search_text), to_tsquery('simple', :query)) DESC, id DESC"
-               " LIMIT :limit")
-        params = {"query": _pg_query(terms), "limit": limit, "pool": RANK_POOL}
+               + (" AND topic = :topic" if topic else "") + " LIMIT :pool")
+        params = {"query": _pg_query(terms), "pool": RANK_POOL}
+        if topic:
+            params["topic"] = topic
+        rows = (await session.execute(text(sql), params)).all()
+        ranked = sorted(((_overlap(indexed, terms), entry_id) for entry_id, indexed in rows), reverse=True)
+        return [entry_id for _, entry_id in ranked[:limit]]
     if topic:
         params["topic"] = topic
     return [row[0] for row in (await session.execute(text(sql), params)).all()]
+
+
+def _overlap(indexed: str, terms: list[str]) -> int:
+    """How many query stems begin one of the indexed stems."""
+    indexed = " " + indexed
+    return sum(1 for term in terms if " " + term in indexed)
 
 
 async def search(session: AsyncSession, query: str, *, topic: str | None = None, limit: int = 3,
@@ -213,22 +287,26 @@ async def search(session: AsyncSession, query: str, *, topic: str | None = None,
     terms = list(dict.fromkeys(term[:QUERY_STEM] for term in stems(query)))[:32]
     if not terms:
         return []
-    ids = await candidate_ids(session, terms, topic=topic, limit=candidates)
+    ids = await candidate_ids(session, await selective_terms(session, terms), topic=topic, limit=candidates)
     if not ids:
         return []
-    rows = {e.id: e for e in (await session.scalars(select(FaqEntry).where(FaqEntry.id.in_(ids)))).all()}
+    texts = dict((await session.execute(select(FaqEntry.id, FaqEntry.search_text)
+                                        .where(FaqEntry.id.in_(ids)))).all())
     hits = []
     for rank, entry_id in enumerate(ids):
-        entry = rows.get(entry_id)
-        if entry is None:
+        indexed = texts.get(entry_id)
+        if indexed is None:
             continue
-        words = entry.search_text.split()
-        found = sum(1 for term in terms if any(w.startswith(term) for w in words))
-        score = found / len(terms)
+        score = _overlap(indexed, terms) / len(terms)
         if score >= min_score:
-            hits.append((score, -rank, entry))
+            hits.append((score, -rank, entry_id))
     hits.sort(key=lambda h: (h[0], h[1]), reverse=True)
-    return [Hit(entry, score) for score, _, entry in hits[:limit]]
+    best = hits[:limit]
+    if not best:
+        return []
+    entries = {e.id: e for e in (await session.scalars(
+        select(FaqEntry).where(FaqEntry.id.in_([entry_id for _, _, entry_id in best])))).all()}
+    return [Hit(entries[entry_id], score) for score, _, entry_id in best if entry_id in entries]
 
 
 async def entries_of_topic(session: AsyncSession, topic: str, language: str | None = None,

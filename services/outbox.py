@@ -12,17 +12,37 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Select
 
 from services.channels import WHATSAPP_BASE
 from services.people import mark_unreachable
 from storage import db
+from storage.db import Database
 from storage.delivery import (
     CANCELLED,
     FAILED,
@@ -35,11 +55,12 @@ from storage.delivery import (
     OutboxFile,
     OutboxMessage,
 )
-from storage.models import Person, utcnow
+from storage.models import Person, UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
+ANALYZE_AFTER = 10_000  # messages queued at once after which the outbox's statistics are refreshed
 MAX_CAPTION = 1024
 ATTACHMENT_KINDS = ("document", "photo")
 
@@ -70,11 +91,12 @@ class Progress:
 
 
 async def create_broadcast(session: AsyncSession, *, kind: str, subject: str, created_by: int | None, title: str,
-                           progress_chat_id: int | None = None) -> int:
+                           progress_chat_id: int | None = None, ready: bool = True) -> int:
     """A new broadcast; with ``progress_chat_id`` the sender keeps one message there edited with its progress
-    and sends a final report. Returns the broadcast id to pass to ``enqueue``."""
+    and sends a final report. Returns the broadcast id to pass to ``enqueue``. ``ready=False``: its messages
+    are queued in several transactions (``enqueue_to_people``), and it is not finished before they all are."""
     broadcast = Broadcast(kind=kind[:32], subject=subject[:64], created_by=created_by, title=title[:300],
-                          progress_chat_id=progress_chat_id)
+                          progress_chat_id=progress_chat_id, ready_at=utcnow() if ready else None)
     session.add(broadcast)
     await session.flush()
     return broadcast.id
@@ -128,6 +150,83 @@ async def enqueue(session: AsyncSession, *, chat_id: int, text: str, dedupe_key:
         .returning(table.c.id)
     )
     return (await session.execute(statement)).first() is not None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One rendering of a notice, sent to everybody of one language and village."""
+
+    text: str
+    reply_markup: dict[str, Any] | None = None
+    parse_mode: str | None = "HTML"
+    attachment: Attachment | None = None
+
+
+Render = Callable[[str | None, int | None], Notice]  # (language, village id) → the notice they read
+
+
+async def enqueue_to_people(database: Database, *, broadcast_id: int | None, dedupe_prefix: str, people: Any,
+                            render: Render, chunk: int = 5000) -> int:
+    """Queue a notice to many people without holding them in memory: rendered once per language and village,
+    queued with set-based ``INSERT … SELECT`` in committed chunks of ``chunk`` people. ``people`` is a condition
+    on ``Person`` (best: each chunk then reads only its range of people) or a SELECT of ``Person.id``; each
+    gets ``dedupe_key = dedupe_prefix + person id`` (queuing again is a no-op, so a task that stops half-way
+    can simply run again). A broadcast created with ``ready=False`` is marked ready at the end: until then
+    the sender does not report it finished. Returns how many messages were queued."""
+    table = OutboxMessage.__table__
+    if people is None:
+        recipients = true()
+    elif isinstance(people, Select):
+        recipients = Person.id.in_(people)
+    else:  # a condition on Person: each chunk then reads only its own range of people
+        recipients = people
+    async with database.session() as session:
+        groups = (await session.execute(select(Person.language, Person.village_id).where(recipients)
+                                        .distinct())).all()
+    queued = 0
+    for language, village_id in groups:
+        notice = render(language, village_id)
+        limit = MAX_CAPTION if notice.attachment is not None else MAX_TEXT
+        if len(notice.text) > limit:
+            raise ValueError(f"text of {len(notice.text)} characters is over the limit of {limit}")
+        file_id = None
+        if notice.attachment is not None:
+            async with database.session() as session:
+                file_id = await _file_id(session, notice.attachment)
+        group = and_(recipients, Person.telegram_id.is_not(None),
+                     Person.language.is_(None) if language is None else Person.language == language,
+                     Person.village_id.is_(None) if village_id is None else Person.village_id == village_id)
+        after = 0
+        while True:
+            async with database.session() as session:
+                window = select(Person.id).where(group, Person.id > after).order_by(Person.id).limit(chunk)
+                upto = await session.scalar(select(func.max(window.subquery().c.id)))
+                if upto is None:
+                    break
+                rows = select(
+                    literal(dedupe_prefix) + cast(Person.id, String), Person.telegram_id, Person.id,
+                    literal(broadcast_id, Integer), literal(notice.text, Text), literal(notice.parse_mode, String),
+                    literal(notice.reply_markup, JSON), literal(file_id, Integer), literal(PENDING, String),
+                    literal(0, Integer), literal(utcnow(), UTCDateTime()),
+                ).where(group, Person.id > after, Person.id <= upto)
+                result = await session.execute(
+                    db.insert(session, table)
+                    .from_select(["dedupe_key", "chat_id", "person_id", "broadcast_id", "text", "parse_mode",
+                                  "reply_markup", "file_id", "status", "attempts", "created_at"], rows)
+                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                )
+                queued += max(int(result.rowcount or 0), 0)
+            after = upto
+    if queued >= ANALYZE_AFTER:
+        # Fresh statistics: planned with the old ones (an empty queue), the sender's claim would sort the whole
+        # queue on every batch instead of walking the open rows' index.
+        async with database.session() as session:
+            await session.execute(sql_text("ANALYZE outbox_message"))
+    if broadcast_id is not None:
+        async with database.session() as session:
+            await session.execute(update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.ready_at.is_(None))
+                                  .values(ready_at=utcnow()).execution_options(synchronize_session=False))
+    return queued
 
 
 async def broadcast_progress(session: AsyncSession, broadcast_id: int) -> Progress:
@@ -188,10 +287,17 @@ class Claimed:
     in_doubt: bool  # a worker died between the Bot API call and recording its answer
 
 
+# Open rows, as a literal the partial index ix_outbox_message_open is defined with (SQLite uses a partial index
+# only when the query names its condition word for word); sent rows leave it, so the claim's cost does not grow
+# with everything sent before.
+OPEN_ROWS = sql_text("outbox_message.status IN ('pending', 'sending')")
+
+
 def _claimable(now: datetime, chat_interval: float) -> Any:
     row = OutboxMessage
     earlier = aliased(OutboxMessage)
     conditions = [
+        OPEN_ROWS,
         or_(row.status == PENDING, and_(row.status == SENDING, row.claimed_until < now)),
         or_(row.not_before.is_(None), row.not_before <= now),
         or_(row.claimed_until.is_(None), row.claimed_until < now),
@@ -207,35 +313,27 @@ def _claimable(now: datetime, chat_interval: float) -> Any:
 
 async def claim(session: AsyncSession, *, worker: str, now: datetime, limit: int, lease: timedelta,
                 chat_interval: float = 0.0, whatsapp: bool | None = None) -> list[Claimed]:
-    """Claim up to ``limit`` due messages for ``worker`` until ``now + lease`` (``whatsapp``: only messages to
-    WhatsApp chats, or only to the others, so each channel is claimed at its own pace).
+    """Claim up to ``limit`` due messages for ``worker`` until ``now + lease``, in one UPDATE (``whatsapp``: only
+    messages to WhatsApp chats, or only to the others, so each channel is claimed at its own pace).
 
-    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers take different rows. SQLite: each row by
-    an UPDATE that re-checks it is still free, counted by rowcount. Messages to people who are unreachable or
-    forgotten are closed here without a call."""
+    PostgreSQL: the rows are chosen with SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers take different
+    rows. SQLite: the transaction holds the database's write lock (BEGIN IMMEDIATE), so nobody else claims in
+    between. Messages to people who are unreachable or forgotten are closed here without a call."""
     row = OutboxMessage
     until = now + lease
     candidates = select(row.id).where(_claimable(now, chat_interval)).order_by(row.id).limit(limit)
     if whatsapp is not None:
         candidates = candidates.where(row.chat_id >= WHATSAPP_BASE if whatsapp else row.chat_id < WHATSAPP_BASE)
     if db.dialect(session) == "postgresql":
-        ids = list((await session.scalars(candidates.with_for_update(skip_locked=True, of=row))).all())
-        if ids:
-            await session.execute(update(row).where(row.id.in_(ids)).values(claimed_by=worker, claimed_until=until)
-                                  .execution_options(synchronize_session=False))
+        # = ANY(ARRAY(…)): the candidates are found first (index order, locked rows skipped), then updated by
+        # primary key; an IN (subquery) lets the planner hash-join the whole table instead.
+        chosen = row.id == any_(func.array(candidates.with_for_update(skip_locked=True, of=row).scalar_subquery()))
     else:
-        ids = []
-        for candidate in (await session.scalars(candidates)).all():
-            result = await session.execute(
-                update(row)
-                .where(row.id == candidate,
-                       or_(row.status == PENDING, and_(row.status == SENDING, row.claimed_until < now)),
-                       or_(row.claimed_until.is_(None), row.claimed_until < now))
-                .values(claimed_by=worker, claimed_until=until)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
-                ids.append(candidate)
+        chosen = row.id.in_(candidates.scalar_subquery())
+    ids = list((await session.scalars(
+        update(row).where(chosen).values(claimed_by=worker, claimed_until=until)
+        .returning(row.id).execution_options(synchronize_session=False)
+    )).all())
     if not ids:
         return []
     query = (
@@ -283,6 +381,35 @@ async def start_sending(session: AsyncSession, message_id: int, *, worker: str, 
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+async def start_sending_many(session: AsyncSession, ids: list[int], *, worker: str, now: datetime,
+                             lease: timedelta) -> set[int]:
+    """``start_sending`` for a batch in one statement; returns the ids still ours (now ``sending``)."""
+    if not ids:
+        return set()
+    result = await session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker, OutboxMessage.status.in_(OPEN_STATES))
+        .values(status=SENDING, claimed_until=now + lease)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.all())
+
+
+_MARK_SENT = (
+    update(OutboxMessage.__table__).where(OutboxMessage.__table__.c.id == bindparam("message_id"))
+    .values(status=SENT, sent_at=bindparam("sent_at"), telegram_message_id=bindparam("telegram_message_id"),
+            claimed_by=None, claimed_until=None, last_error=None)
+)
+
+
+async def mark_sent_many(session: AsyncSession, sent: list[tuple[int, int | None]], *, now: datetime) -> None:
+    """``mark_sent`` for a batch of (message id, Telegram's message id) in one executemany."""
+    if sent:
+        await session.execute(_MARK_SENT, [{"message_id": message_id, "sent_at": now, "telegram_message_id": tg}
+                                           for message_id, tg in sent])
 
 
 async def mark_sent(session: AsyncSession, message_id: int, *, now: datetime, telegram_message_id: int | None) -> None:
@@ -337,12 +464,14 @@ async def mark_chat_unreachable(session: AsyncSession, chat_id: int, person_id: 
 
 
 async def release(session: AsyncSession, ids: list[int], *, worker: str) -> None:
-    """Give back claimed messages that were not tried (a stop, a 429 pause)."""
+    """Give back claimed messages that were not tried (a stop, a 429 pause); one marked ``sending`` whose call
+    was never made is pending again."""
     if ids:
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker, OutboxMessage.status == PENDING)
-            .values(claimed_by=None, claimed_until=None)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker,
+                   OutboxMessage.status.in_(OPEN_STATES))
+            .values(status=PENDING, claimed_by=None, claimed_until=None)
             .execution_options(synchronize_session=False)
         )
 
@@ -376,9 +505,10 @@ async def claim_progress(session: AsyncSession, broadcast_id: int, *, now: datet
 
 
 async def finish_broadcast(session: AsyncSession, broadcast_id: int, *, now: datetime) -> bool:
-    """Claim the final report of a broadcast (True for exactly one caller)."""
+    """Claim the final report of a broadcast, once all its messages are queued (True for exactly one caller)."""
     result = await session.execute(
-        update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.finished_at.is_(None))
+        update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.finished_at.is_(None),
+                                Broadcast.ready_at.is_not(None))
         .values(finished_at=now).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, bindparam, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import channels
 from services.audit import RuleError, audit
 from services.phone import phone_hash, phone_tail
+from services.roles import Roles, roles_from
+from storage.db import absent_fsm_keys
 from storage.erasure import erase_person
-from storage.models import Person, Village, utcnow
+from storage.models import FsmRecord, Person, RoleGrant, Village, utcnow
 
 SEXES = ("f", "m")
 
@@ -29,6 +32,37 @@ async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Pers
         if linked is not None:
             return linked
     return await session.scalar(select(Person).where(Person.telegram_id == telegram_id))
+
+
+def _person_with_roles_query(with_fsm: bool) -> Any:
+    telegram_id = bindparam("telegram_id", type_=BigInteger)
+    one = select(literal(1).label("one")).subquery()
+    query = select(Person, RoleGrant.role, RoleGrant.scope).select_from(one)
+    query = query.outerjoin(Person, Person.telegram_id == telegram_id)
+    if with_fsm:
+        query = query.add_columns(FsmRecord).outerjoin(FsmRecord, FsmRecord.key == bindparam("fsm_key"))
+    return query.outerjoin(RoleGrant, RoleGrant.telegram_id == telegram_id)
+
+
+# Built once: every update runs one of them.
+_PERSON_WITH_ROLES = {False: _person_with_roles_query(False), True: _person_with_roles_query(True)}
+
+
+async def person_with_roles(session: AsyncSession, telegram_id: int, settings_admins: frozenset[int] = frozenset(),
+                            *, fsm_key: str | None = None) -> tuple[Person | None, Roles]:
+    """The person (with village and aiyl aimak), their roles and, given ``fsm_key``, their conversation state, in
+    one statement: what every update needs first. The state is left in the session for ``storage.fsm``."""
+    params: dict[str, Any] = {"telegram_id": telegram_id}
+    if fsm_key is not None:
+        params["fsm_key"] = fsm_key
+    rows = (await session.execute(_PERSON_WITH_ROLES[fsm_key is not None], params)).all()
+    person = rows[0][0] if rows else None
+    if channels.is_whatsapp_chat(telegram_id):  # a WhatsApp chat linked by phone to a person on Telegram
+        person = await channels.linked_person(session, telegram_id) or person
+    grants = [(row[1], row[2]) for row in rows if row[1] is not None]
+    if fsm_key is not None and rows and rows[0][3] is None:
+        absent_fsm_keys(session).add(fsm_key)
+    return person, roles_from(telegram_id, grants, settings_admins)
 
 
 async def person_by_phone(session: AsyncSession, key: str, raw_phone: str) -> Person | None:

@@ -12,7 +12,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from docx import Document
 
 from storage.events import Event
 from storage.models import Village
@@ -32,6 +31,8 @@ def protocol_docx(event: Event, *, villages: list[Village], aimak_name: str, kin
                   language: str, zone: ZoneInfo, _: Translate) -> bytes:
     """A protocol to print and sign: heading, attendance with women counted separately, agenda, decisions
     with for / against / abstained and the rule, accepted proposals, minutes, signature lines."""
+    from docx import Document  # python-docx only when a protocol is made
+
     document = Document()
     document.add_heading(_("Protocol"), level=0)
     document.add_paragraph(f"{kind_label}: {event.topic}")

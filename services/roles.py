@@ -44,12 +44,18 @@ class Roles:
 
 
 async def roles_of(session: AsyncSession, telegram_id: int, settings_admins: frozenset[int] = frozenset()) -> Roles:
-    grants = (await session.scalars(select(RoleGrant).where(RoleGrant.telegram_id == telegram_id))).all()
+    grants = (await session.execute(select(RoleGrant.role, RoleGrant.scope)
+                                    .where(RoleGrant.telegram_id == telegram_id))).all()
+    return roles_from(telegram_id, [(role, scope) for role, scope in grants], settings_admins)
+
+
+def roles_from(telegram_id: int, grants: list[tuple[str, int]], settings_admins: frozenset[int] = frozenset()) -> Roles:
+    """Roles from (role, scope) grants."""
     return Roles(
         telegram_id=telegram_id,
-        organiser_of=frozenset(g.scope for g in grants if g.role == Role.ORGANISER),
-        lawyer=any(g.role == Role.LAWYER for g in grants),
-        admin=telegram_id in settings_admins or any(g.role == Role.ADMIN for g in grants),
+        organiser_of=frozenset(scope for role, scope in grants if role == Role.ORGANISER),
+        lawyer=any(role == Role.LAWYER for role, _ in grants),
+        admin=telegram_id in settings_admins or any(role == Role.ADMIN for role, _ in grants),
     )
 
 

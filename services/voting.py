@@ -9,6 +9,7 @@ import csv
 import io
 import re
 import secrets
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from storage.voting import (
     RoundVillage,
     SessionVote,
     Submission,
+    TallyCount,
     VotingRound,
 )
 
@@ -160,6 +162,7 @@ async def publish_ballot(session: AsyncSession, rnd: VotingRound, *, by: int | N
         if len(items) > MAX_BALLOT_ITEMS:
             raise VotingError("ballot_too_long", village_id=village_id, count=len(items))
     await session.execute(delete(BallotItem).where(BallotItem.round_id == rnd.id))
+    session.info.pop("jamaat_ballot_items", None)
     session.add_all(BallotItem(round_id=rnd.id, village_id=v, problem_id=p, position=i)
                     for v, items in ballots.items() for i, p in enumerate(items))
     rnd.phase, rnd.voting_at = "voting", now
@@ -226,6 +229,19 @@ def _eligible(round_id: int) -> Any:
     )
 
 
+def recipients(round_id: int, *, non_voters: bool = False, reachable: bool = True) -> Any:
+    """The round's eligible people as a condition on ``Person`` (``non_voters``: those without a ballot;
+    ``reachable``: not marked unreachable), for set-based queuing of notices."""
+    conditions = [Person.village_id.in_(select(RoundVillage.village_id).where(RoundVillage.round_id == round_id)),
+                  Person.registered_at.is_not(None), Person.forgotten_at.is_(None), Person.phone_hash.is_not(None),
+                  Person.telegram_id.is_not(None)]
+    if reachable:
+        conditions.append(Person.unreachable_at.is_(None))
+    if non_voters:
+        conditions.append(Person.id.not_in(select(Ballot.person_id).where(Ballot.round_id == round_id)))
+    return and_(*conditions)
+
+
 async def eligible_people(session: AsyncSession, round_id: int) -> list[Person]:
     return list((await session.scalars(_eligible(round_id).order_by(Person.id))).unique().all())
 
@@ -239,9 +255,7 @@ async def non_voters(session: AsyncSession, round_id: int) -> list[Person]:
 async def check_eligible(session: AsyncSession, rnd: VotingRound, person: Person | None) -> None:
     if person is None or not person.is_registered or person.phone_hash is None or person.village_id is None:
         raise VotingError("not_registered")
-    taking_part = await session.scalar(select(RoundVillage.village_id).where(
-        RoundVillage.round_id == rnd.id, RoundVillage.village_id == person.village_id))
-    if taking_part is None:
+    if person.village_id not in await _round_village_ids(session, rnd):
         raise VotingError("not_in_round")
 
 
@@ -450,11 +464,48 @@ async def merges_of(session: AsyncSession, round_id: int) -> list[ProblemMerge]:
 
 
 async def ballot_items(session: AsyncSession, round_id: int, village_id: int) -> list[Problem]:
-    """The village's ballot in its published order."""
-    query = (select(Problem).join(BallotItem, BallotItem.problem_id == Problem.id)
-             .where(BallotItem.round_id == round_id, BallotItem.village_id == village_id)
-             .order_by(BallotItem.position))
-    return list((await session.scalars(query)).all())
+    """The village's ballot in its published order (read once per transaction)."""
+    memo: dict[tuple[int, int], list[Problem]] = session.info.setdefault("jamaat_ballot_items", {})
+    if (round_id, village_id) not in memo:
+        query = (select(Problem).join(BallotItem, BallotItem.problem_id == Problem.id)
+                 .where(BallotItem.round_id == round_id, BallotItem.village_id == village_id)
+                 .order_by(BallotItem.position))
+        memo[round_id, village_id] = list((await session.scalars(query)).all())
+    return list(memo[round_id, village_id])
+
+
+# What cannot change once a round is voting: its villages (fixed when it is created) and each village's ballot
+# (frozen by publish_ballot, which only a draft or collecting round allows). Kept per engine, keyed by the round
+# and the moment voting opened, so every ballot button is not a query for them.
+_FROZEN: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], frozenset[int]]] = weakref.WeakKeyDictionary()
+_FROZEN_PHASES = ("voting", "closed")
+
+
+async def _frozen(session: AsyncSession, rnd: VotingRound, key: tuple[Any, ...], read: Any) -> frozenset[int]:
+    if rnd.phase not in _FROZEN_PHASES or rnd.voting_at is None:
+        return frozenset(await read())
+    cache = _FROZEN.setdefault(session.get_bind(), {})
+    full_key = (rnd.id, rnd.voting_at, *key)
+    if full_key not in cache:
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[full_key] = frozenset(await read())
+    return cache[full_key]
+
+
+async def _round_village_ids(session: AsyncSession, rnd: VotingRound) -> frozenset[int]:
+    async def read() -> Iterable[int]:
+        return await session.scalars(select(RoundVillage.village_id).where(RoundVillage.round_id == rnd.id))
+
+    return await _frozen(session, rnd, ("villages",), read)
+
+
+async def _on_ballot(session: AsyncSession, rnd: VotingRound, village_id: int) -> frozenset[int]:
+    async def read() -> Iterable[int]:
+        return await session.scalars(select(BallotItem.problem_id).where(
+            BallotItem.round_id == rnd.id, BallotItem.village_id == village_id))
+
+    return await _frozen(session, rnd, ("ballot", village_id), read)
 
 
 async def check_ballot(session: AsyncSession, rnd: VotingRound | None, person: Person | None, village_id: int,
@@ -478,9 +529,7 @@ async def check_ballot(session: AsyncSession, rnd: VotingRound | None, person: P
         raise VotingError("too_many", limit=MAX_CHOICES)
     if not problem_ids and not partial:
         raise VotingError("empty")
-    on_ballot = set(await session.scalars(select(BallotItem.problem_id).where(
-        BallotItem.round_id == rnd.id, BallotItem.village_id == village_id)))
-    if not set(problem_ids) <= on_ballot:
+    if not set(problem_ids) <= await _on_ballot(session, rnd, village_id):
         raise VotingError("not_on_ballot")
     return sorted(problem_ids)
 
@@ -525,6 +574,7 @@ async def cast_ballot(session: AsyncSession, rnd: VotingRound | None, person: Pe
     )).one()
     if inserted:
         version = 1
+        current: list[int] = []
     else:
         current = sorted(await session.scalars(
             select(BallotChoice.problem_id).where(BallotChoice.ballot_id == ballot_id)))
@@ -536,12 +586,34 @@ async def cast_ballot(session: AsyncSession, rnd: VotingRound | None, person: Pe
             .returning(Ballot.version)
         )).scalar_one()
         await session.execute(delete(BallotChoice).where(BallotChoice.ballot_id == ballot_id))
+    deltas = dict.fromkeys(current, -1)
+    for problem_id in chosen:
+        deltas[problem_id] = deltas.get(problem_id, 0) + 1
+    await _count(session, ballot_id, deltas)
     if chosen:
         await session.execute(BallotChoice.__table__.insert(), [{"ballot_id": ballot_id, "problem_id": p}
                                                                  for p in chosen])
     await session.execute(BallotChange.__table__.insert().values(
         ballot_id=ballot_id, person_id=person.id, version=version, problem_ids=chosen, at=now))
     return CastResult(ballot_id, receipt, version, True, chosen)
+
+
+async def _count(session: AsyncSession, ballot_id: int, deltas: dict[int, int]) -> None:
+    """Move the ballot's counters (``TallyCount``) by ``deltas`` {problem: ±1}, in a fixed order so that two
+    ballots counted at once never wait on each other in a circle."""
+    deltas = {p: d for p, d in deltas.items() if d}
+    if not deltas:
+        return
+    round_id, village_id, band, sex = (await session.execute(
+        select(Ballot.round_id, Ballot.village_id, Ballot.age_band, Ballot.sex).where(Ballot.id == ballot_id))).one()
+    table = TallyCount.__table__
+    statement = db.insert(session, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["round_id", "village_id", "age_band", "sex", "problem_id"],
+        set_={"votes": table.c.votes + statement.excluded.votes})
+    await session.execute(statement, [
+        {"round_id": round_id, "village_id": village_id, "age_band": band or "", "sex": sex or "",
+         "problem_id": problem_id, "votes": delta} for problem_id, delta in sorted(deltas.items())])
 
 
 @dataclass(frozen=True)
@@ -854,9 +926,39 @@ class Tally:
         return self.total(village_id=village_id)
 
 
+def _session_votes(round_id: int, problem: Any) -> Any:
+    return (
+        select(OfflineSession.village_id, OfflineSession.age_band, cast(null(), String(1)),
+               literal_column("'session'"), problem, func.sum(SessionVote.votes))
+        .select_from(SessionVote)
+        .join(OfflineSession, OfflineSession.id == SessionVote.session_id)
+        .join(Problem, Problem.id == SessionVote.problem_id)
+        .where(OfflineSession.round_id == round_id)
+        .group_by(OfflineSession.village_id, OfflineSession.age_band, problem)
+    )
+
+
 def tally_query(round_id: int, *, merged: bool = True) -> Any:
-    """One SQL statement: phone choices and session votes, each problem counted as the problem it is merged into
-    (``merged``) or as itself, grouped by village, age group, sex, source and problem."""
+    """One SQL statement: phone votes from the counters kept as ballots are cast (``TallyCount``) and session
+    votes, each problem counted as the problem it is merged into (``merged``) or as itself, grouped by village,
+    age group, sex, source and problem. Same rows as ``recount_query``, read from a few thousand counters
+    instead of every choice."""
+    problem = func.coalesce(Problem.merged_into_id, Problem.id) if merged else Problem.id
+    count = TallyCount
+    phone = (
+        select(count.village_id.label("village_id"), func.nullif(count.age_band, "").label("age_band"),
+               func.nullif(count.sex, "").label("sex"), literal_column("'phone'").label("source"),
+               problem.label("problem_id"), func.sum(count.votes).label("votes"))
+        .select_from(count)
+        .join(Problem, Problem.id == count.problem_id)
+        .where(count.round_id == round_id, count.votes > 0)
+        .group_by(count.village_id, count.age_band, count.sex, problem)
+    )
+    return union_all(phone, _session_votes(round_id, problem))
+
+
+def recount_query(round_id: int, *, merged: bool = True) -> Any:
+    """The full recount: every phone choice and session vote, grouped like ``tally_query``."""
     problem = func.coalesce(Problem.merged_into_id, Problem.id) if merged else Problem.id
     phone = (
         select(Ballot.village_id.label("village_id"), Ballot.age_band.label("age_band"), Ballot.sex.label("sex"),
@@ -868,21 +970,33 @@ def tally_query(round_id: int, *, merged: bool = True) -> Any:
         .where(Ballot.round_id == round_id)
         .group_by(Ballot.village_id, Ballot.age_band, Ballot.sex, problem)
     )
-    offline = (
-        select(OfflineSession.village_id, OfflineSession.age_band, cast(null(), String(1)),
-               literal_column("'session'"), problem, func.sum(SessionVote.votes))
-        .select_from(SessionVote)
-        .join(OfflineSession, OfflineSession.id == SessionVote.session_id)
-        .join(Problem, Problem.id == SessionVote.problem_id)
-        .where(OfflineSession.round_id == round_id)
-        .group_by(OfflineSession.village_id, OfflineSession.age_band, problem)
-    )
-    return union_all(phone, offline)
+    return union_all(phone, _session_votes(round_id, problem))
 
 
-async def tally(session: AsyncSession, round_id: int, *, merged: bool = True) -> Tally:
-    rows = (await session.execute(tally_query(round_id, merged=merged))).all()
+async def tally(session: AsyncSession, round_id: int, *, merged: bool = True, full: bool = False) -> Tally:
+    """The tally from the counters; ``full``: recounted from every ballot (the same rows)."""
+    query = recount_query(round_id, merged=merged) if full else tally_query(round_id, merged=merged)
+    rows = (await session.execute(query)).all()
     return Tally([TallyRow(v, a, s, src, p, int(n)) for v, a, s, src, p, n in rows])
+
+
+async def recount(session: AsyncSession, round_id: int | None = None) -> None:
+    """Rebuild the counters from the ballots (of one round, or all): after a bulk load that bypassed
+    ``cast_ballot``, or to repair them."""
+    table = TallyCount.__table__
+    doomed = delete(TallyCount)
+    band, sex = func.coalesce(Ballot.age_band, ""), func.coalesce(Ballot.sex, "")
+    counted = (
+        select(Ballot.round_id, Ballot.village_id, band, sex, BallotChoice.problem_id, func.count())
+        .select_from(BallotChoice).join(Ballot, Ballot.id == BallotChoice.ballot_id)
+        .group_by(Ballot.round_id, Ballot.village_id, band, sex, BallotChoice.problem_id)
+    )
+    if round_id is not None:
+        doomed = doomed.where(TallyCount.round_id == round_id)
+        counted = counted.where(Ballot.round_id == round_id)
+    await session.execute(doomed)
+    await session.execute(table.insert().from_select(
+        ["round_id", "village_id", "age_band", "sex", "problem_id", "votes"], counted))
 
 
 @dataclass(frozen=True)

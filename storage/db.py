@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The session of the update being handled, so that conversation state commits together with its data
 # (and SQLite never waits on its own second connection).
 current_session: ContextVar[AsyncSession | None] = ContextVar("jamaat_current_session", default=None)
+
+
+def absent_fsm_keys(session: AsyncSession) -> set[str]:
+    """Conversation-state keys known to have no row in this session's transaction (read with the person at the
+    start of an update), so ``storage.fsm`` need not look again."""
+    return session.info.setdefault("jamaat_absent_fsm_keys", set())
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -95,15 +103,47 @@ class Database:
             yield session
 
     async def upgrade(self, revision: str = "heads") -> None:
-        """Bring the schema up to date with Alembic."""
+        """Bring the schema up to date with Alembic (not even imported when it is up to date already: Alembic
+        and Mako would stay in the process's memory for nothing)."""
+        if revision == "heads" and await self.current_revisions() == script_heads():
+            return
         async with self.engine.begin() as connection:
             await connection.run_sync(_upgrade, revision)
+
+    async def current_revisions(self) -> set[str]:
+        """The revisions the database is at (empty before the first upgrade)."""
+        try:
+            async with self.engine.connect() as connection:
+                return set((await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+        except Exception:  # noqa: BLE001 - no table yet
+            return set()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
+_REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(.+)$", re.MULTILINE)
+
+
+def script_heads() -> set[str]:
+    """The heads of the migration scripts, read from their ``revision`` and ``down_revision`` lines."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found = _REVISION.search(source)
+        if found is None:
+            continue
+        revisions.add(found.group(1))
+        down = _DOWN_REVISION.search(source)
+        if down is not None:
+            parents.update(re.findall(r"['\"](\w+)['\"]", down.group(1)))
+    return revisions - parents
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -112,4 +152,6 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(connection), revision)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,6 +44,8 @@ class Broadcast(Base):
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last progress update (a claim)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When all its messages were queued (at once, or the last of several chunks): not finished before.
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
@@ -69,6 +72,9 @@ class OutboxMessage(Base):
         Index("ix_outbox_message_due", "status", "not_before"),
         Index("ix_outbox_message_chat", "chat_id", "status"),
         Index("ix_outbox_message_broadcast", "broadcast_id", "status"),
+        # Open rows in queue order: the sender's claim walks this (migration 0015); sent rows leave it.
+        Index("ix_outbox_message_open", "id", sqlite_where=text("status IN ('pending', 'sending')"),
+              postgresql_where=text("status IN ('pending', 'sending')")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -162,6 +162,22 @@ class BallotChoice(Base):
                                             index=True)
 
 
+class TallyCount(Base):
+    """Phone votes counted as ballots are cast and changed (``services.voting.cast_ballot``, same transaction):
+    one row per round, village, age group, sex and problem as voted (merges are applied when it is read).
+    Unknown age group or sex is stored as "" so that the key is unique. ``services.voting.recount`` rebuilds it
+    from the ballots."""
+
+    __tablename__ = "voting_tally"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("voting_round.id", ondelete="CASCADE"), primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id", ondelete="CASCADE"), primary_key=True)
+    age_band: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sex: Mapped[str] = mapped_column(String(1), primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("voting_problem.id", ondelete="CASCADE"), primary_key=True)
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class BallotChange(Base):
     """Every confirmed version of a ballot: who, when, what."""
 

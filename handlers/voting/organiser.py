@@ -22,7 +22,7 @@ from handlers.voting.buttons import NewRoundCB, RoundCB
 from handlers.voting.common import fmt_of, parse_local_time, refresh_card, refuse, send_results, start_session_entry
 from handlers.voting.states import ImportSessions, NewRound
 from handlers.voting.views import problems_text, round_card, submissions_text, villages_keyboard
-from jobs.voting import cancel_round_tasks, queue_notices, schedule_round_tasks
+from jobs.voting import cancel_round_tasks, schedule_notices, schedule_round_tasks
 from services import voting
 from services.places import list_villages
 from services.roles import Role, Roles
@@ -167,8 +167,8 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
             await message.answer(text, reply_markup=markup)
         elif action == "collect":
             await voting.open_collection(session, rnd, by=query.from_user.id)
-            count = await queue_notices(session, i18n, settings, rnd, "collect", by=query.from_user.id,
-                                        progress_chat_id=query.from_user.id)
+            count = await schedule_notices(session, rnd, "collect", by=query.from_user.id,
+                                           progress_chat_id=query.from_user.id)
             await query.answer()
             await refresh_card(message, session, rnd, language, fmt)
             await message.answer(_("Collection of problems is open; {count} villagers will get the notice.")
@@ -182,8 +182,8 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
         elif action == "publish":
             ballots = await voting.publish_ballot(session, rnd, by=query.from_user.id)
             await schedule_round_tasks(session, rnd)
-            count = await queue_notices(session, i18n, settings, rnd, "ballot", by=query.from_user.id,
-                                        progress_chat_id=query.from_user.id)
+            count = await schedule_notices(session, rnd, "ballot", by=query.from_user.id,
+                                           progress_chat_id=query.from_user.id)
             await query.answer()
             await refresh_card(message, session, rnd, language, fmt)
             await message.answer(_("The ballot is published in {villages} villages and voting is open; "
@@ -202,8 +202,8 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
             if not await voting.publish_results(session, rnd, by=query.from_user.id):
                 await query.answer(_("The results were already published."), show_alert=True)
                 return
-            count = await queue_notices(session, i18n, settings, rnd, "results", by=query.from_user.id,
-                                        progress_chat_id=query.from_user.id)
+            count = await schedule_notices(session, rnd, "results", by=query.from_user.id,
+                                           progress_chat_id=query.from_user.id)
             await query.answer()
             await message.answer(_("The results go to {count} villagers.").format(count=fmt.number(count)))
         elif action in ("csv", "xlsx"):

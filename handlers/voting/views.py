@@ -3,7 +3,7 @@ jobs that send notices."""
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -167,16 +167,15 @@ def ballot_text(rnd: VotingRound, village: Village, chosen: int, language: str, 
 
 def ballot_keyboard(rnd: VotingRound, village_id: int, items: list[Problem], positions: set[int],
                     language: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    # Built directly, one button a row: this is redrawn on every tap, and InlineKeyboardBuilder deep-copies.
     mask = mask_of(positions)
-    for index, problem in enumerate(items):
-        mark = "✅" if index in positions else "▫️"
-        builder.button(text=f"{mark} {voting.problem_title(problem, language)}",
-                       callback_data=BallotCB(a="t", r=rnd.id, v=village_id, m=mask, p=problem.id))
-    builder.button(text=_("Next: check my choice ({count})").format(count=len(positions)),
-                   callback_data=BallotCB(a="s", r=rnd.id, v=village_id, m=mask))
-    builder.adjust(1)
-    return builder.as_markup()
+    rows = [[InlineKeyboardButton(text=f"{'✅' if index in positions else '▫️'} "
+                                       f"{voting.problem_title(problem, language)}",
+                                  callback_data=BallotCB(a="t", r=rnd.id, v=village_id, m=mask, p=problem.id).pack())]
+            for index, problem in enumerate(items)]
+    rows.append([InlineKeyboardButton(text=_("Next: check my choice ({count})").format(count=len(positions)),
+                                      callback_data=BallotCB(a="s", r=rnd.id, v=village_id, m=mask).pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def receipt_text(rnd: VotingRound, result: voting.CastResult, items: list[Problem], language: str,
@@ -342,11 +341,10 @@ def save_session_keyboard(round_id: int) -> InlineKeyboardMarkup:
 
 def summary_keyboard(data: BallotCB) -> InlineKeyboardMarkup:
     """Under the ballot's summary: confirm it, or go back and change it."""
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Confirm"), callback_data=BallotCB(a="c", r=data.r, v=data.v, m=data.m))
-    builder.button(text=_("✏️ Change"), callback_data=BallotCB(a="e", r=data.r, v=data.v, m=data.m))
-    builder.adjust(2)
-    return builder.as_markup()
+    return InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text=_("✅ Confirm"), callback_data=BallotCB(a="c", r=data.r, v=data.v, m=data.m).pack()),
+        InlineKeyboardButton(text=_("✏️ Change"), callback_data=BallotCB(a="e", r=data.r, v=data.v, m=data.m).pack()),
+    ]])
 
 
 def done_keyboard(round_id: int) -> InlineKeyboardMarkup:

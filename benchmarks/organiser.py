@@ -1,0 +1,106 @@
+"""An organiser never waits: with N registered villagers (100,000 by default) in a round's villages, the organiser
+publishes the ballot through the Bot API emulator; the time until the organiser has the answer (target <= 1 s),
+and, while the notices are being queued and sent in the background, how long another villager waits for /help,
+next to the same /help on the idle bot (the baseline, same run).
+
+    .venv/bin/python -m benchmarks.organiser [--people 100000] [--backends sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+from bot.emulator import Emulator
+from services import voting
+from services.places import SAMPLE_PLACES, find_aiyl_aimak, import_places
+from services.roles import Role, grant
+from storage.db import Database
+from storage.delivery import OutboxMessage
+from storage.models import Person, Village, utcnow
+from tests.backends import database
+from tests.harness import Harness, harness_settings
+
+ORGANISER = 2001
+OTHER = 2002
+TARGET = 1.0
+
+
+async def setup(db: Database, emu: Emulator, count: int) -> None:
+    await db.upgrade()
+    async with db.session() as session:
+        await import_places(session, SAMPLE_PLACES)
+        aimak = await find_aiyl_aimak(session, "kok-irim")
+        await grant(session, ORGANISER, Role.ORGANISER, aimak.id)
+        villages = list((await session.scalars(select(Village.id).where(Village.aiyl_aimak_id == aimak.id))).all())
+        rnd = await voting.create_round(session, aiyl_aimak_id=aimak.id, title="Priorities 2027", created_by=ORGANISER,
+                                        vote_ends_at=utcnow() + timedelta(days=7), reminder_hours=())
+        for n in range(5):
+            await voting.add_problem(session, rnd, title_ky=f"Маселе {n}", title_ru=f"Проблема {n}", by=ORGANISER)
+    now = utcnow()
+    for start in range(0, count, 10_000):
+        async with db.session() as session:
+            await session.execute(insert(Person), [
+                {"telegram_id": 30_000_000 + i, "first_name": f"P{i}", "language": ("ky", "ru", "uz", "en")[i % 4],
+                 "village_id": villages[i % len(villages)], "aiyl_aimak_id": aimak.id, "phone_hash": f"o{i}",
+                 "registered_at": now, "created_at": now} for i in range(start, min(count, start + 10_000))])
+    for i in range(count):
+        emu.ensure_user(30_000_000 + i, f"P{i}")
+
+
+async def timed(coroutine) -> float:  # noqa: ANN001
+    started = time.perf_counter()
+    await coroutine
+    return time.perf_counter() - started
+
+
+async def run(backend: str, count: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        async with database(backend, Path(folder)) as db, Emulator(limits=None) as emu:
+            await setup(db, emu, count)
+            harness = Harness(emu=emu, db=db, settings=harness_settings(
+                emu, db, outbox_per_second=1000.0, outbox_chat_interval=0.0, outbox_concurrency=50))
+            await harness.start()
+            try:
+                organiser = harness.user(ORGANISER, "Gulnara", language_code="en")
+                other = harness.user(OTHER, "Other", language_code="en")
+                idle_help = await timed(other.send("/help"))
+                await organiser.send("/rounds")
+                await organiser.tap(contains="Priorities 2027")
+                answered = await timed(organiser.tap("Publish the ballot and open voting"))
+                text = organiser.last.text or ""
+                busy = []
+                deadline = time.monotonic() + 60
+                queued = 0
+                while time.monotonic() < deadline and queued < count:
+                    busy.append(await timed(other.send("/help")))
+                    async with db.session() as session:
+                        queued = await session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+                print(f"{backend}: {count:,} villagers; the organiser's publish answered in {answered:.2f} s "
+                      f"(target <= {TARGET:g} s): {text.splitlines()[0] if text else ''!r}")
+                print(f"    meanwhile /help from another person: max {max(busy):.2f} s, median "
+                      f"{sorted(busy)[len(busy) // 2]:.2f} s over {len(busy)} tries (idle bot: {idle_help:.2f} s); "
+                      f"{queued:,} notices queued after {60 - max(0.0, deadline - time.monotonic()):.0f} s")
+            finally:
+                await harness.stop()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    for backend in args.backends.split(","):
+        await run(backend, args.people)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

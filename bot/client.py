@@ -1,0 +1,114 @@
+"""The Bot API client, kept cheap per call.
+
+aiogram parses every answer with ``Response[<the method's result type>]``, a pydantic generic model. pydantic
+keeps those classes only weakly: after a garbage collection the next call builds the class again (its schema and
+validator), which cost about a tenth of all the CPU of an update. ``pin_response_models`` keeps one strong
+reference per method type, so each class is built once per process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from contextvars import ContextVar
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.methods import Response, TelegramMethod
+
+from services.channels import is_whatsapp_chat
+
+_PINNED: dict[type, Any] = {}
+
+
+class PinResponseModels(BaseRequestMiddleware):
+    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
+                       method: TelegramMethod[Any]) -> Any:
+        kind = type(method)
+        if kind not in _PINNED:
+            _PINNED[kind] = Response[method.__returning__]  # type: ignore[name-defined]
+        return await make_request(bot, method)
+
+
+def pin_response_models(bot: Bot) -> Bot:
+    bot.session.middleware(PinResponseModels())
+    return bot
+
+
+# --------------------------------------------------------------------------- one flood budget for the whole bot
+
+#: Methods Telegram's flood control counts against the bot's ~30 a second (sending or changing a message).
+COUNTED = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAudio", "sendVoice",
+                     "sendMediaGroup", "sendLocation", "sendContact", "sendSticker", "copyMessage",
+                     "forwardMessage", "editMessageText", "editMessageCaption", "editMessageReplyMarkup"})
+_PREPAID: ContextVar[bool] = ContextVar("jamaat_flood_prepaid", default=False)
+
+
+class FloodBucket:
+    """A token bucket for every counted call of one bot: ``rate`` tokens a second, at most ``burst`` saved up.
+
+    The outbox sender waits for a token (``take``) before each call; anything else the bot sends (answers to
+    people, progress edits) spends one without waiting (``spend``, the balance may go below zero), and the
+    sender then waits that much longer. So the bot as a whole spends exactly what Telegram allows."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        # Half a second saved up: enough to make up a database hiccup, far below the 30 Telegram lets through.
+        self.burst = max(1.0, burst if burst is not None else rate / 2)
+        self.tokens = self.burst
+        self.stamp = time.monotonic()
+        self.spent = 0
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def spend(self) -> None:
+        self._refill(time.monotonic())
+        self.tokens -= 1
+        self.spent += 1
+
+    async def take(self) -> None:
+        while True:
+            now = time.monotonic()
+            self._refill(now)
+            wait = 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+            if wait <= 0:
+                self.tokens -= 1
+                self.spent += 1
+                return
+            await asyncio.sleep(wait)
+
+
+_BUCKETS: weakref.WeakKeyDictionary[Bot, FloodBucket] = weakref.WeakKeyDictionary()
+
+
+class _SpendTokens(BaseRequestMiddleware):
+    def __init__(self, bucket: FloodBucket) -> None:
+        self.bucket = bucket
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
+                       method: TelegramMethod[Any]) -> Any:
+        if (not _PREPAID.get() and method.__api_method__ in COUNTED
+                and not is_whatsapp_chat(getattr(method, "chat_id", None))):  # WhatsApp has its own limit
+            self.bucket.spend()
+        return await make_request(bot, method)
+
+
+def flood_bucket(bot: Bot, rate: float, burst: float | None = None) -> FloodBucket:
+    """The bot's bucket, made (and hooked into its session) on first use."""
+    bucket = _BUCKETS.get(bot)
+    if bucket is None:
+        bucket = _BUCKETS[bot] = FloodBucket(rate, burst)
+        bot.session.middleware(_SpendTokens(bucket))
+    return bucket
+
+
+async def prepaid(call: Any) -> Any:
+    """Make the call (a coroutine function) with a token already taken from the bucket (``FloodBucket.take``)."""
+    token = _PREPAID.set(True)
+    try:
+        return await call()
+    finally:
+        _PREPAID.reset(token)
