@@ -90,7 +90,6 @@ async def _run(settings: Settings) -> None:
     from bot.app import Jamaat
 
     settings.require("bot_token", "phone_hash_key")
-    from bot.dashboard import serve
 
     app = Jamaat.create(settings)
     dashboard = None
@@ -98,6 +97,8 @@ async def _run(settings: Settings) -> None:
         await app.prepare()
         # The web dashboard on a small server of its own (JAMAAT_DASHBOARD_HOST/PORT; port 0 turns it off).
         if settings.dashboard_port:
+            from bot.dashboard import serve
+
             try:
                 dashboard = await serve(app, settings.dashboard_host, settings.dashboard_port)
             except OSError as exc:  # the bot matters more than its dashboard: it runs on without it

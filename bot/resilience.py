@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -58,11 +59,16 @@ try:  # asyncpg and redis are dependencies, but the classification must not brea
     )
 except ImportError:  # pragma: no cover
     _ASYNCPG = ()
-try:
-    from redis import exceptions as redis_exceptions
-    _REDIS: tuple[type[BaseException], ...] = (redis_exceptions.ConnectionError, redis_exceptions.TimeoutError)
-except ImportError:  # pragma: no cover
-    _REDIS = ()
+
+
+def _redis_errors() -> tuple[type[BaseException], ...]:
+    """Redis's connection errors, once redis is loaded (it is imported only when configured; without it no
+    Redis error can happen)."""
+    exceptions = sys.modules.get("redis.exceptions")
+    if exceptions is None:
+        return ()
+    return (exceptions.ConnectionError, exceptions.TimeoutError)
+
 
 _OS = (ConnectionError, TimeoutError, socket.gaierror)
 _QUERY_ANSWERED = ("query is too old", "query id is invalid")
@@ -104,7 +110,7 @@ def is_transient(exc: BaseException) -> bool:
             return True
         if isinstance(error, sa_exc.OperationalError) and "database is locked" in str(error):
             return True
-        if isinstance(error, _ASYNCPG + _REDIS + _OS):
+        if isinstance(error, _ASYNCPG + _redis_errors() + _OS):
             return True
         if type(error) is OSError:  # "Multiple exceptions: [Errno 111] Connect call failed", unreachable network
             return True

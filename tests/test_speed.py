@@ -22,7 +22,7 @@ async def test_an_up_to_date_database_is_not_upgraded_again(db: Database) -> Non
     assert await db.current_revisions() == script_heads()
 
 
-def test_a_bot_on_an_up_to_date_database_loads_no_report_or_migration_libraries(tmp_path: Path) -> None:
+def test_a_bot_on_an_up_to_date_database_loads_no_report_migration_or_template_libraries(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'jamaat.db'}"
     code = f"""
 import asyncio, sys
@@ -46,7 +46,7 @@ async def start():
     await app.bot.session.close()
 
 asyncio.run(start())
-heavy = {{"alembic", "mako", "redis", "matplotlib", "openpyxl", "docx"}}
+heavy = {{"alembic", "mako", "redis", "matplotlib", "openpyxl", "docx", "jinja2", "aiohttp_jinja2"}}
 heavy = sorted({{m.split(".")[0] for m in sys.modules}} & heavy)
 print(",".join(heavy))
 """

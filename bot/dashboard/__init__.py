@@ -11,9 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.dashboard import auth, event_form, events, helpdesk, pages, plan, voting
-from bot.dashboard.auth import link_url, public_url
-from bot.dashboard.common import DEMO_PERSONAS, HERE, JAMAAT, PREFIX, dashboard_middleware, setup_templates
+from bot.dashboard.urls import PREFIX, link_url, public_url
 
 log = logging.getLogger(__name__)
 __all__ = ["dashboard_app", "link_url", "mount", "public_url", "serve"]
@@ -21,6 +19,11 @@ __all__ = ["dashboard_app", "link_url", "mount", "public_url", "serve"]
 
 def dashboard_app(app: Any, *, demo_personas: Iterable[int] = ()) -> web.Application:
     """The dashboard for one running ``Jamaat``; ``demo_personas`` may sign in without a link (demo only)."""
+    # The pages (Jinja2, aiohttp-jinja2) are imported when a dashboard is built, not with the package: the
+    # chat's /dashboard command needs only the addresses, and `jamaat run` without a dashboard stays lean.
+    from bot.dashboard import auth, event_form, events, helpdesk, pages, plan, voting
+    from bot.dashboard.common import DEMO_PERSONAS, HERE, JAMAAT, dashboard_middleware, setup_templates
+
     sub = web.Application(middlewares=[dashboard_middleware])
     sub[JAMAAT] = app
     sub[DEMO_PERSONAS] = frozenset(demo_personas)

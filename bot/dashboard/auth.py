@@ -24,25 +24,10 @@ from bot.dashboard.common import (
     url,
     viewer,
 )
-from bot.settings import Settings
+from bot.dashboard.urls import link_url, public_url  # noqa: F401 - part of this module's interface
 from services import dashboard as dash
 
 routes = web.RouteTableDef()
-
-
-def public_url(settings: Settings) -> str:
-    """Where people's browsers reach the dashboard server (the sign-in links start with it)."""
-    if settings.dashboard_url:
-        return str(settings.dashboard_url).rstrip("/")
-    if settings.webhook_url:
-        return str(settings.webhook_url).rstrip("/")
-    host = settings.dashboard_host if settings.dashboard_host not in ("0.0.0.0", "::") else "127.0.0.1"
-    return f"http://{host}:{settings.dashboard_port}"
-
-
-def link_url(base: str, token: str) -> str:
-    """The address sent in chat: ``base`` is the dashboard server's public address."""
-    return f"{base.rstrip('/')}/dashboard/login?t={token}"
 
 
 def _start(request: web.Request, response: web.StreamResponse, token: str) -> web.StreamResponse:

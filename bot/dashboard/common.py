@@ -16,6 +16,7 @@ from aiogram.utils.i18n import ngettext
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.dashboard.urls import PREFIX
 from bot.i18n import LANGUAGE_NAMES, Formatter, in_language
 from bot.settings import LANGUAGES, Settings
 from services import dashboard as dash
@@ -24,7 +25,6 @@ from services.people import person_by_telegram_id
 from services.roles import Roles, roles_of
 
 log = logging.getLogger(__name__)
-PREFIX = "/dashboard"
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "jamaat_dashboard"
 LANGUAGE_COOKIE = "jamaat_dashboard_lang"

@@ -6,7 +6,7 @@ from aiogram.filters import Command
 from aiogram.types import LinkPreviewOptions, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.dashboard.auth import link_url, public_url
+from bot.dashboard.urls import link_url, public_url
 from bot.routes import Routes
 from bot.settings import Settings
 from handlers.dashboard.views import link_text, refusal_text, web_app_keyboard
