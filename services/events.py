@@ -71,7 +71,7 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime | None = None) -> dateti
     raise EventError("bad_date")
 
 
-_LEAD = re.compile(r"^(\d+)\s*([dhm]|д|ч|м|k|s|min|мин)?$", re.IGNORECASE)
+_LEAD = re.compile(r"^(\d+)\s*([dhm]|д|ч|м|к|с|k|s|min|мин)?$", re.IGNORECASE)  # к(үн), с(аат): Kyrgyz
 _UNIT_MINUTES = {"d": 1440, "д": 1440, "k": 1440, "к": 1440, "h": 60, "ч": 60, "s": 60, "с": 60, "m": 1, "м": 1,
                  "min": 1, "мин": 1}
 
