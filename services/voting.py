@@ -1170,15 +1170,27 @@ def top(votes: Votes, size: int = MAX_CHOICES) -> Top:
 
 @dataclass(frozen=True)
 class Turnout:
+    """People taking part, the women among them, and those who did not say their sex (their own group: the
+    women's share is of those whose sex is known, so it does not read low)."""
+
     people: int
     women: int
+    not_said: int = 0
+
+    @property
+    def said(self) -> int:
+        return self.people - self.not_said
+
+    @property
+    def men(self) -> int:
+        return self.said - self.women
 
     @property
     def women_share(self) -> float | None:
-        return self.women / self.people if self.people else None
+        return self.women / self.said if self.said > 0 else None
 
     def __add__(self, other: Turnout) -> Turnout:
-        return Turnout(self.people + other.people, self.women + other.women)
+        return Turnout(self.people + other.people, self.women + other.women, self.not_said + other.not_said)
 
 
 @dataclass
@@ -1201,8 +1213,9 @@ class Participation:
 
 async def participation(session: AsyncSession, round_id: int) -> Participation:
     women = func.sum(case((Ballot.sex == "f", 1), else_=0))
+    not_said = func.sum(case((Ballot.sex.is_(None), 1), else_=0))
     phone_rows = (await session.execute(
-        select(Ballot.village_id, Ballot.age_band, func.count(), women).where(Ballot.round_id == round_id)
+        select(Ballot.village_id, Ballot.age_band, func.count(), women, not_said).where(Ballot.round_id == round_id)
         .group_by(Ballot.village_id, Ballot.age_band))).all()
     session_rows = (await session.execute(
         select(OfflineSession.village_id, OfflineSession.age_band, func.sum(OfflineSession.participants),
@@ -1218,8 +1231,8 @@ async def participation(session: AsyncSession, round_id: int) -> Participation:
     sessions: dict[int, Turnout] = defaultdict(lambda: Turnout(0, 0))
     phone_by_band: dict[tuple[int, str | None], Turnout] = {}
     sessions_by_band: dict[tuple[int, str], Turnout] = {}
-    for village_id, band, count, w in phone_rows:
-        turnout = Turnout(int(count), int(w or 0))
+    for village_id, band, count, w, unknown in phone_rows:
+        turnout = Turnout(int(count), int(w or 0), int(unknown or 0))
         phone[village_id] = phone[village_id] + turnout
         phone_by_band[(village_id, band)] = turnout
     for village_id, band, count, w in session_rows:
