@@ -15,8 +15,7 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal, format_percent
 
-from services import charts
-from services import voting_results
+from services import charts, voting_results
 from services.dates import moment_text, short_day
 from services.voting import SOURCES, Results, Top, Turnout, problem_title
 from services.voting_results import SEX_GROUPS, bands_of, place_note, top_places, votes_by_band, votes_by_sex
@@ -289,27 +288,82 @@ def chart_png(results: Results, *, gettext: Gettext, language: str, village_id: 
     where = {} if village_id is None else {"village_id": village_id}
     total = tally.total(**where)
     phone = tally.total(source="phone", **where)
+    ranked = _ranked(total, limit)
+    segments = [(gettext("by phone"), "#2e7d32", [phone.get(pid, 0) for _n, pid in ranked]),
+                (gettext("in sessions"), "#f9a825", [n - phone.get(pid, 0) for n, pid in ranked])]
+    return _bars(results, ranked, segments, gettext("Priority problems: {place}").format(
+        place=_place(results, village_id, language)), gettext=gettext, language=language)
+
+
+BAND_COLOURS = ("#1565c0", "#2e7d32", "#f9a825", "#c62828", "#6a1b9a", "#00838f", "#9e9e9e")
+
+
+def chart_by_age_png(results: Results, *, gettext: Gettext, language: str, village_id: int | None = None,
+                     age_bands: Sequence[str] | None = None, limit: int = 12) -> bytes:
+    """The same problems with each bar split by age group (phone and sessions together): the view per age
+    group the method reports."""
+    total = results.merged.total() if village_id is None else results.merged.village(village_id)
+    ranked = _ranked(total, limit)
+    by_band = votes_by_band(results, village_id)
+    bands = bands_of(results, age_bands)
+    segments = [(band_label(band, gettext), BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)] if band else "#9e9e9e",
+                 [by_band.get(pid, {}).get(band, 0) for _n, pid in ranked]) for i, band in enumerate(bands)]
+    title = gettext("Priority problems by age group: {place}").format(place=_place(results, village_id, language))
+    return _bars(results, ranked, segments, title, gettext=gettext, language=language)
+
+
+def _ranked(total: dict[int, int], limit: int) -> list[tuple[int, int]]:
     ranked = sorted(((n, pid) for pid, n in total.items() if n > 0), key=lambda item: (-item[0], item[1]))[:limit]
     ranked.reverse()  # biggest on top
-    labels = [charts.short(problem_title(results.problems[pid], language)) for _n, pid in ranked]
-    by_phone = [phone.get(pid, 0) for _n, pid in ranked]
-    in_sessions = [n - phone.get(pid, 0) for n, pid in ranked]
+    return ranked
+
+
+def _place(results: Results, village_id: int | None, language: str) -> str:
     if village_id is None:
-        place = results.aiyl_aimak.name_ru if language == "ru" else results.aiyl_aimak.name_ky
-    else:
-        place = next((_village_name(v, language) for v in results.villages if v.id == village_id), "")
-    with charts.figure(figsize=(9, 1.2 + 0.45 * max(len(ranked), 1)), dpi=100) as (figure, axes):
-        positions = range(len(ranked))
-        axes.barh(positions, by_phone, color="#2e7d32", label=gettext("by phone"))
-        axes.barh(positions, in_sessions, left=by_phone, color="#f9a825", label=gettext("in sessions"))
-        axes.set_yticks(list(positions), labels)
+        return results.aiyl_aimak.name_ru if language == "ru" else results.aiyl_aimak.name_ky
+    return next((_village_name(v, language) for v in results.villages if v.id == village_id), "")
+
+
+LABEL_WIDTH = 28  # characters per line of a problem's label; long (Kyrgyz) titles wrap, the plot keeps its width
+LABEL_LINES = 3
+
+
+def wrap_label(text: str, width: int = LABEL_WIDTH, lines: int = LABEL_LINES) -> str:
+    import textwrap
+
+    wrapped = textwrap.wrap(text, width, break_long_words=True) or [""]
+    if len(wrapped) > lines:
+        wrapped = wrapped[:lines]
+        wrapped[-1] = wrapped[-1][: width - 1] + "…"
+    return "\n".join(wrapped)
+
+
+def _bars(results: Results, ranked: list[tuple[int, int]], segments: list[tuple[str, str, list[int]]], title: str,
+          *, gettext: Gettext, language: str) -> bytes:
+    """Stacked horizontal bars: whole-number axis for counts, the legend under the plot (it hides no bar), labels
+    wrapped to a fixed width."""
+    from matplotlib.ticker import MaxNLocator
+
+    labels = [wrap_label(problem_title(results.problems[pid], language)) for _n, pid in ranked]
+    shown = [segment for segment in segments if any(segment[2])] or segments[:1]
+    rows = sum(max(label.count("\n") + 1, 1) for label in labels) or 1
+    height = 1.6 + 0.3 * rows + 0.25 * len(ranked)
+    with charts.figure(figsize=(9, height), dpi=100) as (figure, axes):
+        positions = list(range(len(ranked)))
+        left = [0] * len(ranked)
+        for label, colour, values in shown:
+            axes.barh(positions, values, left=left, color=colour, label=label)
+            left = [a + b for a, b in zip(left, values, strict=True)]
+        axes.set_yticks(positions, labels)
         axes.set_xlabel(gettext("Votes"))
-        axes.set_title(gettext("Priority problems: {place}").format(place=place))
+        axes.set_title(title)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         for y, (n, _pid) in enumerate(ranked):
             axes.text(n, y, " " + format_decimal(n, locale=language), va="center")
         if ranked:
-            axes.legend(loc="lower right")
-            axes.set_xlim(0, max(n for n, _pid in ranked) * 1.15)
-        return charts.png(figure)
-
-
+            axes.set_xlim(0, max(n for n, _pid in ranked) * 1.15 + 1)
+            figure.legend(loc="lower center", ncol=min(len(shown), 4), frameon=False)
+        figure.tight_layout(rect=(0, 0.45 / height, 1, 1))  # room for the legend under the plot
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
