@@ -195,7 +195,7 @@ async def test_round_from_collection_to_published_results(bot: Harness, caplog) 
     document = organiser.last.document
     assert document.filename == f"needs-assessment-{round_id}.csv"
     rows = list(csv.reader(io.StringIO(document.data.decode("utf-8-sig"))))
-    assert ["Арал", "", "", "3", "3", "2", "20", "9", "23", "11", "48%"] in rows
+    assert ["Арал", "", "", "3", "3", "2", "20", "9", "23", "11", "0", "48%"] in rows  # 0: did not say their sex
     await aigul.send(f"/receipt {code.lower()}")
     assert f"Your ballot {code} is counted" in aigul.last.text and "• Нет детского сада" in aigul.last.text
     await organiser.send(f"/ballot {code}")
@@ -206,7 +206,7 @@ async def test_round_from_collection_to_published_results(bot: Harness, caplog) 
     assert "The results go to 6 villagers." in recent(organiser)
     published = await notice(bot.user(202), "Results of the vote:")
     assert published.photo is not None and published.text.splitlines()[3:] == [
-        "Бирдик: 3 taking part, of them women 1 (33%)", "1. Внутренние дороги: 2", "1. Крыша клуба: 2",
+        "Бирдик: 3 taking part, of them women 1 (50%)", "1. Внутренние дороги: 2", "1. Крыша клуба: 2",
         "1. Питьевая вода: 2", "4. Состояние школы: 1", "4. Нет детского сада: 1"]
 
 
