@@ -6,6 +6,7 @@ No aiogram here: callers pass ``gettext`` (the reader's language already chosen)
 
 from __future__ import annotations
 
+import html
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -113,20 +114,26 @@ def place_note(place: Place, gettext: Gettext, number: Number = str) -> str:
 
 
 def ranked_lines(results: Results, top: Top, village_id: int | None, *, gettext: Gettext, title: Callable[[int], str],
-                 number: Number = str, merged: bool = True) -> list[str]:
-    """The priorities as lines, "4–5. Drinking water: 36", each shared place followed by one note."""
+                 number: Number = str, merged: bool = True,
+                 detail: Callable[[int], str] | None = None) -> list[str]:
+    """The priorities as lines, "4–5. Drinking water: 36", each shared place followed by one note (a tie at the
+    cut says all of them are shown); ``detail``: a line under each problem (e.g. its ``breakdown``)."""
     found = top_places(results, top, village_id, merged=merged)
     lines: list[str] = []
-    noted: set[str] = set()
     for index, ranked in enumerate(top.items):
         place = found[ranked.problem_id]
         lines.append(gettext("{place}. {problem}: {votes}").format(
             place=place.label, problem=title(ranked.problem_id), votes=number(ranked.votes)))
+        if detail is not None and (text := detail(ranked.problem_id)):
+            lines.append("   " + text)
         following = top.items[index + 1] if index + 1 < len(top.items) else None
-        last_of_group = following is None or found[following.problem_id].label != place.label
-        if place.shared > 1 and place.label not in noted and last_of_group:
-            noted.add(place.label)
-            lines.append("   " + place_note(place, gettext, number))
+        if place.shared > 1 and (following is None or found[following.problem_id].label != place.label):
+            if ranked.problem_id in top.tied:
+                lines.append("   " + gettext("Tie at place {place}: {count} problems have {votes} votes each, so all "
+                                             "of them are shown.").format(
+                    place=top.tie_rank, count=len(top.tied), votes=number(top.tie_votes or 0)))
+            else:
+                lines.append("   " + place_note(place, gettext, number))
     return lines
 
 
@@ -169,6 +176,70 @@ def turnout_line(turnout: Turnout, *, gettext: Gettext, number: Number = str,
 def merges_for_count(results: Results, *, merged: bool) -> list:
     """The merges a count is made with: the active ones after merges, none for the count before merges."""
     return results.active_merges if merged else []
+
+
+def results_message(results: Results, *, gettext: Gettext, language: str, phase: str, number: Number = str,
+                    percent: Callable[[float], str] = lambda share: f"{round(share * 100)}%",
+                    village_id: int | None = None, merged: bool = True, detail: bool = False,
+                    bands: Sequence[str | None] | None = None) -> str:
+    """The results message (HTML): per village (or one village) and for the aiyl aimak, participation with
+    women's share, the ranked priorities with shared places named, and (``detail``, for organisers) each
+    problem's votes by age group and by sex. After merges it lists the merges; before merges it lists none."""
+    from services.places import place_name
+    from services.voting import problem_title
+
+    def title(problem_id: int) -> str:
+        return html.escape(problem_title(results.problems[problem_id], language))
+
+    def line_for(village: int | None) -> Callable[[int], str] | None:
+        if not detail:
+            return None
+        return lambda problem_id: breakdown(results, problem_id, village, gettext=gettext, bands=bands,
+                                            number=number, merged=merged)
+
+    blocks = [f"<b>{html.escape(results.round.title)}</b> — {phase}"]
+    if not merged:
+        blocks[0] += "\n" + gettext("As voted, before merges:")
+    for village in (v for v in results.villages if village_id is None or v.id == village_id):
+        turnout = turnout_line(results.participation.village(village.id), gettext=gettext, number=number,
+                               percent=percent)
+        lines = [gettext("<b>{village}</b>: {turnout}").format(village=html.escape(place_name(village, language)),
+                                                               turnout=turnout)]
+        top = results.top(village.id, merged=merged)
+        lines += ranked_lines(results, top, village.id, gettext=gettext, title=title, number=number, merged=merged,
+                              detail=line_for(village.id)) or [gettext("No votes yet.")]
+        blocks.append("\n".join(lines))
+    if village_id is None:
+        lines = [gettext("<b>Aiyl aimak in all</b>: {turnout}").format(turnout=turnout_line(
+            results.participation.total(), gettext=gettext, number=number, percent=percent))]
+        lines += ranked_lines(results, results.top(None, merged=merged), None, gettext=gettext, title=title,
+                              number=number, merged=merged, detail=line_for(None)) or [gettext("No votes yet.")]
+        blocks.append("\n".join(lines))
+        merges = merges_for_count(results, merged=merged)
+        if merges:
+            names = {v.id: html.escape(place_name(v, language)) for v in results.villages}
+            blocks.append(gettext("Merged for this count:") + "\n" + "\n".join(
+                gettext("#{id}: {source} → {target}").format(id=m.id, source=title(m.source_id),
+                                                            target=title(m.target_id))
+                + (f" ({names.get(m.village_id, '?')})" if m.village_id is not None else "") for m in merges))
+    return "\n\n".join(blocks)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A round's figures for its card: final once it is closed."""
+
+    turnout: Turnout
+    votes: int
+    problems: int  # problems that got at least one vote (merges applied)
+    sessions: int
+    top: Top
+
+
+def figures(results: Results) -> Figures:
+    total = results.merged.total()
+    return Figures(results.participation.total(), sum(total.values()), sum(1 for n in total.values() if n > 0),
+                   len(results.sessions), results.top())
 
 
 # Nobody counted twice

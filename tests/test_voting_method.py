@@ -338,3 +338,23 @@ def test_chart_labels_wrap_and_the_web_chat_keeps_the_aspect_ratio() -> None:
     html = (Path(__file__).resolve().parent.parent / "bot" / "emulator" / "static" / "chat.html").read_text()
     rule = html[html.index(".msg img {"):html.index("}", html.index(".msg img {"))]
     assert "height: auto" in rule and "width: auto" in rule and "pixelated" not in rule
+
+
+async def test_results_message_names_places_and_lists_merges_only_after_merges(db: Database) -> None:
+    result, _problems, villages = await village_merged_results(db)
+    after = voting_results.results_message(result, gettext=english, language="ru", phase="closed", detail=True,
+                                           bands=BANDS)
+    before = voting_results.results_message(result, gettext=english, language="ru", phase="closed", merged=False)
+    assert "Merged for this count:" in after and "Поливная вода → Питьевая вода (Арал)" in after
+    assert "Merged for this count:" not in before and "As voted, before merges:" in before
+    aral = after.split("\n\n")[1].splitlines()
+    assert aral[:4] == ["<b>Арал</b>: 23 taking part, of them women 11 (48%)", "1. Питьевая вода: 21",
+                        "   18–35: 19 · 36–55: 1 · 56+: 1; women 1 · men 1 · in sessions 19",
+                        "2–3. Внутренние дороги: 12"]
+    assert "   Tie at place 5: 2 problems have 7 votes each, so all of them are shown." in aral
+    assert "   places 2–3 shared: 2 problems with 12 votes each" in aral
+    birdik = voting_results.results_message(result, gettext=english, language="ru", phase="closed",
+                                            village_id=villages["birdik"])
+    assert birdik.split("\n\n")[1].splitlines()[0] == "<b>Бирдик</b>: 3 taking part, of them women 1 (50%), 1 did not say their sex"
+    figures = voting_results.figures(result)
+    assert (figures.turnout.people, figures.votes, figures.sessions) == (26, 75 + 14, 1)
