@@ -355,6 +355,7 @@ async def test_results_message_names_places_and_lists_merges_only_after_merges(d
     assert "   places 2–3 shared: 2 problems with 12 votes each" in aral
     birdik = voting_results.results_message(result, gettext=english, language="ru", phase="closed",
                                             village_id=villages["birdik"])
-    assert birdik.split("\n\n")[1].splitlines()[0] == "<b>Бирдик</b>: 3 taking part, of them women 1 (50%), 1 did not say their sex"
+    assert birdik.split("\n\n")[1].splitlines()[0] == (
+        "<b>Бирдик</b>: 3 taking part, of them women 1 (50%), 1 did not say their sex")
     figures = voting_results.figures(result)
     assert (figures.turnout.people, figures.votes, figures.sessions) == (26, 75 + 14, 1)
