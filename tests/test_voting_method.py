@@ -359,3 +359,44 @@ async def test_results_message_names_places_and_lists_merges_only_after_merges(d
         "<b>Бирдик</b>: 3 taking part, of them women 1 (50%), 1 did not say their sex")
     figures = voting_results.figures(result)
     assert (figures.turnout.people, figures.votes, figures.sessions) == (26, 75 + 14, 1)
+
+
+# Women's share beside participation figures elsewhere
+
+
+async def test_women_share_in_the_rsvp_summary_and_the_helpdesk_statistics(db: Database) -> None:
+    from services import events, helpdesk_stats
+    from services import helpdesk as desk
+    from services.helpdesk import HelpdeskConfig
+
+    villages = await places(db)
+    for telegram_id, sex in ((601, "f"), (602, "f"), (603, "m"), (604, None), (605, "f")):
+        await add_villager(db, telegram_id, "aral", sex, "18-35")
+    async with db.session() as session:
+        aimak = await find_aiyl_aimak(session, "kok-irim")
+        roles = Roles(telegram_id=5001, organiser_of=frozenset({aimak.id}))
+        event = await events.create_event(
+            session, roles=roles, aiyl_aimak_id=aimak.id, kind="gathering", topic="Бюджет", agenda="1.",
+            starts_at=utcnow() + timedelta(days=3), place="Клуб", village_ids=[villages["aral"]], whole_aimak=False,
+            reminder_minutes=[])
+        for telegram_id in (601, 602, 603, 604):
+            await events.respond(session, event.id, await person(session, telegram_id), "yes")
+        await events.respond(session, event.id, await person(session, 605), "no")
+        answers = await events.answers(session, event)
+        # Four coming: two women, one man, one who did not say — the share is of the three who said.
+        assert (answers.coming, answers.coming_women, answers.coming_not_said) == (4, 2, 1)
+        assert answers.coming_women_share == pytest.approx(2 / 3)
+        config = HelpdeskConfig()
+        for telegram_id in (601, 603, 604):
+            await desk.add_member(session, telegram_id, aimak.id, "staff")
+            asker = await person(session, telegram_id)
+            await desk.submit(session, asker, topic="budget", text="Суроо", language="ky", aiyl_aimak_id=aimak.id,
+                              config=config)
+        await desk.submit(session, await person(session, 601), topic="land", text="Дагы", language="ky",
+                          aiyl_aimak_id=aimak.id, config=config)
+        now = utcnow()
+        stats = await helpdesk_stats.compute(session, now - timedelta(days=1), now + timedelta(days=1), config, now)
+        assert (stats.asked, stats.askers, stats.askers_women, stats.askers_not_said) == (4, 3, 1, 1)
+        assert stats.askers_women_share == 0.5
+        rows = helpdesk_stats.to_csv(stats).decode("utf-8-sig").splitlines()
+        assert "askers,women,1" in rows and "askers,not_said,1" in rows and "askers,women_share,0.50" in rows
