@@ -97,7 +97,8 @@ def local_day(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
 
-DATE_RE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})|(\d{4})-(\d{1,2})-(\d{1,2})")
+# A date, with the Kyrgyz "-ж." or the Russian "г." after it when written so ("02.04.2026-ж. №15 буйрук").
+DATE_RE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:\s*-?ж\.|\s*г\.)?|(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
 def parse_dates(text: str) -> list[date]:

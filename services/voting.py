@@ -53,12 +53,12 @@ MIN_SESSION_PARTICIPANTS = 20  # the method: a session has at least 20 people
 # The organiser's words for the competence tags (English, Kyrgyz, Russian; any case, first letters do).
 COMPETENCE_WORDS: dict[str, tuple[str, ...]] = {
     "local": ("local", "жергиликтүү", "жергиликтуу", "жергиликтүү маанидеги", "местное", "местный", "местного",
-              "вмз", "вопрос местного значения"),
+              "вмз", "вопрос местного значения", "mahalliy"),
     "delegated": ("delegated", "өткөрүлүп берилген", "откорулуп берилген", "өткөрүлгөн", "мамлекеттик",
                   "делегированное", "делегированный", "делегированные", "госполномочия",
-                  "государственные полномочия"),
+                  "государственные полномочия", "davlat", "topshirilgan"),
     "outside": ("outside", "тышкары", "ыйгарым укуктан тышкары", "сырткы", "вне", "вне полномочий", "вне компетенции",
-                "не входит"),
+                "не входит", "tashqari"),
 }
 
 

@@ -400,3 +400,28 @@ async def test_women_share_in_the_rsvp_summary_and_the_helpdesk_statistics(db: D
         assert stats.askers_women_share == 0.5
         rows = helpdesk_stats.to_csv(stats).decode("utf-8-sig").splitlines()
         assert "askers,women,1" in rows and "askers,not_said,1" in rows and "askers,women_share,0.50" in rows
+
+
+def test_prompts_name_tags_and_examples_in_the_reader_s_language() -> None:
+    import re
+
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parent.parent / "locales"
+    for language in ("ky", "ru", "uz"):
+        with (root / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        tag_prompt = catalog.get("Use: /tag PROBLEM local|delegated|outside").string
+        words = re.search(r"(\S+\|\S+\|\S+)$", tag_prompt).group(1).split("|")
+        assert "local" not in words and [voting.parse_competence(w) for w in words] == list(voting.COMPETENCES)
+        for message in catalog:
+            examples = re.findall(r"<code>(.*?)</code>", message.string or "") if isinstance(message.string, str) \
+                else []
+            assert not any(re.search(r"\b(Order|decision)\b", e) for e in examples), (language, message.id)
+    with (root / "ky" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        ky = read_po(handle, locale="ky")
+    assert "02.04.2026-ж. №15 буйрук" in ky.get(
+        "The order of the head of the aiyl okmotu that names the group, e.g. <code>Order No. 15 of 02.04.2026</code>:"
+    ).string
+    assert plans.parse_dates("15.05.2026-ж. №12 чечим") == [date(2026, 5, 15)]
+    assert plans.DATE_RE.sub("", "15.05.2026-ж. №12 чечим", count=1).strip() == "№12 чечим"
