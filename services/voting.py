@@ -672,8 +672,8 @@ async def check_ballot(session: AsyncSession, rnd: VotingRound | None, person: P
         raise VotingError("not_voting")
     await check_eligible(session, rnd, person)
     assert person is not None
-    if needs_attendance_question(rnd) and await attendance_of(session, rnd.id, person.id):
-        raise VotingError("attended_session")  # their stickers were counted in the session
+    if not partial and needs_attendance_question(rnd) and await attendance_of(session, rnd.id, person.id):
+        raise VotingError("attended_session")  # their stickers were counted in the session (checked at casting)
     if village_id != person.village_id:
         raise VotingError("other_village")
     if len(set(problem_ids)) != len(problem_ids):
