@@ -353,7 +353,7 @@ async def record_attendance(session: AsyncSession, rnd: VotingRound, person: Per
     first answer stands (a database key keeps one). Returns the answer that stands."""
     await check_eligible(session, rnd, person)
     assert person.village_id is not None
-    insert = _insert_ignore(session)(Attendance).values(
+    insert = db.insert(session, Attendance).values(
         round_id=rnd.id, person_id=person.id, village_id=person.village_id, attended=attended,
         answered_at=now or utcnow()).on_conflict_do_nothing(index_elements=["round_id", "person_id"])
     if (await session.execute(insert)).rowcount:

@@ -174,7 +174,7 @@ async def test_compact_views_and_women_share(db: Database) -> None:
     assert lines == ["1. drinking water: 21", "2–3. inner roads: 12", "2–3. club roof: 12",
                      "   places 2–3 shared: 2 problems with 12 votes each", "4. school condition: 10",
                      "5–6. kindergarten: 7", "5–6. street lighting: 7",
-                     "   places 5–6 shared: 2 problems with 7 votes each"]
+                     "   Tie at place 5: 2 problems have 7 votes each, so all of them are shown."]
 
 
 async def test_a_plan_takes_each_village_s_own_top_five(db: Database) -> None:
