@@ -37,23 +37,29 @@ def _language(person: Person, settings: Settings) -> str:
     return person.language or settings.default_language
 
 
+async def _organiser_language(session: AsyncSession, telegram_id: int | None, settings: Settings) -> str:
+    from services.people import person_by_telegram_id
+
+    person = await person_by_telegram_id(session, telegram_id) if telegram_id is not None else None
+    return (person.language if person is not None else None) or settings.default_language
+
+
 async def queue_notices(session: AsyncSession, i18n: I18n, settings: Settings, rnd: VotingRound, kind: str, *,
                         by: int | None, progress_chat_id: int | None = None, hours: int | None = None) -> int:
     """Queue one message per eligible villager (``remind``: those who have not voted) in their language.
-    ``kind``: collect, ballot, remind or results. Returns how many were queued."""
+    ``kind``: collect, ballot, remind, dates (the end time moved) or results. Returns how many were queued."""
     from services.voting_report import chart_png
 
-    people = await (voting.non_voters(session, rnd.id) if kind == "remind" else
-                    voting.eligible_people(session, rnd.id))
+    people = await voting.villagers_to_message(session, rnd, kind)  # nobody for a sessions-only round
     if kind != "results":
         people = [p for p in people if p.unreachable_at is None]
     if not people:
         return 0
-    titles = {"collect": "collection opened", "ballot": "voting opened", "remind": f"reminder {hours} h",
-              "results": "results"}
+    # The broadcast's name, in the language of the organiser who reads its delivery report.
+    with in_language(i18n, await _organiser_language(session, by or rnd.created_by, settings)):
+        title = views.broadcast_title(kind, rnd, hours)
     broadcast = await outbox.create_broadcast(session, kind=f"voting.{kind}", subject=f"voting_round:{rnd.id}",
-                                              created_by=by, title=f"{rnd.title}: {titles[kind]}",
-                                              progress_chat_id=progress_chat_id)
+                                              created_by=by, title=title, progress_chat_id=progress_chat_id)
     results = await voting.results(session, rnd) if kind == "results" else None
     villages = {v.id: v for v in await voting.round_villages(session, rnd.id)}
     charts: dict[tuple[str, int], bytes] = {}
@@ -75,6 +81,8 @@ async def queue_notices(session: AsyncSession, i18n: I18n, settings: Settings, r
                 if len(text) > outbox.MAX_CAPTION:
                     text = text[: outbox.MAX_CAPTION - 1] + "…"
         suffix = f":{hours}" if kind == "remind" else ""
+        if kind == "dates":  # each change of the end time is its own notice
+            suffix = f":{int((rnd.vote_ends_at or rnd.collect_ends_at or utcnow()).timestamp())}"
         queued += await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
                                         document=attachment, broadcast_id=broadcast,
                                         dedupe_key=f"voting:{rnd.id}:{kind}{suffix}:person:{person.id}")

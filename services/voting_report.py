@@ -70,7 +70,8 @@ def _turnout_cells(turnout: Turnout) -> list[Any]:
 
 
 def tables(results: Results, *, gettext: Gettext, language: str, zone: ZoneInfo,
-           age_bands: Sequence[str] | None = None) -> list[Table]:
+           age_bands: Sequence[str] | None = None,
+           ngettext: Callable[[str, str, int], str] | None = None) -> list[Table]:
     """The report as tables: general information, sessions, phone ballots, problems (after and before merges),
     votes per village by age group and by sex, top 5 per village and merges."""
     rnd, villages, problems = results.round, results.villages, results.problems
@@ -163,7 +164,7 @@ def tables(results: Results, *, gettext: Gettext, language: str, zone: ZoneInfo,
             for ranked in top.items:
                 problem = problems[ranked.problem_id]
                 place = found[ranked.problem_id]
-                note = "; ".join(n for n in (place_note(place, gettext),
+                note = "; ".join(n for n in (place_note(place, gettext, ngettext=ngettext),
                                              cut if ranked.problem_id in top.tied else "") if n)
                 priorities.rows.append([name, view, place.label, problem_title(problem, language), ranked.votes,
                                         note])

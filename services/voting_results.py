@@ -19,7 +19,13 @@ from services.voting import Ranked, Results, Tally, Top, Turnout, Votes
 from storage.voting import Attendance, Ballot
 
 Gettext = Callable[[str], str]
+Ngettext = Callable[[str, str, int], str]
 Number = Callable[[float], str]
+
+
+def plural_of(gettext: Gettext, ngettext: Ngettext | None) -> Ngettext:
+    """``ngettext`` when the caller has one (the reader's catalog), else the English rule."""
+    return ngettext or (lambda singular, plural, n: gettext(singular if n == 1 else plural))
 
 NOT_GIVEN = None  # the age group or sex a phone voter did not give
 SEX_GROUPS = ("f", "m", "not_said", "session")  # phone: women, men, did not say; sessions: sex not recorded
@@ -106,16 +112,18 @@ def top_places(results: Results, top: Top, village_id: int | None = None, *, mer
     return {r.problem_id: everything[r.problem_id] for r in top.items}
 
 
-def place_note(place: Place, gettext: Gettext, number: Number = str) -> str:
+def place_note(place: Place, gettext: Gettext, number: Number = str, ngettext: Ngettext | None = None) -> str:
     if place.shared < 2:
         return ""
-    return gettext("places {places} shared: {count} problems with {votes} votes each").format(
-        places=place.label, count=number(place.shared), votes=number(place.votes))
+    return plural_of(gettext, ngettext)("places {places} shared: {count} problems with {votes} vote each",
+                                        "places {places} shared: {count} problems with {votes} votes each",
+                                        place.votes).format(places=place.label, count=number(place.shared),
+                                                            votes=number(place.votes))
 
 
 def ranked_lines(results: Results, top: Top, village_id: int | None, *, gettext: Gettext, title: Callable[[int], str],
                  number: Number = str, merged: bool = True,
-                 detail: Callable[[int], str] | None = None) -> list[str]:
+                 detail: Callable[[int], str] | None = None, ngettext: Ngettext | None = None) -> list[str]:
     """The priorities as lines, "4–5. Drinking water: 36", each shared place followed by one note (a tie at the
     cut says all of them are shown); ``detail``: a line under each problem (e.g. its ``breakdown``)."""
     found = top_places(results, top, village_id, merged=merged)
@@ -133,7 +141,7 @@ def ranked_lines(results: Results, top: Top, village_id: int | None, *, gettext:
                                              "of them are shown.").format(
                     place=top.tie_rank, count=len(top.tied), votes=number(top.tie_votes or 0)))
             else:
-                lines.append("   " + place_note(place, gettext, number))
+                lines.append("   " + place_note(place, gettext, number, ngettext))
     return lines
 
 
@@ -181,7 +189,7 @@ def merges_for_count(results: Results, *, merged: bool) -> list:
 def results_message(results: Results, *, gettext: Gettext, language: str, phase: str, number: Number = str,
                     percent: Callable[[float], str] = lambda share: f"{round(share * 100)}%",
                     village_id: int | None = None, merged: bool = True, detail: bool = False,
-                    bands: Sequence[str | None] | None = None) -> str:
+                    bands: Sequence[str | None] | None = None, ngettext: Ngettext | None = None) -> str:
     """The results message (HTML): per village (or one village) and for the aiyl aimak, participation with
     women's share, the ranked priorities with shared places named, and (``detail``, for organisers) each
     problem's votes by age group and by sex. After merges it lists the merges; before merges it lists none."""
@@ -207,13 +215,14 @@ def results_message(results: Results, *, gettext: Gettext, language: str, phase:
                                                                turnout=turnout)]
         top = results.top(village.id, merged=merged)
         lines += ranked_lines(results, top, village.id, gettext=gettext, title=title, number=number, merged=merged,
-                              detail=line_for(village.id)) or [gettext("No votes yet.")]
+                              detail=line_for(village.id), ngettext=ngettext) or [gettext("No votes yet.")]
         blocks.append("\n".join(lines))
     if village_id is None:
         lines = [gettext("<b>Aiyl aimak in all</b>: {turnout}").format(turnout=turnout_line(
             results.participation.total(), gettext=gettext, number=number, percent=percent))]
         lines += ranked_lines(results, results.top(None, merged=merged), None, gettext=gettext, title=title,
-                              number=number, merged=merged, detail=line_for(None)) or [gettext("No votes yet.")]
+                              number=number, merged=merged, detail=line_for(None),
+                              ngettext=ngettext) or [gettext("No votes yet.")]
         blocks.append("\n".join(lines))
         merges = merges_for_count(results, merged=merged)
         if merges:

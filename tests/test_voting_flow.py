@@ -107,6 +107,7 @@ async def test_round_from_collection_to_published_results(bot: Harness, caplog) 
 
     # Voting by phone: own village's ballot, toggles, summary, confirm, receipt.
     await aigul.tap("Open the ballot", message=await notice(aigul, "Voting is open"))
+    await aigul.tap("No, I did not")  # asked once: not at the village session, so a phone ballot
     ballot = aigul.last
     assert "Ballot of Арал" in ballot.text and len(ballot.buttons) == 9  # eight problems and "Next"
     assert not any("Внутренние дороги" in row[0] for row in ballot.buttons)
@@ -149,6 +150,7 @@ async def test_round_from_collection_to_published_results(bot: Harness, caplog) 
     # Two confirmations at once from another villager: one ballot (a UNIQUE constraint decides).
     bakyt = bot.user(102)
     await bakyt.tap("Open the ballot", message=await notice(bakyt, "Voting is open"))
+    await bakyt.tap("No, I did not")  # asked once: not at the village session, so a phone ballot
     await bakyt.tap("▫️ Питьевая вода")
     await bakyt.tap(contains="Next: check my choice")
     confirm = bakyt.last
@@ -175,15 +177,20 @@ async def test_round_from_collection_to_published_results(bot: Harness, caplog) 
     await organiser.send("/rounds")
     await organiser.tap(contains="Needs assessment 2026")
     await organiser.tap("Close voting")
-    texts = [m.text or "" for m in organiser.messages[-5:]]
+    assert "Nobody can vote or change a ballot after that" in organiser.last.text  # closing asks first
+    await organiser.tap("Yes, close it")
+    texts = [m.text or "" for m in organiser.messages[-6:]]
     results = next(t for t in texts if "Aiyl aimak in all" in t)
-    aral = results.split("\n\n")[1]
-    assert aral.splitlines()[1:] == [
-        "1. Питьевая вода: 21", "2. Внутренние дороги: 12", "2. Крыша клуба: 12", "4. Состояние школы: 10",
-        "5. Нет детского сада: 7", "5. Нет уличного освещения: 7",
-        "Tie at place 5: 2 problems have 7 votes each, so all of them are shown."]
-    assert "23 taking part, of them women 11 (48%)" in aral
-    photo = next(m for m in organiser.messages[-5:] if m.photo is not None).photo
+    aral = results.split("\n\n")[1].splitlines()[1:]
+    # Shared places are named as ranges; under each problem its votes by age group and sex (organisers only).
+    assert [line for line in aral if not line.startswith("   ")] == [
+        "1. Питьевая вода: 21", "2–3. Внутренние дороги: 12", "2–3. Крыша клуба: 12", "4. Состояние школы: 10",
+        "5–6. Нет детского сада: 7", "5–6. Нет уличного освещения: 7"]
+    assert aral[1] == "   18–35: 19 · 36–55: 1 · 56+: 1; women 1 · men 1 · in sessions 19"
+    assert "   places 2–3 shared: 2 problems with 12 votes each" in aral
+    assert aral[-1] == "   Tie at place 5: 2 problems have 7 votes each, so all of them are shown."
+    assert "23 taking part, of them women 11 (48%)" in results.split("\n\n")[1]
+    photo = next(m for m in organiser.messages[-6:] if m.photo is not None).photo
     assert photo.data.startswith(b"\x89PNG")
 
     # A late confirmation is refused with a clear message.
@@ -206,8 +213,9 @@ async def test_round_from_collection_to_published_results(bot: Harness, caplog) 
     assert "The results go to 6 villagers." in recent(organiser)
     published = await notice(bot.user(202), "Results of the vote:")
     assert published.photo is not None and published.text.splitlines()[3:] == [
-        "Бирдик: 3 taking part, of them women 1 (50%)", "1. Внутренние дороги: 2", "1. Крыша клуба: 2",
-        "1. Питьевая вода: 2", "4. Состояние школы: 1", "4. Нет детского сада: 1"]
+        "Бирдик: 3 taking part, of them women 1 (50%), 1 did not say their sex", "1–3. Внутренние дороги: 2",
+        "1–3. Крыша клуба: 2", "1–3. Питьевая вода: 2", "   places 1–3 shared: 3 problems with 2 votes each",
+        "4–5. Состояние школы: 1", "4–5. Нет детского сада: 1", "   places 4–5 shared: 2 problems with 1 vote each"]
 
 
 async def village_id(bot: Harness, code: str) -> int:
@@ -242,6 +250,7 @@ async def test_reminders_to_non_voters_and_closing_at_the_end_time(bot: Harness)
     await organiser.tap("Publish the ballot and open voting")
     voted = bot.user(101)
     await voted.tap("Open the ballot", message=await notice(voted, "Voting is open"))
+    await voted.tap("No, I did not")  # asked once: not at the village session, so a phone ballot
     await voted.tap("▫️ Нет воды")
     await voted.tap(contains="Next")
     await voted.tap("✅ Confirm")
