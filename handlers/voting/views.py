@@ -222,7 +222,8 @@ async def round_card(session: AsyncSession, rnd: VotingRound, language: str,
         if rnd.closed_at:
             lines.append(_("Closed: {when}").format(when=fmt.datetime(rnd.closed_at)))
         figures = voting_results.figures(await voting.results(session, rnd))
-        lines.append(_("Final figures: {turnout}; {votes} votes for {problems} problems; {sessions} sessions.").format(
+        lines.append(_("Final figures: {turnout}; votes: {votes}; problems with votes: {problems}; sessions: "
+                       "{sessions}.").format(
             turnout=turnout_text(figures.turnout, fmt), votes=fmt.number(figures.votes),
             problems=fmt.number(figures.problems), sessions=fmt.number(figures.sessions)))
     else:
