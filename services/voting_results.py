@@ -115,10 +115,10 @@ def top_places(results: Results, top: Top, village_id: int | None = None, *, mer
 def place_note(place: Place, gettext: Gettext, number: Number = str, ngettext: Ngettext | None = None) -> str:
     if place.shared < 2:
         return ""
-    return plural_of(gettext, ngettext)("places {places} shared: {count} problems with {votes} vote each",
-                                        "places {places} shared: {count} problems with {votes} votes each",
-                                        place.votes).format(places=place.label, count=number(place.shared),
-                                                            votes=number(place.votes))
+    ngettext = plural_of(gettext, ngettext)
+    return ngettext("places {places} shared: {count} problems with {votes} vote each",
+                    "places {places} shared: {count} problems with {votes} votes each",
+                    place.votes).format(places=place.label, count=number(place.shared), votes=number(place.votes))
 
 
 def ranked_lines(results: Results, top: Top, village_id: int | None, *, gettext: Gettext, title: Callable[[int], str],
