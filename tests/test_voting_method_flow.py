@@ -88,9 +88,26 @@ async def test_a_villager_who_was_at_the_village_meeting_is_refused_a_phone_ball
     async with bot.db.session() as session:
         voters = set(await session.scalars(select(Ballot.person_id)))
         assert voters == {(await person(session, 102)).id}
-    # The broadcast is named in the organiser's language (its delivery report reads that name).
+    # The dates change while voting is open: a time in the past is refused with one in the future; those who
+    # have not voted hear of it (not the one who voted, nor the one counted at the meeting).
+    await organiser.send("/rounds")
+    await organiser.tap(contains="Both 2026")
+    await organiser.tap("Change the dates")
+    await organiser.send("01.01.2020 10:00")
+    assert "This time has already passed. Give one in the future, e.g." in organiser.last.text
+    later = (utcnow() + timedelta(days=10)).astimezone(bot.settings.zone)
+    await organiser.send(later.strftime("%d.%m.%Y %H:%M"))
+    assert "4 villagers who have not voted yet will hear of it" in organiser.last.text
+    await notice(bot.user(103), "New dates for Арал")
     async with bot.db.session() as session:
-        assert list(await session.scalars(select(Broadcast.title))) == ["Both 2026: voting opened"]
+        rnd = await voting.get_round(session, round_id)
+        assert rnd.vote_ends_at.astimezone(bot.settings.zone).strftime("%d.%m.%Y %H:%M") == later.strftime(
+            "%d.%m.%Y %H:%M")
+    # The broadcast is named in the organiser's language, as its delivery report is: this organiser has no
+    # profile, so the municipality's default, Kyrgyz (no English words inside a Kyrgyz report).
+    async with bot.db.session() as session:
+        assert list(await session.scalars(select(Broadcast.title).order_by(Broadcast.id))) == [
+            "Both 2026: добуш берүү ачылды", "Both 2026: жаңы мөөнөттөр"]
 
 
 async def test_organisers_group_merge_unmerge_and_tag_by_tapping(bot: Harness) -> None:
