@@ -113,7 +113,7 @@ async def on_survey_schedule(message: Message, state: FSMContext, session: Async
         return
     await state.clear()
     fmt = fmt_of(i18n, settings)
-    await message.answer(ngettext("The survey about {service} is planned: on {day}, once.",
+    await message.answer(ngettext("The survey about {service} is planned: on {day}, {times} time in all.",
                                   "The survey about {service} is planned: first on {day}, {times} times in all.",
                                   survey.times).format(service=plan_report.service_label(survey.service, _),
                                                        day=fmt.date(days[0]), times=fmt.number(survey.times)))
