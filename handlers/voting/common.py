@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Formatter
 from bot.settings import Settings
 from handlers.voting import views
+from handlers.voting.pickers import example_time
 from handlers.voting.states import SessionEntry
-from handlers.voting.views import example_time, organiser_refusal, results_text, round_card
+from handlers.voting.views import organiser_refusal, results_text, round_card
 from services import voting
 from services.roles import Roles
 from services.voting import VotingError

@@ -20,11 +20,9 @@ from bot.text import escape
 from handlers.voting import views
 from handlers.voting.buttons import NewRoundCB, RoundCB
 from handlers.voting.common import fmt_of, parse_local_time, refresh_card, refuse, send_results, start_session_entry
-from handlers.voting.pickers import problems_keyboard
+from handlers.voting.pickers import close_confirmation, example_time, problems_keyboard
 from handlers.voting.states import ChangeDates, ImportSessions, NewRound
 from handlers.voting.views import (
-    close_confirmation,
-    example_time,
     problems_text,
     round_card,
     submissions_text,

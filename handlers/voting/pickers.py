@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.text import escape
-from handlers.voting.buttons import PickCB
+from handlers.voting.buttons import PickCB, RoundCB
 from handlers.voting.views import competence_label
 from services import voting
 from services.places import place_name
@@ -128,3 +131,20 @@ def competence_picker(rnd: VotingRound, problem: Problem, language: str) -> tupl
     builder.adjust(1)
     return (_("“{problem}” is:").format(problem=escape(voting.problem_title(problem, language))),
             builder.as_markup())
+
+
+def example_time(value: object, zone: ZoneInfo | None = None) -> str:
+    """An end time to type, as the organiser types it: "06.12.2026 18:00" (a text given stays as it is)."""
+    if isinstance(value, str):
+        return value
+    moment = value if isinstance(value, datetime) else voting.future_example()
+    return moment.astimezone(zone or ZoneInfo("Asia/Bishkek")).strftime("%d.%m.%Y %H:%M")
+
+
+def close_confirmation(rnd: VotingRound) -> tuple[str, InlineKeyboardMarkup]:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, close it"), callback_data=RoundCB(a="closeok", r=rnd.id))
+    builder.button(text=_("No, keep it open"), callback_data=RoundCB(a="show", r=rnd.id))
+    builder.adjust(2)
+    text = _("Close “{title}” now? Nobody can vote or change a ballot after that, and the results become final.")
+    return text.format(title=escape(rnd.title)), builder.as_markup()

@@ -3,9 +3,6 @@ jobs that send notices."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
@@ -50,14 +47,6 @@ def results_text(results: Results, language: str, fmt: Formatter, *, village_id:
                                           merged=merged, detail=detail, ngettext=ngettext)
 
 
-def example_time(value: object, zone: ZoneInfo | None = None) -> str:
-    """An end time to type, as the organiser types it: "06.12.2026 18:00" (a text given stays as it is)."""
-    if isinstance(value, str):
-        return value
-    moment = value if isinstance(value, datetime) else voting.future_example()
-    return moment.astimezone(zone or ZoneInfo("Asia/Bishkek")).strftime("%d.%m.%Y %H:%M")
-
-
 def organiser_refusal(code: str, detail: dict | None = None) -> str:
     detail = detail or {}
     texts = {
@@ -80,7 +69,8 @@ def organiser_refusal(code: str, detail: dict | None = None) -> str:
                            "and no ballot."),
         "phone_only": _("This round takes its votes by phone only; it has no session results."),
         "past_date": _("This time has already passed. Give one in the future, e.g. {example}.").format(
-            example=example_time(detail.get("example"))),
+            example=detail["example"] if isinstance(detail.get("example"), str)
+            else voting.future_example().strftime("%d.%m.%Y %H:%M")),
         "too_few_participants": _("A session has at least {minimum} participants; this one has {participants}.")
         .format(minimum=detail.get("minimum", voting.MIN_SESSION_PARTICIPANTS),
                 participants=detail.get("participants", "?")),
@@ -260,15 +250,6 @@ async def round_card(session: AsyncSession, rnd: VotingRound, language: str,
     lines.append(_("Problems, groups and merges: tap “Problems”. Typed shortcuts: /problem, /tag, /merge, /unmerge, "
                    "/reminders {id} 48,24,2 (or 2d, 2h), /ballot RECEIPT").format(id=rnd.id))
     return "\n".join(lines), builder.as_markup()
-
-
-def close_confirmation(rnd: VotingRound) -> tuple[str, InlineKeyboardMarkup]:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Yes, close it"), callback_data=RoundCB(a="closeok", r=rnd.id))
-    builder.button(text=_("No, keep it open"), callback_data=RoundCB(a="show", r=rnd.id))
-    builder.adjust(2)
-    text = _("Close “{title}” now? Nobody can vote or change a ballot after that, and the results become final.")
-    return text.format(title=escape(rnd.title)), builder.as_markup()
 
 
 def mode_buttons(builder: InlineKeyboardBuilder, mode: str) -> None:
