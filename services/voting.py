@@ -956,6 +956,17 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+HEADERS = {  # the header row to write in the organiser's language (each is also read, see COLUMN_ALIASES)
+    "ky": ("айыл", "курак тобу", "күнү", "орун", "катышуучулар", "аялдар", "көйгөй", "добуштар"),
+    "ru": ("село", "возрастная группа", "дата", "место", "участники", "женщины", "проблема", "голоса"),
+}
+
+
+def session_headers(language: str) -> tuple[str, ...]:
+    """The CSV header row as the organiser writes it: Kyrgyz, Russian (Uzbek readers get Russian), else English."""
+    return HEADERS.get("ru" if language == "uz" else language, SESSION_COLUMNS)
+
+
 def column_name(header: str) -> str:
     """The column a CSV header names, in English, Kyrgyz or Russian (underscores, spaces and case aside)."""
     wanted = " ".join(header.replace("_", " ").split()).casefold().replace("ё", "е")

@@ -271,6 +271,8 @@ async def test_import_checks_twenty_people_and_five_stickers_naming_the_row(db: 
             (3, "votes_over_stickers", {"votes": 110, "limit": 105})]
         assert await voting.sessions_of(session, round_id) == []
         assert voting.column_name("Возрастная группа") == "age_group" and voting.column_name("Age group") == "age_group"
+    for language in ("ky", "ru", "uz", "en"):  # the headers a prompt shows are the ones the import reads
+        assert [voting.column_name(h) for h in voting.session_headers(language)] == list(voting.SESSION_COLUMNS)
 
 
 async def test_dates_change_while_open_and_the_past_is_refused_with_a_future_example(db: Database) -> None:

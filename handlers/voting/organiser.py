@@ -266,7 +266,7 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
             await state.set_state(ImportSessions.file)
             await state.update_data(vr_round=rnd.id)
             await message.answer(_("Send the CSV file of session results. Columns: {columns}; one row per "
-                                   "session and problem.").format(columns=", ".join(voting.SESSION_COLUMNS)))
+                                   "session and problem.").format(columns=", ".join(voting.session_headers(language))))
         else:
             raise VotingError("not_found")
     except VotingError as exc:
