@@ -128,7 +128,7 @@ async def seed_voting_round(session: AsyncSession, aiyl_aimak_id: int) -> None:
     """An open priority vote in Kök-Irim, so a newly registered villager can /vote at once."""
     organiser = next(p.user_id for p in PERSONAS if Role.ORGANISER in p.grants)
     rnd = await voting.create_round(session, aiyl_aimak_id=aiyl_aimak_id, title="ЖМБА 2026", created_by=organiser,
-                                    vote_ends_at=utcnow() + timedelta(days=14), mode="phone")
+                                    vote_ends_at=utcnow() + timedelta(days=14))
     await voting.open_collection(session, rnd, by=organiser)
     for title_ky, title_ru in SAMPLE_PROBLEMS:
         await voting.add_problem(session, rnd, title_ky=title_ky, title_ru=title_ru, by=organiser)

@@ -371,6 +371,17 @@ def needs_attendance_question(rnd: VotingRound) -> bool:
     return (rnd.mode or "both") == "both"
 
 
+async def ask_attendance(session: AsyncSession, rnd: VotingRound, person: Person) -> bool:
+    """Whether the ballot first asks "did you take part in the meeting in your village?": in a round with both
+    sources, once the village's session is on record (before that there was no meeting to have taken part in;
+    the sheets are checked against the phone ballots when they are entered)."""
+    if not needs_attendance_question(rnd) or person.village_id is None:
+        return False
+    held = await session.scalar(select(OfflineSession.id).where(
+        OfflineSession.round_id == rnd.id, OfflineSession.village_id == person.village_id).limit(1))
+    return held is not None
+
+
 async def check_eligible(session: AsyncSession, rnd: VotingRound, person: Person | None) -> None:
     if person is None or not person.is_registered or person.phone_hash is None or person.village_id is None:
         raise VotingError("not_registered")

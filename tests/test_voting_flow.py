@@ -107,7 +107,6 @@ async def test_round_from_collection_to_published_results(bot: Harness, caplog) 
 
     # Voting by phone: own village's ballot, toggles, summary, confirm, receipt.
     await aigul.tap("Open the ballot", message=await notice(aigul, "Voting is open"))
-    await aigul.tap("No, I did not")  # asked once: not at the village session, so a phone ballot
     ballot = aigul.last
     assert "Ballot of Арал" in ballot.text and len(ballot.buttons) == 9  # eight problems and "Next"
     assert not any("Внутренние дороги" in row[0] for row in ballot.buttons)
@@ -150,7 +149,6 @@ async def test_round_from_collection_to_published_results(bot: Harness, caplog) 
     # Two confirmations at once from another villager: one ballot (a UNIQUE constraint decides).
     bakyt = bot.user(102)
     await bakyt.tap("Open the ballot", message=await notice(bakyt, "Voting is open"))
-    await bakyt.tap("No, I did not")  # asked once: not at the village session, so a phone ballot
     await bakyt.tap("▫️ Питьевая вода")
     await bakyt.tap(contains="Next: check my choice")
     confirm = bakyt.last
@@ -250,7 +248,6 @@ async def test_reminders_to_non_voters_and_closing_at_the_end_time(bot: Harness)
     await organiser.tap("Publish the ballot and open voting")
     voted = bot.user(101)
     await voted.tap("Open the ballot", message=await notice(voted, "Voting is open"))
-    await voted.tap("No, I did not")  # asked once: not at the village session, so a phone ballot
     await voted.tap("▫️ Нет воды")
     await voted.tap(contains="Next")
     await voted.tap("✅ Confirm")

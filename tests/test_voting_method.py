@@ -236,6 +236,7 @@ async def test_a_villager_who_took_part_in_the_session_is_refused_a_phone_ballot
         assert voting.needs_attendance_question(rnd)
         yes, no = await person(session, 401), await person(session, 402)
         assert await voting.attendance_of(session, round_id, yes.id) is None
+        assert not await voting.ask_attendance(session, rnd, yes)  # no session of Арал on record yet
         assert await voting.record_attendance(session, rnd, yes, True) is True
         assert await voting.record_attendance(session, rnd, yes, False) is True  # asked once: the first answer
         assert await voting.record_attendance(session, rnd, no, False) is False
@@ -252,6 +253,7 @@ async def test_a_villager_who_took_part_in_the_session_is_refused_a_phone_ballot
         assert "took part in a session" in voting_results.double_count_warning(checks[villages["aral"]], "Арал",
                                                                               gettext=english)
         await voting.import_sessions_csv(session, rnd, PROTOCOL_CSV, by=5001, age_bands=BANDS)
+        assert await voting.ask_attendance(session, rnd, await person(session, 402))  # now Арал's is
         result = await voting.results(session, rnd)
         checks = {c.village_id: c for c in await voting_results.double_count_checks(session, result)}
         assert checks[villages["aral"]].ok and checks[villages["birdik"]].ok

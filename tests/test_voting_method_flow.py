@@ -4,12 +4,13 @@ ballot, and organisers group, merge, unmerge and tag problems by tapping."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
 from services import voting
 from services.places import find_aiyl_aimak
+from services.voting import SessionInput
 from storage.delivery import Broadcast, OutboxMessage
 from storage.models import utcnow
 from storage.voting import Ballot, ProblemMerge, VotingRound
@@ -68,6 +69,11 @@ async def test_a_villager_who_was_at_the_village_meeting_is_refused_a_phone_ball
     await organiser.send("/rounds")
     await organiser.tap(contains="Both 2026")
     await organiser.tap("Publish the ballot and open voting")
+    aral = await village_id(bot, "aral")
+    async with bot.db.session() as session:  # Арал's session is on record: its villagers are asked first
+        rnd = await voting.get_round(session, round_id)
+        await voting.record_session(session, rnd, SessionInput(aral, "18-35", date(2026, 3, 12), "Мектеп", 20, 9),
+                                    by=ORGANISER)
     aigul, bakyt = bot.user(101), bot.user(102)
     await aigul.tap("Open the ballot", message=await notice(aigul, "Voting is open"))
     assert "did you take part in the meeting" in aigul.last.text
@@ -75,7 +81,6 @@ async def test_a_villager_who_was_at_the_village_meeting_is_refused_a_phone_ball
     assert "nobody is counted twice" in aigul.last.text
     await aigul.send("/vote")  # asked once: the answer stands
     assert "nobody is counted twice" in aigul.last.text and not aigul.last.buttons
-    aral = await village_id(bot, "aral")
     await aigul.tap_data(f"vb:c:{round_id}:{aral}:1:0")  # a forged confirmation
     assert "nobody is counted twice" in (aigul.last_answer[0] or "")
     await bakyt.tap("Open the ballot", message=await notice(bakyt, "Voting is open"))

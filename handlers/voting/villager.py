@@ -40,7 +40,7 @@ async def show_ballot(message: Message, session: AsyncSession, rnd: VotingRound,
     assert person.village_id is not None
     village = await session.get(Village, person.village_id)
     assert village is not None
-    if not edit and voting.needs_attendance_question(rnd):  # nobody counted twice: asked once, before the ballot
+    if not edit and await voting.ask_attendance(session, rnd, person):  # nobody counted twice: asked once
         attended = await voting.attendance_of(session, rnd.id, person.id)
         if attended is None:
             text, markup = views.attendance_question(rnd, village, language)
