@@ -12,13 +12,12 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
-from babel.dates import format_date as babel_format_date
-from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
 from bot.settings import LANGUAGES
+from services.dates import day_in_sentence, day_text, moment_text
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
@@ -77,13 +76,20 @@ class Formatter:
         return moment.astimezone(self.zone)
 
     def datetime(self, moment: datetime) -> str:
-        """e.g. "23 ноябрь 2026, 15:00" in Kyrgyz."""
-        return babel_format_datetime(self.local(moment), "d MMMM y, HH:mm", tzinfo=self.zone, locale=self.language)
+        """e.g. "29-ноябрь, 2026-ж., 15:00" in Kyrgyz, "29 ноября 2026, 15:00" in Russian."""
+        return moment_text(moment, self.language, self.zone)
 
     def date(self, day: date | datetime) -> str:
+        """e.g. "2026-жылдын 29-ноябры" in Kyrgyz (the form a sentence takes), "29 ноября 2026 г." in Russian."""
         if isinstance(day, datetime):
             day = self.local(day).date()
-        return babel_format_date(day, "long", locale=self.language)
+        return day_in_sentence(day, self.language)
+
+    def day(self, day: date | datetime) -> str:
+        """A date on its own, as in a list or a card: "29-ноябрь, 2026-ж."."""
+        if isinstance(day, datetime):
+            day = self.local(day).date()
+        return day_text(day, self.language)
 
     def number(self, value: float) -> str:
         return format_decimal(value, locale=self.language)

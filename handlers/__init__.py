@@ -12,7 +12,7 @@ from aiogram import Router
 
 FLOWS = ("errors", "people.registration", "people.profile", "people.forget", "people.help", "admin.roles",
          "admin.registrations", "helpdesk.asker", "helpdesk.lawyer", "helpdesk.faq", "helpdesk.stats",
-         "voting.organiser", "voting.problems", "voting.sessions", "voting.villager",
+         "voting.organiser", "voting.problems", "voting.sessions", "voting.tapping", "voting.villager",
          "plan.organiser", "plan.activities", "plan.groups", "plan.villager",
          "events.organiser", "events.card", "events.outcome", "events.villager", "dashboard.link", "fallback")
 

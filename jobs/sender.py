@@ -405,7 +405,9 @@ async def _one_broadcast(run: _Run, broadcast: Broadcast, every: timedelta) -> N
         # The first progress message is sent by whoever sets the placeholder 0 (exactly one worker).
         message_id = await outbox.progress_message(session, broadcast.id)
     try:
-        if message_id is None:
+        if message_id is None and final:
+            pass  # finished before any progress was shown: the final report below is the one message
+        elif message_id is None:
             sent = await app.bot.send_message(broadcast.progress_chat_id, text)
             async with app.db.session() as session:
                 await outbox.set_progress_message(session, broadcast.id, sent.message_id)

@@ -39,44 +39,60 @@ REMIND_GRACE = timedelta(hours=1)
 
 async def schedule_notices(session: AsyncSession, rnd: VotingRound, kind: str, *, by: int | None,
                            progress_chat_id: int | None = None) -> int:
-    """Queue the notices of ``kind`` (collect, ballot or results) as background work: a durable task, committed
-    with the caller's transaction, queues them (``queue_notices``) within a second, so an organiser's update
-    answers at once however many villagers there are. Returns how many will get it."""
-    people = voting.recipients(rnd.id, reachable=kind != "results")
+    """Queue the notices of ``kind`` (collect, ballot, dates or results) as background work: a durable task,
+    committed with the caller's transaction, queues them (``queue_notices``) within a second, so an organiser's
+    update answers at once however many villagers there are. Returns how many will get it (none in a
+    sessions-only round)."""
+    if not voting.messages_villagers(rnd):
+        return 0
+    people = voting.recipients(rnd.id, non_voters=kind == "dates", reachable=kind != "results")
     count = int(await session.scalar(select(func.count(Person.id)).where(people)) or 0)
+    key = f"voting:{rnd.id}:notices:{kind}"
+    if kind == "dates":  # each change of the end time is its own notice
+        key += f":{int((rnd.vote_ends_at or rnd.collect_ends_at or utcnow()).timestamp())}"
     if count:
-        await tasks.schedule(session, kind=NOTICES_TASK, key=f"voting:{rnd.id}:notices:{kind}", run_at=utcnow(),
+        await tasks.schedule(session, kind=NOTICES_TASK, key=key, run_at=utcnow(),
                              payload={"round_id": rnd.id, "kind": kind, "by": by,
                                       "progress_chat_id": progress_chat_id}, grace=NOTICES_GRACE)
     return count
 
 
+async def _organiser_language(session: AsyncSession, telegram_id: int | None, settings: Settings) -> str:
+    from services.people import person_by_telegram_id
+
+    person = await person_by_telegram_id(session, telegram_id) if telegram_id is not None else None
+    return (person.language if person is not None else None) or settings.default_language
+
+
 async def queue_notices(app: App, round_id: int, kind: str, *, by: int | None, progress_chat_id: int | None = None,
                         hours: int | None = None) -> int:
-    """Queue one message per eligible villager (``remind``: those who have not voted) in their language:
-    rendered once per language and village, queued set-based in committed chunks (``outbox.enqueue_to_people``).
-    ``kind``: collect, ballot, remind or results. Running it again queues nothing twice. Returns how many were
-    queued."""
+    """Queue one message per eligible villager in their language: rendered once per language and village, queued
+    set-based in committed chunks (``outbox.enqueue_to_people``). ``kind``: collect, ballot, remind (those who have
+    not voted), dates (the end time moved; those who have not voted) or results. Nobody in a sessions-only round;
+    nobody who said they took part in their village's session is asked to vote. Running it again queues nothing
+    twice. Returns how many were queued."""
     from services.voting_report import chart_png
 
     i18n, settings = app.i18n, app.settings
-    suffix = f":{hours}" if kind == "remind" else ""
-    titles = {"collect": "collection opened", "ballot": "voting opened", "remind": f"reminder {hours} h",
-              "results": "results"}
     async with app.db.session() as session:
         rnd = await voting.get_round(session, round_id)
-        if rnd is None:
+        if rnd is None or not voting.messages_villagers(rnd):
             return 0
-        people = voting.recipients(rnd.id, non_voters=kind == "remind", reachable=kind != "results")
+        suffix = f":{hours}" if kind == "remind" else ""
+        if kind == "dates":  # each change of the end time is its own notice
+            suffix = f":{int((rnd.vote_ends_at or rnd.collect_ends_at or utcnow()).timestamp())}"
+        people = voting.recipients(rnd.id, non_voters=kind in ("remind", "dates"), reachable=kind != "results")
         if await session.scalar(select(Person.id).where(people).limit(1)) is None:
             return 0
         broadcast_kind, subject = f"voting.{kind}{suffix}"[:32], f"voting_round:{rnd.id}"
         broadcast = await session.scalar(select(Broadcast.id).where(Broadcast.kind == broadcast_kind,
                                                                      Broadcast.subject == subject))
         if broadcast is None:  # a task run again after a stop reuses its broadcast
+            # The broadcast's name, in the language of the organiser who reads its delivery report.
+            with in_language(i18n, await _organiser_language(session, by or rnd.created_by, settings)):
+                title = views.broadcast_title(kind, rnd, hours)
             broadcast = await outbox.create_broadcast(session, kind=broadcast_kind, subject=subject, created_by=by,
-                                                      title=f"{rnd.title}: {titles[kind]}",
-                                                      progress_chat_id=progress_chat_id, ready=False)
+                                                      title=title, progress_chat_id=progress_chat_id, ready=False)
         results = await voting.results(session, rnd) if kind == "results" else None
         villages = {v.id: v for v in await voting.round_villages(session, rnd.id)}
 

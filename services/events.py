@@ -49,6 +49,14 @@ class Answers:
     not_coming: int
     no_answer: int
     questions: int
+    # Of those coming: women, and those who did not say their sex (a group of their own, outside the share).
+    coming_women: int = 0
+    coming_not_said: int = 0
+
+    @property
+    def coming_women_share(self) -> float | None:
+        said = self.coming - self.coming_not_said
+        return self.coming_women / said if said > 0 else None
 
 
 # --------------------------------------------------------------------------- parsing what organisers type
@@ -71,7 +79,7 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime | None = None) -> dateti
     raise EventError("bad_date")
 
 
-_LEAD = re.compile(r"^(\d+)\s*([dhm]|д|ч|м|k|s|min|мин)?$", re.IGNORECASE)
+_LEAD = re.compile(r"^(\d+)\s*([dhm]|д|ч|м|к|с|k|s|min|мин)?$", re.IGNORECASE)  # к(үн), с(аат): Kyrgyz
 _UNIT_MINUTES = {"d": 1440, "д": 1440, "k": 1440, "к": 1440, "h": 60, "ч": 60, "s": 60, "с": 60, "m": 1, "м": 1,
                  "min": 1, "мин": 1}
 
@@ -201,7 +209,11 @@ async def answers(session: AsyncSession, event: Event) -> Answers:
     )).all()}
     questions = await session.scalar(select(func.count()).where(EventQuestion.event_id == event.id)) or 0
     yes, no, none = int(rows.get("yes", 0)), int(rows.get("no", 0)), int(rows.get("-", 0))
-    return Answers(invited=yes + no + none, coming=yes, not_coming=no, no_answer=none, questions=int(questions))
+    sexes = {sex: int(n) for sex, n in (await session.execute(
+        select(Person.sex, func.count()).join(EventInvite, EventInvite.person_id == Person.id)
+        .where(EventInvite.event_id == event.id, EventInvite.response == "yes").group_by(Person.sex))).all()}
+    return Answers(invited=yes + no + none, coming=yes, not_coming=no, no_answer=none, questions=int(questions),
+                   coming_women=sexes.get("f", 0), coming_not_said=yes - sexes.get("f", 0) - sexes.get("m", 0))
 
 
 # --------------------------------------------------------------------------- villagers' answers and questions

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.helpdesk import OPEN, TOPICS, HelpdeskConfig, due_at
 from storage.helpdesk import Question
-from storage.models import AiylAimak
+from storage.models import AiylAimak, Person
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -49,6 +49,15 @@ class HelpdeskStats:
     helped: int = 0
     backlog: dict[str, int] = field(default_factory=dict)  # open questions now, by status
     overdue: int = 0
+    # The people who asked in the period, women counted separately; those who did not say their sex apart.
+    askers: int = 0
+    askers_women: int = 0
+    askers_not_said: int = 0
+
+    @property
+    def askers_women_share(self) -> float | None:
+        said = self.askers - self.askers_not_said
+        return self.askers_women / said if said > 0 else None
 
     @property
     def municipalities(self) -> int:
@@ -113,6 +122,12 @@ async def compute(session: AsyncSession, start: datetime, end: datetime, config:
             ratings[question.rating] += 1
         if question.helped:
             stats.helped += 1
+    asker_ids = {question.asker_id for question, *_rest in rows if question.asker_id is not None}
+    sexes = dict((await session.execute(select(Person.id, Person.sex).where(Person.id.in_(asker_ids)))).all()) \
+        if asker_ids else {}
+    stats.askers = len(asker_ids)
+    stats.askers_women = sum(1 for a in asker_ids if sexes.get(a) == "f")
+    stats.askers_not_said = sum(1 for a in asker_ids if sexes.get(a) not in ("f", "m"))
     stats.by_municipality = dict(sorted(municipalities.items(), key=lambda item: (-item[1], item[0])))
     stats.by_topic = dict(topics)
     stats.ratings = {r: ratings.get(r, 0) for r in range(1, 6)}
@@ -138,6 +153,10 @@ def table(stats: HelpdeskStats) -> list[tuple[str, str, Any]]:
         ("questions", "answered", stats.answered),
         ("questions", "closed", stats.closed),
         ("questions", "municipalities", stats.municipalities),
+        ("askers", "people", stats.askers),
+        ("askers", "women", stats.askers_women),
+        ("askers", "not_said", stats.askers_not_said),
+        ("askers", "women_share", "" if stats.askers_women_share is None else f"{stats.askers_women_share:.2f}"),
         ("hours", "first_answer_median", _hours(stats.median_first_answer)),
         ("hours", "first_answer_p90", _hours(stats.p90_first_answer)),
         ("hours", "close_median", _hours(stats.median_close)),

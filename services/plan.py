@@ -97,7 +97,8 @@ def local_day(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
 
-DATE_RE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})|(\d{4})-(\d{1,2})-(\d{1,2})")
+# A date, with the Kyrgyz "-ж." or the Russian "г." after it when written so ("02.04.2026-ж. №15 буйрук").
+DATE_RE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:\s*-?ж\.|\s*г\.)?|(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
 def parse_dates(text: str) -> list[date]:
@@ -176,10 +177,22 @@ async def closed_rounds_without_plan(session: AsyncSession, aiyl_aimak_ids: Iter
     return list((await session.scalars(query)).all())
 
 
+def round_priorities(results: Any, *, per_village: bool = False) -> list[tuple[int, int]]:
+    """(problem id, votes) for a plan: the aiyl aimak's top five, or (``per_village``) each village's own top
+    five together, so a small village's first priority does not vanish under the big village's votes. Votes are
+    the aiyl aimak's totals; the order is by them (merges applied; ties at a cut all come in)."""
+    if not per_village:
+        return [(r.problem_id, r.votes) for r in results.top().items]
+    total = results.merged.total()
+    chosen = {r.problem_id for village in results.villages for r in results.top(village.id).items}
+    return sorted(((p, total.get(p, 0)) for p in chosen), key=lambda item: (-item[1], item[0]))
+
+
 async def create_from_round(session: AsyncSession, roles: Roles, round_id: int, *, by: int | None,
-                            title: str | None = None) -> Plan:
+                            title: str | None = None, per_village: bool = False) -> Plan:
     """A plan for the round's aiyl aimak with the round's priorities: the aiyl aimak's top five by votes (merges
-    applied; problems tied at the cut all come in). Only a closed round, one plan per round."""
+    applied; problems tied at the cut all come in), or each village's own top five (``per_village``). Only a
+    closed round, one plan per round."""
     rnd = await voting_service.get_round(session, round_id)
     if rnd is None or not roles.may_organise(rnd.aiyl_aimak_id):
         raise PlanError("not_found")
@@ -188,18 +201,19 @@ async def create_from_round(session: AsyncSession, roles: Roles, round_id: int, 
     if await session.scalar(select(Plan.id).where(Plan.round_id == rnd.id)) is not None:
         raise PlanError("plan_exists")
     results = await voting_service.results(session, rnd)
-    top = results.top()
-    if not top.items:
+    chosen = round_priorities(results, per_village=per_village)
+    if not chosen:
         raise PlanError("no_priorities")
     plan = Plan(aiyl_aimak_id=rnd.aiyl_aimak_id, round_id=rnd.id, title=_clean(title or rnd.title, 200),
                 created_by=by)
     session.add(plan)
     await session.flush()  # the UNIQUE round_id decides when two organisers make it at once
-    for position, ranked in enumerate(top.items, start=1):
-        problem = results.problems[ranked.problem_id]
+    for position, (problem_id, votes) in enumerate(chosen, start=1):
+        problem = results.problems[problem_id]
         session.add(PlanPriority(plan_id=plan.id, problem_id=problem.id, position=position, title_ky=problem.title_ky,
-                                 title_ru=problem.title_ru, votes=ranked.votes, competence=problem.competence))
-    audit(session, by, "plan.create", "plan", plan.id, round_id=rnd.id, priorities=[r.problem_id for r in top.items])
+                                 title_ru=problem.title_ru, votes=votes, competence=problem.competence))
+    audit(session, by, "plan.create", "plan", plan.id, round_id=rnd.id, priorities=[p for p, _votes in chosen],
+          per_village=per_village)
     await session.flush()
     return plan
 

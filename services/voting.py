@@ -13,7 +13,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, delete, func, literal_column, null, select, union_all, update
@@ -24,6 +24,7 @@ from services.roles import Roles
 from storage import db
 from storage.models import AiylAimak, Person, Village, utcnow
 from storage.voting import (
+    Attendance,
     Ballot,
     BallotChange,
     BallotChoice,
@@ -46,6 +47,21 @@ MAX_BALLOT_ITEMS = 40  # one village's ballot: buttons on one message, positions
 MIN_TEXT, MAX_TEXT = 3, 300
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 SOURCES = ("phone", "session")
+# Where a round's votes come from: phone ballots only, offline sessions only (nothing goes to villagers), or both
+# (a villager who took part in their village's session is refused a phone ballot: nobody is counted twice).
+MODES = ("phone", "sessions", "both")
+MIN_SESSION_PARTICIPANTS = 20  # the method: a session has at least 20 people
+
+# The organiser's words for the competence tags (English, Kyrgyz, Russian; any case, first letters do).
+COMPETENCE_WORDS: dict[str, tuple[str, ...]] = {
+    "local": ("local", "жергиликтүү", "жергиликтуу", "жергиликтүү маанидеги", "местное", "местный", "местного",
+              "вмз", "вопрос местного значения", "mahalliy"),
+    "delegated": ("delegated", "өткөрүлүп берилген", "откорулуп берилген", "өткөрүлгөн", "мамлекеттик",
+                  "делегированное", "делегированный", "делегированные", "госполномочия",
+                  "государственные полномочия", "davlat", "topshirilgan"),
+    "outside": ("outside", "тышкары", "ыйгарым укуктан тышкары", "сырткы", "вне", "вне полномочий", "вне компетенции",
+                "не входит", "tashqari"),
+}
 
 
 class VotingError(RuleError):
@@ -58,11 +74,14 @@ class VotingError(RuleError):
 async def create_round(session: AsyncSession, *, aiyl_aimak_id: int, title: str, description: str = "",
                        village_ids: Iterable[int] | None = None, collect_ends_at: datetime | None = None,
                        vote_ends_at: datetime | None = None, reminder_hours: Sequence[int] = (24, 2),
-                       created_by: int | None = None) -> VotingRound:
-    """A round in draft for an aiyl aimak: all its villages unless ``village_ids`` names some."""
+                       created_by: int | None = None, mode: str = "both") -> VotingRound:
+    """A round in draft for an aiyl aimak: all its villages unless ``village_ids`` names some. ``mode``: where
+    its votes come from (``MODES``), chosen at creation."""
     title = title.strip()
     if not title:
         raise VotingError("empty_title")
+    if mode not in MODES:
+        raise VotingError("bad_mode")
     own = set(await session.scalars(select(Village.id).where(Village.aiyl_aimak_id == aiyl_aimak_id)))
     chosen = set(village_ids) if village_ids is not None else own
     if not chosen or not chosen <= own:
@@ -70,13 +89,13 @@ async def create_round(session: AsyncSession, *, aiyl_aimak_id: int, title: str,
     if collect_ends_at and vote_ends_at and vote_ends_at <= collect_ends_at:
         raise VotingError("bad_dates")
     rnd = VotingRound(aiyl_aimak_id=aiyl_aimak_id, title=title[:200], description=description.strip(),
-                      phase="draft", collect_ends_at=collect_ends_at, vote_ends_at=vote_ends_at,
+                      phase="draft", mode=mode, collect_ends_at=collect_ends_at, vote_ends_at=vote_ends_at,
                       reminder_hours=sorted({int(h) for h in reminder_hours if int(h) > 0}, reverse=True),
                       created_by=created_by)
     session.add(rnd)
     await session.flush()
     session.add_all(RoundVillage(round_id=rnd.id, village_id=v) for v in sorted(chosen))
-    audit(session, created_by, "voting.round.create", "voting_round", rnd.id, villages=sorted(chosen))
+    audit(session, created_by, "voting.round.create", "voting_round", rnd.id, villages=sorted(chosen), mode=mode)
     await session.flush()
     return rnd
 
@@ -110,7 +129,8 @@ async def open_rounds_for(session: AsyncSession, person: Person) -> list[VotingR
     if person.village_id is None:
         return []
     query = (select(VotingRound).join(RoundVillage, RoundVillage.round_id == VotingRound.id)
-             .where(RoundVillage.village_id == person.village_id, VotingRound.phase.in_(("collecting", "voting")))
+             .where(RoundVillage.village_id == person.village_id, VotingRound.phase.in_(("collecting", "voting")),
+                    VotingRound.mode != "sessions")
              .order_by(VotingRound.id.desc()))
     return list((await session.scalars(query)).all())
 
@@ -120,9 +140,20 @@ def _require_phase(rnd: VotingRound, *phases: str) -> None:
         raise VotingError("wrong_phase", phase=rnd.phase)
 
 
+def messages_villagers(rnd: VotingRound) -> bool:
+    """Whether villagers hear of this round at all: a sessions-only round sends them nothing."""
+    return (rnd.mode or "both") != "sessions"
+
+
+def _require_phone(rnd: VotingRound) -> None:
+    if not messages_villagers(rnd):
+        raise VotingError("sessions_only")
+
+
 async def open_collection(session: AsyncSession, rnd: VotingRound, *, by: int | None,
                           now: datetime | None = None) -> None:
     _require_phase(rnd, "draft")
+    _require_phone(rnd)
     now = now or utcnow()
     if rnd.collect_ends_at is not None and rnd.collect_ends_at <= now:
         raise VotingError("bad_dates")
@@ -136,6 +167,7 @@ async def publish_ballot(session: AsyncSession, rnd: VotingRound, *, by: int | N
     """Freeze each village's ballot and open voting. A problem stands on the ballots of the villages its
     submissions came from (all villages when it has none, or when marked so); merged problems are not on it."""
     _require_phase(rnd, "draft", "collecting")
+    _require_phone(rnd)
     now = now or utcnow()
     if rnd.vote_ends_at is not None and rnd.vote_ends_at <= now:
         raise VotingError("bad_dates")
@@ -151,9 +183,16 @@ async def publish_ballot(session: AsyncSession, rnd: VotingRound, *, by: int | N
     where: dict[int, set[int]] = defaultdict(set)
     for problem_id, village_id in origin.all():
         where[problem_id].add(village_id)
+    # A merge limited to one village takes the source off that village's ballot; the target stands there.
+    ends = village_merge_ends(await merges_of(session, rnd.id), {p.id: p.merged_into_id for p in problems})
+    for (village_id, source), target in ends.items():
+        if village_id in where.get(source, set()):
+            where[target].add(village_id)
     ballots: dict[int, list[int]] = {v: [] for v in villages}
     for problem in problems:
         for village_id in villages:
+            if (village_id, problem.id) in ends:
+                continue
             if problem.all_villages or not where.get(problem.id) or village_id in where[problem.id]:
                 ballots[village_id].append(problem.id)
     for village_id, items in ballots.items():
@@ -177,10 +216,12 @@ async def close_round(session: AsyncSession, rnd: VotingRound, *, by: int | None
     """Close voting (``by`` None: at its end time). False when it was closed already."""
     if rnd.phase == "closed":
         return False
-    _require_phase(rnd, "voting")
+    # A sessions-only round has no ballot: it closes from whatever phase it is in.
+    open_phases = ("voting",) if messages_villagers(rnd) else ("draft", "collecting", "voting")
+    _require_phase(rnd, *open_phases)
     now = now or utcnow()
     claimed = await session.execute(
-        update(VotingRound).where(VotingRound.id == rnd.id, VotingRound.phase == "voting")
+        update(VotingRound).where(VotingRound.id == rnd.id, VotingRound.phase.in_(open_phases))
         .values(phase="closed", closed_at=now, closed_by=by)
     )
     await session.refresh(rnd)
@@ -195,6 +236,60 @@ async def due_to_close(session: AsyncSession, now: datetime | None = None) -> li
     now = now or utcnow()
     query = select(VotingRound.id).where(VotingRound.phase == "voting", VotingRound.vote_ends_at <= now)
     return list((await session.scalars(query)).all())
+
+
+def future_example(now: datetime | None = None) -> datetime:
+    """An end time to show as an example when one in the past was given: a week ahead, at 18:00 UTC."""
+    ahead = (now or utcnow()) + timedelta(days=7)
+    return ahead.replace(hour=18, minute=0, second=0, microsecond=0)
+
+
+async def change_dates(session: AsyncSession, rnd: VotingRound, *, collect_ends_at: datetime | None = None,
+                       vote_ends_at: datetime | None = None, by: int | None, now: datetime | None = None) -> bool:
+    """Move the end of collection and/or voting while the round is open. A time in the past is refused at once
+    (``detail['example']``: one in the future). Returns whether anything changed; callers reschedule the
+    round's tasks and tell those who have not voted (``villagers_to_message(..., "remind")``)."""
+    _require_phase(rnd, "draft", "collecting", "voting")
+    now = now or utcnow()
+    for moment in (collect_ends_at, vote_ends_at):
+        if moment is not None and moment <= now:
+            raise VotingError("past_date", example=future_example(now))
+    if collect_ends_at is not None and rnd.phase not in ("draft", "collecting"):
+        raise VotingError("wrong_phase", phase=rnd.phase)
+    new_collect = collect_ends_at or rnd.collect_ends_at
+    new_vote = vote_ends_at or rnd.vote_ends_at
+    if new_collect and new_vote and new_vote <= new_collect:
+        raise VotingError("bad_dates")
+    if (new_collect, new_vote) == (rnd.collect_ends_at, rnd.vote_ends_at):
+        return False
+    before = [str(rnd.collect_ends_at), str(rnd.vote_ends_at)]
+    rnd.collect_ends_at, rnd.vote_ends_at = new_collect, new_vote
+    audit(session, by, "voting.round.dates", "voting_round", rnd.id, before=before,
+          after=[str(new_collect), str(new_vote)])
+    await session.flush()
+    return True
+
+
+_REMINDER = re.compile(r"^(\d+)\s*(d|h|д|ч|к|с|k|s|дн|күн|кун|саат|час|часа|часов|days?|hours?)?\.?$", re.IGNORECASE)
+_REMINDER_HOURS = {"d": 24, "д": 24, "к": 24, "k": 24, "дн": 24, "күн": 24, "кун": 24, "day": 24, "days": 24,
+                   "h": 1, "ч": 1, "с": 1, "s": 1, "саат": 1, "час": 1, "часа": 1, "часов": 1, "hour": 1, "hours": 1}
+
+
+def parse_reminder_hours(text: str) -> list[int]:
+    """Reminder offsets before the close: "48,24,2" (hours), "2d, 2h", Kyrgyz "1к, 2с" (күн, саат) or Russian
+    "1д, 2ч". Distinct, largest first."""
+    hours: set[int] = set()
+    for part in re.split(r"[,;\s]+(?=\d)", text.strip()):
+        part = part.strip().rstrip(",;")
+        if not part:
+            continue
+        match = _REMINDER.match(part)
+        if not match:
+            raise VotingError("bad_reminders")
+        hours.add(int(match.group(1)) * _REMINDER_HOURS.get((match.group(2) or "h").lower(), 1))
+    if not hours:
+        raise VotingError("bad_reminders")
+    return sorted(hours, reverse=True)
 
 
 def set_reminders(rnd: VotingRound, hours: Iterable[int]) -> list[int]:
@@ -230,15 +325,18 @@ def _eligible(round_id: int) -> Any:
 
 
 def recipients(round_id: int, *, non_voters: bool = False, reachable: bool = True) -> Any:
-    """The round's eligible people as a condition on ``Person`` (``non_voters``: those without a ballot;
+    """The round's eligible people as a condition on ``Person`` (``non_voters``: those without a ballot who did
+    not take part in their village's session;
     ``reachable``: not marked unreachable), for set-based queuing of notices."""
     conditions = [Person.village_id.in_(select(RoundVillage.village_id).where(RoundVillage.round_id == round_id)),
                   Person.registered_at.is_not(None), Person.forgotten_at.is_(None), Person.phone_hash.is_not(None),
                   Person.telegram_id.is_not(None)]
     if reachable:
         conditions.append(Person.unreachable_at.is_(None))
-    if non_voters:
+    if non_voters:  # nor those who said they took part in their village's session: they vote there
         conditions.append(Person.id.not_in(select(Ballot.person_id).where(Ballot.round_id == round_id)))
+        conditions.append(Person.id.not_in(select(Attendance.person_id).where(Attendance.round_id == round_id,
+                                                                              Attendance.attended.is_(True))))
     return and_(*conditions)
 
 
@@ -247,9 +345,60 @@ async def eligible_people(session: AsyncSession, round_id: int) -> list[Person]:
 
 
 async def non_voters(session: AsyncSession, round_id: int) -> list[Person]:
+    """Reachable villagers without a ballot, less those who said they took part in their village's session."""
     voted = select(Ballot.person_id).where(Ballot.round_id == round_id)
-    query = _eligible(round_id).where(Person.id.not_in(voted), Person.unreachable_at.is_(None)).order_by(Person.id)
+    attended = select(Attendance.person_id).where(Attendance.round_id == round_id, Attendance.attended.is_(True))
+    query = (_eligible(round_id).where(Person.id.not_in(voted), Person.id.not_in(attended),
+                                       Person.unreachable_at.is_(None)).order_by(Person.id))
     return list((await session.scalars(query)).unique().all())
+
+
+async def villagers_to_message(session: AsyncSession, rnd: VotingRound, kind: str) -> list[Person]:
+    """Who gets a round's villager notice (``kind``: collect, ballot, remind, dates or results): nobody in a
+    sessions-only round; reminders and date changes only to those who have not voted."""
+    if not messages_villagers(rnd):
+        return []
+    if kind in ("remind", "dates"):
+        return await non_voters(session, rnd.id)
+    return await eligible_people(session, rnd.id)
+
+
+# Nobody counted twice
+
+
+async def record_attendance(session: AsyncSession, rnd: VotingRound, person: Person, attended: bool,
+                            now: datetime | None = None) -> bool:
+    """The villager's answer to "did you take part in the meeting in your village?", asked once per round: the
+    first answer stands (a database key keeps one). Returns the answer that stands."""
+    await check_eligible(session, rnd, person)
+    assert person.village_id is not None
+    insert = db.insert(session, Attendance).values(
+        round_id=rnd.id, person_id=person.id, village_id=person.village_id, attended=attended,
+        answered_at=now or utcnow()).on_conflict_do_nothing(index_elements=["round_id", "person_id"])
+    if (await session.execute(insert)).rowcount:
+        audit(session, person.telegram_id, "voting.attendance", "voting_round", rnd.id, attended=attended)
+    return bool(await attendance_of(session, rnd.id, person.id))
+
+
+async def attendance_of(session: AsyncSession, round_id: int, person_id: int) -> bool | None:
+    """The answer given (None: not asked yet)."""
+    return await session.scalar(select(Attendance.attended).where(Attendance.round_id == round_id,
+                                                                  Attendance.person_id == person_id))
+
+
+def needs_attendance_question(rnd: VotingRound) -> bool:
+    return (rnd.mode or "both") == "both"
+
+
+async def ask_attendance(session: AsyncSession, rnd: VotingRound, person: Person) -> bool:
+    """Whether the ballot first asks "did you take part in the meeting in your village?": in a round with both
+    sources, once the village's session is on record (before that there was no meeting to have taken part in;
+    the sheets are checked against the phone ballots when they are entered)."""
+    if not needs_attendance_question(rnd) or person.village_id is None:
+        return False
+    held = await session.scalar(select(OfflineSession.id).where(
+        OfflineSession.round_id == rnd.id, OfflineSession.village_id == person.village_id).limit(1))
+    return held is not None
 
 
 async def check_eligible(session: AsyncSession, rnd: VotingRound, person: Person | None) -> None:
@@ -270,6 +419,7 @@ async def submit_problem(session: AsyncSession, rnd: VotingRound, person: Person
                          now: datetime | None = None) -> Submission:
     """One problem as the villager wrote it; five at most (a database constraint keeps the slots)."""
     now = now or utcnow()
+    _require_phone(rnd)
     if rnd.phase != "collecting" or (rnd.collect_ends_at is not None and rnd.collect_ends_at <= now):
         raise VotingError("not_collecting")
     await check_eligible(session, rnd, person)
@@ -320,6 +470,17 @@ def split_titles(text: str) -> tuple[str, str]:
     if not ky and not ru:
         raise VotingError("empty_title")
     return (ky or ru)[:200], (ru or ky)[:200]
+
+
+def parse_competence(text: str) -> str:
+    """A competence tag in the organiser's language: "local", "жергиликтүү", "местное", "делег…", "вне"…"""
+    wanted = _clean(text).casefold().replace("ё", "е").strip(" .,:;")
+    if not wanted:
+        raise VotingError("bad_competence")
+    for competence, words in COMPETENCE_WORDS.items():
+        if any(wanted == w or (len(wanted) >= 3 and w.startswith(wanted)) for w in words):
+            return competence
+    raise VotingError("bad_competence")
 
 
 async def add_problem(session: AsyncSession, rnd: VotingRound, *, title_ky: str, title_ru: str,
@@ -398,10 +559,12 @@ async def rename_problem(session: AsyncSession, rnd: VotingRound, problem_id: in
 
 
 async def _apply_merges(session: AsyncSession, round_id: int) -> None:
-    """Point each problem at the end of its chain of active merges (what the tally groups by)."""
+    """Point each problem at the end of its chain of active merges (what the tally groups by). Merges limited to
+    one village are not followed here: ``village_merge_ends`` applies them to that village's votes only."""
     merges = (await session.execute(
         select(ProblemMerge.source_id, ProblemMerge.target_id)
-        .where(ProblemMerge.round_id == round_id, ProblemMerge.undone_at.is_(None)).order_by(ProblemMerge.id)
+        .where(ProblemMerge.round_id == round_id, ProblemMerge.undone_at.is_(None),
+               ProblemMerge.village_id.is_(None)).order_by(ProblemMerge.id)
     )).all()
     into = {source: target for source, target in merges}
 
@@ -418,24 +581,76 @@ async def _apply_merges(session: AsyncSession, round_id: int) -> None:
     await session.flush()
 
 
+def village_merge_ends(merges: Iterable[ProblemMerge],
+                       merged_into: dict[int, int | None]) -> dict[tuple[int, int], int]:
+    """(village, problem) → the problem its votes in that village count as, for each problem an active merge
+    limited to that village moves (``merged_into``: problem → its everywhere-merge end, as stored)."""
+    by_village: dict[int, dict[int, int]] = defaultdict(dict)
+    for merge in merges:
+        if merge.undone_at is None and merge.village_id is not None:
+            by_village[merge.village_id][merge.source_id] = merge.target_id
+    ends: dict[tuple[int, int], int] = {}
+    for village_id, into in by_village.items():
+        for source in into:
+            current, seen = source, {source}
+            while True:
+                step = into.get(current)
+                if step is None:
+                    step = merged_into.get(current)
+                if step is None or step in seen:
+                    break
+                seen.add(step)
+                current = step
+            if current != source:
+                ends[(village_id, source)] = current
+    return ends
+
+
+def apply_village_merges(tally_: Tally, ends: dict[tuple[int, int], int]) -> Tally:
+    """The tally with each village-limited merge applied to that village's rows (the tally groups by the
+    everywhere-merges; these are added around it)."""
+    if not ends:
+        return tally_
+    summed: dict[tuple[Any, ...], int] = defaultdict(int)
+    for row in tally_.rows:
+        problem_id = ends.get((row.village_id, row.problem_id), row.problem_id)
+        summed[(row.village_id, row.age_band, row.sex, row.source, problem_id)] += row.votes
+    return Tally([TallyRow(*key, votes) for key, votes in summed.items()])
+
+
 async def merge_problems(session: AsyncSession, rnd: VotingRound, source_id: int, target_id: int,
-                         *, by: int | None = None, now: datetime | None = None) -> ProblemMerge:
+                         *, by: int | None = None, now: datetime | None = None,
+                         village_id: int | None = None) -> ProblemMerge:
     """Count ``source`` with ``target`` (its votes summed); recorded, and undoable with ``undo_merge``.
+    ``village_id``: in that village only (the method merges within one village's gallery), so the other
+    villages keep the two apart and each village's top 5 stay its own problems.
 
     Once ballots are out, a merge changes only the tally, never the ballots people saw."""
     source = await problem_in_round(session, rnd.id, source_id)
     target = await problem_in_round(session, rnd.id, target_id)
     if source.merged_into_id is not None:
         raise VotingError("already_merged", id=source.id)
-    target_end = target.merged_into_id or target.id
+    merges = await merges_of(session, rnd.id)
+    if village_id is not None:
+        if village_id not in {v.id for v in await round_villages(session, rnd.id)}:
+            raise VotingError("not_in_round")
+        ends = village_merge_ends(merges, {p.id: p.merged_into_id for p in await problems_of(session, rnd.id)})
+        if (village_id, source.id) in ends:
+            raise VotingError("already_merged", id=source.id)
+        target_end = ends.get((village_id, target.id), target.merged_into_id or target.id)
+    else:
+        if any(m.undone_at is None and m.source_id == source.id for m in merges):
+            raise VotingError("already_merged", id=source.id)  # in a village: undo that first
+        target_end = target.merged_into_id or target.id
     if target_end == source.id:
         raise VotingError("merge_into_itself")
     merge = ProblemMerge(round_id=rnd.id, source_id=source.id, target_id=target_end, phase=rnd.phase,
-                         merged_by=by, merged_at=now or utcnow())
+                         village_id=village_id, merged_by=by, merged_at=now or utcnow())
     session.add(merge)
     await session.flush()
     await _apply_merges(session, rnd.id)
-    audit(session, by, "voting.problem.merge", "voting_problem", source.id, into=target_end, merge=merge.id)
+    audit(session, by, "voting.problem.merge", "voting_problem", source.id, into=target_end, merge=merge.id,
+          village=village_id)
     return merge
 
 
@@ -517,10 +732,13 @@ async def check_ballot(session: AsyncSession, rnd: VotingRound | None, person: P
         raise VotingError("not_found")
     if rnd.phase == "closed" or (rnd.phase == "voting" and rnd.vote_ends_at is not None and rnd.vote_ends_at <= now):
         raise VotingError("closed")
+    _require_phone(rnd)
     if rnd.phase != "voting":
         raise VotingError("not_voting")
     await check_eligible(session, rnd, person)
     assert person is not None
+    if not partial and needs_attendance_question(rnd) and await attendance_of(session, rnd.id, person.id):
+        raise VotingError("attended_session")  # their stickers were counted in the session (checked at casting)
     if village_id != person.village_id:
         raise VotingError("other_village")
     if len(set(problem_ids)) != len(problem_ids):
@@ -687,8 +905,10 @@ def check_session(data: SessionInput) -> None:
 async def record_session(session: AsyncSession, rnd: VotingRound, data: SessionInput, *, by: int | None,
                          source: str = "chat", age_bands: Sequence[str] | None = None) -> tuple[OfflineSession, bool]:
     """Store an offline session's result; the same village, group, date and place again replaces it.
-    Returns the session and whether it is new."""
-    if rnd.phase == "draft":
+    Returns the session and whether it is new. A sessions-only round takes sessions while still a draft."""
+    if (rnd.mode or "both") == "phone":
+        raise VotingError("phone_only")
+    if rnd.phase == "draft" and messages_villagers(rnd):
         raise VotingError("wrong_phase", phase=rnd.phase)
     check_session(data)
     if age_bands is not None and data.age_band not in age_bands:
@@ -808,6 +1028,38 @@ def match_village(text: str, villages: Sequence[Village]) -> Village:
 
 
 SESSION_COLUMNS = ("village", "age_group", "date", "place", "participants", "women", "problem", "votes")
+# The same columns as an organiser writes them in Kyrgyz or Russian (compared without case).
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "village": ("айыл", "село", "деревня", "айыл/село"),
+    "age_group": ("курак тобу", "жаш тобу", "курактык топ", "возрастная группа", "возраст", "группа", "age group"),
+    "date": ("күнү", "дата", "датасы", "күн"),
+    "place": ("орун", "жери", "өткөн жери", "место", "место проведения"),
+    "participants": ("катышуучулар", "катышкандар", "катышуучулардын саны", "участники", "участников",
+                     "число участников", "кол-во участников"),
+    "women": ("аялдар", "алардын ичинен аялдар", "женщины", "из них женщин", "женщин"),
+    "problem": ("көйгөй", "көйгөйлөр", "проблема", "проблемы"),
+    "votes": ("добуштар", "добуш", "голоса", "голосов", "стикеры"),
+}
+
+
+HEADERS = {  # the header row to write in the organiser's language (each is also read, see COLUMN_ALIASES)
+    "ky": ("айыл", "курак тобу", "күнү", "орун", "катышуучулар", "аялдар", "көйгөй", "добуштар"),
+    "ru": ("село", "возрастная группа", "дата", "место", "участники", "женщины", "проблема", "голоса"),
+}
+
+
+def session_headers(language: str) -> tuple[str, ...]:
+    """The CSV header row as the organiser writes it: Kyrgyz, Russian (Uzbek readers get Russian), else English."""
+    return HEADERS.get("ru" if language == "uz" else language, SESSION_COLUMNS)
+
+
+def column_name(header: str) -> str:
+    """The column a CSV header names, in English, Kyrgyz or Russian (underscores, spaces and case aside)."""
+    wanted = " ".join(header.replace("_", " ").split()).casefold().replace("ё", "е")
+    for column in SESSION_COLUMNS:
+        if wanted == column.replace("_", " ") or wanted in COLUMN_ALIASES[column]:
+            return column
+    return header.strip().lower()
 
 
 @dataclass
@@ -820,13 +1072,16 @@ class ImportReport:
 
 
 async def import_sessions_csv(session: AsyncSession, rnd: VotingRound, content: bytes | str, *, by: int | None,
-                              age_bands: Sequence[str]) -> ImportReport:
-    """Session results from CSV, one row per session and problem (columns ``SESSION_COLUMNS``; comma or
-    semicolon). All or nothing: any error and nothing is stored (``report.errors`` says where)."""
+                              age_bands: Sequence[str],
+                              min_participants: int = MIN_SESSION_PARTICIPANTS) -> ImportReport:
+    """Session results from CSV, one row per session and problem (columns ``SESSION_COLUMNS``, headers also in
+    Kyrgyz or Russian; comma or semicolon). The method's rules are checked per session, naming its first row:
+    at least ``min_participants`` people, at most five stickers each. All or nothing: any error and nothing is
+    stored (``report.errors`` says where)."""
     text = content.decode("utf-8-sig") if isinstance(content, bytes) else content.lstrip("\ufeff")
     first = text.splitlines()[0] if text.strip() else ""
     reader = csv.DictReader(io.StringIO(text), delimiter=";" if first.count(";") > first.count(",") else ",")
-    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
+    header = [column_name(h or "") for h in (reader.fieldnames or [])]
     report = ImportReport()
     missing = [c for c in SESSION_COLUMNS if c not in header]
     if missing:
@@ -835,7 +1090,7 @@ async def import_sessions_csv(session: AsyncSession, rnd: VotingRound, content: 
     villages = await round_villages(session, rnd.id)
     grouped: dict[tuple[int, str, date, str], dict[str, Any]] = {}
     for line, raw in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+        row = {column_name(k or ""): (v or "").strip() for k, v in raw.items() if k is not None}
         if not any(row.values()):
             continue
         try:
@@ -861,6 +1116,9 @@ async def import_sessions_csv(session: AsyncSession, rnd: VotingRound, content: 
         try:
             check_session(SessionInput(village_id, band, held_on, place, entry["participants"], entry["women"],
                                        dict(enumerate(entry["votes"].values()))))
+            if entry["participants"] < min_participants:
+                raise VotingError("too_few_participants", participants=entry["participants"],
+                                  minimum=min_participants)
             for name in entry["votes"]:
                 match = re.fullmatch(r"#\s*(\d+)", name.strip())
                 if match and int(match.group(1)) not in known:
@@ -999,6 +1257,13 @@ async def recount(session: AsyncSession, round_id: int | None = None) -> None:
         ["round_id", "village_id", "age_band", "sex", "problem_id", "votes"], counted))
 
 
+async def merged_tally(session: AsyncSession, round_id: int) -> Tally:
+    """The tally with every active merge applied: everywhere-merges by the tally, village-limited ones here."""
+    ends = village_merge_ends(await merges_of(session, round_id),
+                              {p.id: p.merged_into_id for p in await problems_of(session, round_id)})
+    return apply_village_merges(await tally(session, round_id, merged=True), ends)
+
+
 @dataclass(frozen=True)
 class Ranked:
     rank: int  # competition ranking: 1, 1, 3…
@@ -1044,15 +1309,27 @@ def top(votes: Votes, size: int = MAX_CHOICES) -> Top:
 
 @dataclass(frozen=True)
 class Turnout:
+    """People taking part, the women among them, and those who did not say their sex (their own group: the
+    women's share is of those whose sex is known, so it does not read low)."""
+
     people: int
     women: int
+    not_said: int = 0
+
+    @property
+    def said(self) -> int:
+        return self.people - self.not_said
+
+    @property
+    def men(self) -> int:
+        return self.said - self.women
 
     @property
     def women_share(self) -> float | None:
-        return self.women / self.people if self.people else None
+        return self.women / self.said if self.said > 0 else None
 
     def __add__(self, other: Turnout) -> Turnout:
-        return Turnout(self.people + other.people, self.women + other.women)
+        return Turnout(self.people + other.people, self.women + other.women, self.not_said + other.not_said)
 
 
 @dataclass
@@ -1075,8 +1352,9 @@ class Participation:
 
 async def participation(session: AsyncSession, round_id: int) -> Participation:
     women = func.sum(case((Ballot.sex == "f", 1), else_=0))
+    not_said = func.sum(case((Ballot.sex.is_(None), 1), else_=0))
     phone_rows = (await session.execute(
-        select(Ballot.village_id, Ballot.age_band, func.count(), women).where(Ballot.round_id == round_id)
+        select(Ballot.village_id, Ballot.age_band, func.count(), women, not_said).where(Ballot.round_id == round_id)
         .group_by(Ballot.village_id, Ballot.age_band))).all()
     session_rows = (await session.execute(
         select(OfflineSession.village_id, OfflineSession.age_band, func.sum(OfflineSession.participants),
@@ -1092,8 +1370,8 @@ async def participation(session: AsyncSession, round_id: int) -> Participation:
     sessions: dict[int, Turnout] = defaultdict(lambda: Turnout(0, 0))
     phone_by_band: dict[tuple[int, str | None], Turnout] = {}
     sessions_by_band: dict[tuple[int, str], Turnout] = {}
-    for village_id, band, count, w in phone_rows:
-        turnout = Turnout(int(count), int(w or 0))
+    for village_id, band, count, w, unknown in phone_rows:
+        turnout = Turnout(int(count), int(w or 0), int(unknown or 0))
         phone[village_id] = phone[village_id] + turnout
         phone_by_band[(village_id, band)] = turnout
     for village_id, band, count, w in session_rows:
@@ -1134,7 +1412,7 @@ async def results(session: AsyncSession, rnd: VotingRound) -> Results:
     return Results(
         round=rnd, aiyl_aimak=aimak, villages=await round_villages(session, rnd.id),
         problems={p.id: p for p in await problems_of(session, rnd.id)},
-        merged=await tally(session, rnd.id, merged=True), as_voted=await tally(session, rnd.id, merged=False),
+        merged=await merged_tally(session, rnd.id), as_voted=await tally(session, rnd.id, merged=False),
         participation=await participation(session, rnd.id), sessions=await sessions_of(session, rnd.id),
         session_votes={sid: int(n) for sid, n in (await session.execute(
             select(SessionVote.session_id, func.sum(SessionVote.votes))

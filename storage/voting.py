@@ -28,6 +28,7 @@ class VotingRound(Base):
     __tablename__ = "voting_round"
     __table_args__ = (
         CheckConstraint("phase IN ('draft', 'collecting', 'voting', 'closed')", name="phase"),
+        CheckConstraint("mode IN ('phone', 'sessions', 'both')", name="mode"),
         Index("ix_voting_round_phase_ends", "phase", "vote_ends_at"),
     )
 
@@ -36,6 +37,9 @@ class VotingRound(Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     phase: Mapped[str] = mapped_column(String(16), default="draft")
+    # Where the votes come from: phone ballots only, offline sessions only (no villager is messaged), or both
+    # (then a villager who took part in their village's session is refused a phone ballot).
+    mode: Mapped[str] = mapped_column(String(16), default="both", server_default="both")
     collect_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     vote_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Hours before the end of voting at which those who have not voted are reminded.
@@ -90,6 +94,8 @@ class ProblemMerge(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("voting_problem.id", ondelete="CASCADE"))
     target_id: Mapped[int] = mapped_column(ForeignKey("voting_problem.id", ondelete="CASCADE"))
     phase: Mapped[str] = mapped_column(String(16))  # the phase of the round when it was merged
+    # Counted together in this village only (the method merges within a village's gallery); NULL: everywhere.
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("village.id", ondelete="CASCADE"))
     merged_by: Mapped[int | None] = mapped_column(BigInteger)
     merged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     undone_by: Mapped[int | None] = mapped_column(BigInteger)
@@ -225,3 +231,16 @@ class SessionVote(Base):
                                             index=True)
     votes: Mapped[int] = mapped_column(Integer)
 
+
+
+class Attendance(Base):
+    """A villager's answer, asked once per round with both sources: did they take part in their village's
+    session? A yes is refused a phone ballot (their stickers were counted there)."""
+
+    __tablename__ = "voting_attendance"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("voting_round.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id", ondelete="CASCADE"))
+    attended: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -75,7 +75,8 @@ def test_postgres_urls_get_the_async_driver() -> None:
 def test_dates_numbers_and_percentages_in_the_persons_language() -> None:
     moment = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # 15:30 in Bishkek (UTC+6)
     zone = Settings(_env_file=None).zone
-    assert Formatter("ky", zone).datetime(moment) == "23 ноябрь 2026, 15:30"
+    # Kyrgyz as it is written (issue 12): "23-ноябрь, 2026-ж.", not "23 ноябрь 2026".
+    assert Formatter("ky", zone).datetime(moment) == "23-ноябрь, 2026-ж., 15:30"
     assert Formatter("ru", zone).datetime(moment) == "23 ноября 2026, 15:30"
     assert Formatter("en", zone).datetime(moment) == "23 November 2026, 15:30"
     assert Formatter("ru", zone).number(22500) == "22\xa0500"

@@ -175,15 +175,20 @@ async def test_round_from_collection_to_published_results(bot: Harness, caplog) 
     await organiser.send("/rounds")
     await organiser.tap(contains="Needs assessment 2026")
     await organiser.tap("Close voting")
-    texts = [m.text or "" for m in organiser.messages[-5:]]
+    assert "Nobody can vote or change a ballot after that" in organiser.last.text  # closing asks first
+    await organiser.tap("Yes, close it")
+    texts = [m.text or "" for m in organiser.messages[-6:]]
     results = next(t for t in texts if "Aiyl aimak in all" in t)
-    aral = results.split("\n\n")[1]
-    assert aral.splitlines()[1:] == [
-        "1. Питьевая вода: 21", "2. Внутренние дороги: 12", "2. Крыша клуба: 12", "4. Состояние школы: 10",
-        "5. Нет детского сада: 7", "5. Нет уличного освещения: 7",
-        "Tie at place 5: 2 problems have 7 votes each, so all of them are shown."]
-    assert "23 taking part, of them women 11 (48%)" in aral
-    photo = next(m for m in organiser.messages[-5:] if m.photo is not None).photo
+    aral = results.split("\n\n")[1].splitlines()[1:]
+    # Shared places are named as ranges; under each problem its votes by age group and sex (organisers only).
+    assert [line for line in aral if not line.startswith("   ")] == [
+        "1. Питьевая вода: 21", "2–3. Внутренние дороги: 12", "2–3. Крыша клуба: 12", "4. Состояние школы: 10",
+        "5–6. Нет детского сада: 7", "5–6. Нет уличного освещения: 7"]
+    assert aral[1] == "   18–35: 19 · 36–55: 1 · 56+: 1; women 1 · men 1 · in sessions 19"
+    assert "   places 2–3 shared: 2 problems with 12 votes each" in aral
+    assert aral[-1] == "   Tie at place 5: 2 problems have 7 votes each, so all of them are shown."
+    assert "23 taking part, of them women 11 (48%)" in results.split("\n\n")[1]
+    photo = next(m for m in organiser.messages[-6:] if m.photo is not None).photo
     assert photo.data.startswith(b"\x89PNG")
 
     # A late confirmation is refused with a clear message.
@@ -195,7 +200,7 @@ async def test_round_from_collection_to_published_results(bot: Harness, caplog) 
     document = organiser.last.document
     assert document.filename == f"needs-assessment-{round_id}.csv"
     rows = list(csv.reader(io.StringIO(document.data.decode("utf-8-sig"))))
-    assert ["Арал", "", "", "3", "3", "2", "20", "9", "23", "11", "48%"] in rows
+    assert ["Арал", "", "", "3", "3", "2", "20", "9", "23", "11", "0", "48%"] in rows  # 0: did not say their sex
     await aigul.send(f"/receipt {code.lower()}")
     assert f"Your ballot {code} is counted" in aigul.last.text and "• Нет детского сада" in aigul.last.text
     await organiser.send(f"/ballot {code}")
@@ -206,8 +211,9 @@ async def test_round_from_collection_to_published_results(bot: Harness, caplog) 
     assert "The results go to 6 villagers." in recent(organiser)
     published = await notice(bot.user(202), "Results of the vote:")
     assert published.photo is not None and published.text.splitlines()[3:] == [
-        "Бирдик: 3 taking part, of them women 1 (33%)", "1. Внутренние дороги: 2", "1. Крыша клуба: 2",
-        "1. Питьевая вода: 2", "4. Состояние школы: 1", "4. Нет детского сада: 1"]
+        "Бирдик: 3 taking part, of them women 1 (50%), 1 did not say their sex", "1–3. Внутренние дороги: 2",
+        "1–3. Крыша клуба: 2", "1–3. Питьевая вода: 2", "   places 1–3 shared: 3 problems with 2 votes each",
+        "4–5. Состояние школы: 1", "4–5. Нет детского сада: 1", "   places 4–5 shared: 2 problems with 1 vote each"]
 
 
 async def village_id(bot: Harness, code: str) -> int:

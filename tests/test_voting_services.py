@@ -187,8 +187,11 @@ async def test_tally_by_village_group_sex_source_and_total(db: Database) -> None
     # Participation, women always counted.
     share = result.participation
     assert share.village(villages["aral"]) == voting.Turnout(23, 11)
-    assert share.village(villages["birdik"]) == voting.Turnout(3, 1)
-    assert share.total() == voting.Turnout(26, 12) and share.eligible == {villages["aral"]: 3, villages["birdik"]: 3}
+    # Бирдик: one woman, one man, one who did not say — a group of its own, outside the women's share.
+    assert share.village(villages["birdik"]) == voting.Turnout(3, 1, not_said=1)
+    assert share.village(villages["birdik"]).women_share == 0.5 and share.village(villages["birdik"]).men == 1
+    assert share.total() == voting.Turnout(26, 12, not_said=1)
+    assert share.eligible == {villages["aral"]: 3, villages["birdik"]: 3}
 
 
 async def test_merge_after_voting_recomputes_is_recorded_and_undone(db: Database) -> None:

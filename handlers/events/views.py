@@ -153,11 +153,17 @@ def outcome_text(event: Event, fmt: Formatter) -> str:
 
 
 def answers_text(answers: Answers, fmt: Formatter) -> str:
-    return _("Invited: {invited}. Will come: {coming}; can't come: {not_coming}; no answer yet: {none}. "
+    text = _("Invited: {invited}. Will come: {coming}; can't come: {not_coming}; no answer yet: {none}. "
              "Questions and proposals: {questions}.").format(
         invited=fmt.number(answers.invited), coming=fmt.number(answers.coming),
         not_coming=fmt.number(answers.not_coming), none=fmt.number(answers.no_answer),
         questions=fmt.number(answers.questions))
+    if answers.coming:  # women counted separately; those who did not say their sex apart, outside the share
+        share = answers.coming_women_share
+        text += "\n" + _("Of those coming, women: {women} ({share}); did not say their sex: {not_said}.").format(
+            women=fmt.number(answers.coming_women), share=fmt.percent(share) if share is not None else "—",
+            not_said=fmt.number(answers.coming_not_said))
+    return text
 
 
 def _clip(text: str, limit: int = 4000) -> str:

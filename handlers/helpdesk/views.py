@@ -276,6 +276,10 @@ def stats_text(stats: stats_service.HelpdeskStats, language: str, settings: Sett
         _("Questions: {asked}, from {places} municipalities; answered {answered}, closed {closed}.").format(
             asked=fmt.number(stats.asked), places=fmt.number(stats.municipalities),
             answered=fmt.number(stats.answered), closed=fmt.number(stats.closed)),
+        _("People who asked: {people}, of them women {women} ({share}); did not say their sex: {not_said}.").format(
+            people=fmt.number(stats.askers), women=fmt.number(stats.askers_women),
+            share=fmt.percent(stats.askers_women_share) if stats.askers_women_share is not None else "—",
+            not_said=fmt.number(stats.askers_not_said)),
         _("Time to the first answer: median {median}, 90th percentile {p90}.").format(
             median=hours(stats.median_first_answer), p90=hours(stats.p90_first_answer)),
         _("Time to close: median {median}, 90th percentile {p90}.").format(

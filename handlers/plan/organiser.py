@@ -7,7 +7,7 @@ from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -113,8 +113,10 @@ async def on_survey_schedule(message: Message, state: FSMContext, session: Async
         return
     await state.clear()
     fmt = fmt_of(i18n, settings)
-    await message.answer(_("The survey about {service} is planned: first on {day}, {times} times in all.").format(
-        service=plan_report.service_label(survey.service, _), day=fmt.date(days[0]), times=fmt.number(survey.times)))
+    await message.answer(ngettext("The survey about {service} is planned: on {day}, {times} time in all.",
+                                  "The survey about {service} is planned: first on {day}, {times} times in all.",
+                                  survey.times).format(service=plan_report.service_label(survey.service, _),
+                                                       day=fmt.date(days[0]), times=fmt.number(survey.times)))
 
 
 @router.callback_query(OrgCB.filter(F.action == "report"))

@@ -167,7 +167,9 @@ async def survey_lines(session: AsyncSession, plan: Plan, language: str, fmt: Fo
         parts = [f"{place_name(villages[v], language)} {fmt.number(round(s.mean, 1))}"
                  for v, s in results.by_village.items() if v in villages and s.mean is not None]
         mean = results.overall.mean
-        lines.append(_("⭐ {service}: {answers} answers, mean {mean} of 5 {villages}").format(
+        lines.append(ngettext("⭐ {service}: {answers} answer, mean {mean} of 5 {villages}",
+                              "⭐ {service}: {answers} answers, mean {mean} of 5 {villages}",
+                              results.overall.answers).format(
             service=plan_report.service_label(survey.service, _), answers=fmt.number(results.overall.answers),
             mean=fmt.number(round(mean, 1)) if mean is not None else "—",
             villages=f"({'; '.join(parts)})" if parts else "").strip())

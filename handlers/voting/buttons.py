@@ -66,3 +66,22 @@ class SessionCB(CallbackData, prefix="vs"):
     a: str  # "village", "band", "save"
     r: int
     id: int
+
+
+class PickCB(CallbackData, prefix="vp"):
+    """Organisers pick from lists instead of typing numbers: ``a`` the step (group: gs toggle, gn next; merge: ms
+    source, mt target, mw where, mok confirm; unmerge: uk pick, uok confirm; tag: tp problem, tc competence; x
+    cancel), round, and the item tapped."""
+
+    a: str
+    r: int
+    id: int = 0
+
+
+class AttendCB(CallbackData, prefix="va"):
+    """The villager's answer, asked once per round with both sources: did they take part in the village meeting
+    (``a`` "y" or "n")."""
+
+    a: str
+    r: int
+    v: int

@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Formatter
 from bot.settings import Settings
 from handlers.voting import views
+from handlers.voting.pickers import example_time
 from handlers.voting.states import SessionEntry
 from handlers.voting.views import organiser_refusal, results_text, round_card
 from services import voting
 from services.roles import Roles
 from services.voting import VotingError
-from services.voting_report import chart_png
+from services.voting_report import chart_by_age_png, chart_png
+from storage.models import utcnow
 from storage.voting import VotingRound
 
 log = logging.getLogger("jamaat.voting")
@@ -40,7 +42,10 @@ def parse_local_time(text: str, settings: Settings) -> datetime:
             continue
         if "%H" not in pattern:
             moment = moment.replace(hour=23, minute=59)
-        return moment.replace(tzinfo=settings.zone)
+        moment = moment.replace(tzinfo=settings.zone)
+        if moment <= utcnow():  # refused at once, with a time that would do
+            raise VotingError("past_date", example=example_time(voting.future_example(), settings.zone))
+        return moment
     raise VotingError("bad_date", value=text[:40])
 
 
@@ -68,14 +73,14 @@ async def refresh_card(message: Message, session: AsyncSession, rnd: VotingRound
 async def send_results(message: Message, session: AsyncSession, rnd: VotingRound, language: str, fmt: Formatter, *,
                        merged: bool = True) -> None:
     results = await voting.results(session, rnd)
-    text = results_text(results, language, fmt, merged=merged)
-    if not merged:
-        text = _("As voted, before merges:") + "\n" + text
+    text = results_text(results, language, fmt, merged=merged, detail=True)
     for start in range(0, len(text), 4000):
         await message.answer(text[start:start + 4000])
     if merged:
         image = chart_png(results, gettext=_, language=language)
         await message.answer_photo(BufferedInputFile(image, filename="results.png"))
+        by_age = chart_by_age_png(results, gettext=_, language=language)
+        await message.answer_photo(BufferedInputFile(by_age, filename="results-by-age.png"))
     await message.answer(_("Export or publish:"), reply_markup=views.export_keyboard(rnd))
 
 

@@ -9,7 +9,7 @@ from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +20,8 @@ from bot.text import escape
 from handlers.voting import views
 from handlers.voting.buttons import NewRoundCB, RoundCB
 from handlers.voting.common import fmt_of, parse_local_time, refresh_card, refuse, send_results, start_session_entry
-from handlers.voting.states import ImportSessions, NewRound
+from handlers.voting.pickers import close_confirmation, example_time, problems_keyboard
+from handlers.voting.states import ChangeDates, ImportSessions, NewRound
 from handlers.voting.views import problems_text, round_card, submissions_text, villages_keyboard
 from jobs.voting import cancel_round_tasks, schedule_notices, schedule_round_tasks
 from services import voting
@@ -86,21 +87,36 @@ async def on_new_round_description(message: Message, state: FSMContext, session:
     chosen = {v.id for v in villages}
     await state.update_data(vr_villages=sorted(chosen))
     await state.set_state(NewRound.villages)
-    await message.answer(_("Which villages take part? All are chosen; tap to leave one out."),
+    await message.answer(_("Which villages take part? All are chosen; tap to leave one out. Then choose where the "
+                           "votes come from, and tap Done."),
                          reply_markup=villages_keyboard(villages, chosen, i18n.current_locale))
 
 
 @router.callback_query(NewRound.villages, NewRoundCB.filter())
 async def on_new_round_village(query: CallbackQuery, message: Message, callback_data: NewRoundCB, state: FSMContext,
-                               session: AsyncSession, i18n: I18n) -> None:
+                               session: AsyncSession, roles: Roles, settings: Settings, i18n: I18n) -> None:
     data = await state.get_data()
     villages = await list_villages(session, data["vr_aimak"])
     chosen = set(data.get("vr_villages", []))
+    mode = data.get("vr_mode", "both")
+    if callback_data.a == "mode":
+        if not 0 <= callback_data.id < len(voting.MODES):
+            await refuse(query, VotingError("bad_mode"))
+            return
+        mode = voting.MODES[callback_data.id]
+        await state.update_data(vr_mode=mode)
+        await query.answer()
+        await message.edit_reply_markup(reply_markup=villages_keyboard(villages, chosen, i18n.current_locale, mode))
+        return
     if callback_data.a == "done":
         if not chosen:
             await refuse(query, VotingError("bad_villages"))
             return
         await query.answer()
+        if mode == "sessions":  # no villager takes part by phone: no dates to ask
+            await message.edit_reply_markup(reply_markup=None)
+            await create_from_state(message, state, session, roles, settings, i18n, by=query.from_user.id)
+            return
         await state.set_state(NewRound.collect_ends)
         await message.edit_reply_markup(reply_markup=None)
         await message.answer(_("Until when are problems collected? Date and time like 20.03.2026 18:00 "
@@ -112,7 +128,7 @@ async def on_new_round_village(query: CallbackQuery, message: Message, callback_
     chosen ^= {callback_data.id}
     await state.update_data(vr_villages=sorted(chosen))
     await query.answer()
-    await message.edit_reply_markup(reply_markup=villages_keyboard(villages, chosen, i18n.current_locale))
+    await message.edit_reply_markup(reply_markup=villages_keyboard(villages, chosen, i18n.current_locale, mode))
 
 
 @router.message(NewRound.collect_ends, F.text, ~F.text.startswith("/"))
@@ -134,14 +150,24 @@ async def on_new_round_collect_ends(message: Message, state: FSMContext, setting
 async def on_new_round_vote_ends(message: Message, state: FSMContext, session: AsyncSession, roles: Roles,
                                  settings: Settings, i18n: I18n) -> None:
     assert message.text is not None and message.from_user is not None
-    data = await state.get_data()
     try:
         vote_ends = parse_local_time(message.text, settings)
+    except VotingError as exc:
+        await refuse(message, exc)
+        return
+    await create_from_state(message, state, session, roles, settings, i18n, by=message.from_user.id,
+                            vote_ends=vote_ends)
+
+
+async def create_from_state(message: Message, state: FSMContext, session: AsyncSession, roles: Roles,
+                            settings: Settings, i18n: I18n, *, by: int, vote_ends: datetime | None = None) -> None:
+    data = await state.get_data()
+    try:
         if not roles.may_organise(data.get("vr_aimak")):
             raise VotingError("not_found")
         rnd = await voting.create_round(
             session, aiyl_aimak_id=data["vr_aimak"], title=data["vr_title"], description=data["vr_description"],
-            village_ids=data["vr_villages"], vote_ends_at=vote_ends, created_by=message.from_user.id,
+            village_ids=data["vr_villages"], vote_ends_at=vote_ends, created_by=by, mode=data.get("vr_mode", "both"),
             collect_ends_at=datetime.fromisoformat(data["vr_collect"]) if data.get("vr_collect") else None)
     except VotingError as exc:
         await refuse(message, exc)
@@ -178,7 +204,7 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
             await message.answer(await submissions_text(session, rnd, language))
         elif action == "probs":
             await query.answer()
-            await message.answer(await problems_text(session, rnd, language))
+            await message.answer(await problems_text(session, rnd, language), reply_markup=problems_keyboard(rnd))
         elif action == "publish":
             ballots = await voting.publish_ballot(session, rnd, by=query.from_user.id)
             await schedule_round_tasks(session, rnd)
@@ -189,12 +215,25 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
             await message.answer(_("The ballot is published in {villages} villages and voting is open; "
                                    "{count} villagers will get it.").format(
                 villages=fmt.number(len(ballots)), count=fmt.number(count)))
-        elif action == "close":
+        elif action == "close":  # asks first
+            await query.answer()
+            text, markup = close_confirmation(rnd)
+            await message.answer(text, reply_markup=markup)
+        elif action == "closeok":
             closed = await voting.close_round(session, rnd, by=query.from_user.id)
             await cancel_round_tasks(session, rnd)
             await query.answer(_("Voting is closed.") if closed else _("Voting was already closed."))
             await refresh_card(message, session, rnd, language, fmt)
             await send_results(message, session, rnd, language, fmt)
+        elif action == "dates":
+            if rnd.phase not in ("collecting", "voting"):
+                raise VotingError("wrong_phase", phase=rnd.phase)
+            await query.answer()
+            await state.set_state(ChangeDates.ends)
+            await state.update_data(vr_round=rnd.id)
+            ends = _("voting") if rnd.phase == "voting" else _("collection of problems")
+            await message.answer(_("New end of {what}: date and time like {example}.").format(
+                what=ends, example=example_time(voting.future_example(), settings.zone)))
         elif action in ("res", "asv"):
             await query.answer()
             await send_results(message, session, rnd, language, fmt, merged=action == "res")
@@ -209,7 +248,8 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
         elif action in ("csv", "xlsx"):
             await query.answer()
             results = await voting.results(session, rnd)
-            parts = tables(results, gettext=_, language=language, zone=settings.zone)
+            parts = tables(results, gettext=_, language=language, zone=settings.zone, age_bands=settings.age_bands,
+                           ngettext=ngettext)
             data = to_csv(parts, language=language) if action == "csv" else to_xlsx(parts, language=language)
             await message.answer_document(BufferedInputFile(data, filename=f"needs-assessment-{rnd.id}.{action}"),
                                           caption=_("Needs assessment: {title}").format(title=escape(rnd.title)))
@@ -221,8 +261,34 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
             await state.set_state(ImportSessions.file)
             await state.update_data(vr_round=rnd.id)
             await message.answer(_("Send the CSV file of session results. Columns: {columns}; one row per "
-                                   "session and problem.").format(columns=", ".join(voting.SESSION_COLUMNS)))
+                                   "session and problem.").format(columns=", ".join(voting.session_headers(language))))
         else:
             raise VotingError("not_found")
     except VotingError as exc:
         await refuse(query, exc)
+
+
+@router.message(ChangeDates.ends, F.text, ~F.text.startswith("/"))
+async def on_change_dates(message: Message, state: FSMContext, session: AsyncSession, roles: Roles,
+                          settings: Settings, i18n: I18n) -> None:
+    """A new end time while the round is open: the tasks move, and those who have not voted hear of it."""
+    assert message.text is not None and message.from_user is not None
+    data = await state.get_data()
+    try:
+        rnd = await voting.round_for_organiser(session, roles, int(data.get("vr_round", 0)))
+        ends = parse_local_time(message.text, settings)
+        field = {"vote_ends_at": ends} if rnd.phase == "voting" else {"collect_ends_at": ends}
+        changed = await voting.change_dates(session, rnd, by=message.from_user.id, **field)
+    except VotingError as exc:
+        await refuse(message, exc)
+        return
+    await state.clear()
+    fmt = fmt_of(i18n, settings)
+    count = 0
+    if changed:
+        if rnd.phase == "voting":
+            await schedule_round_tasks(session, rnd)
+        count = await schedule_notices(session, rnd, "dates", by=message.from_user.id,
+                                       progress_chat_id=message.chat.id)
+    await message.answer(_("New end: {when}. {count} villagers who have not voted yet will hear of it.").format(
+        when=fmt.datetime(ends), count=fmt.number(count)))

@@ -54,13 +54,13 @@ async def on_problem(message: Message, command: CommandObject, session: AsyncSes
 @router.message(Command("tag"))
 async def on_tag(message: Message, command: CommandObject, session: AsyncSession, roles: Roles) -> None:
     assert message.from_user is not None
-    parts = (command.args or "").split()
+    parts = (command.args or "").split(maxsplit=1)  # the tag in the organiser's words: "өткөрүлүп берилген"
     if len(parts) != 2 or not parts[0].lstrip("#").isdigit():
         await message.answer(_("Use: /tag PROBLEM local|delegated|outside"))
         return
     try:
         rnd = await round_of_problem(session, roles, int(parts[0].lstrip("#")))
-        problem = await voting.tag_problem(session, rnd, int(parts[0].lstrip("#")), parts[1].lower(),
+        problem = await voting.tag_problem(session, rnd, int(parts[0].lstrip("#")), voting.parse_competence(parts[1]),
                                            by=message.from_user.id)
     except VotingError as exc:
         await refuse(message, exc)
@@ -113,14 +113,14 @@ async def on_unmerge(message: Message, command: CommandObject, session: AsyncSes
 
 @router.message(Command("reminders"))
 async def on_reminders(message: Message, command: CommandObject, session: AsyncSession, roles: Roles) -> None:
-    match = re.fullmatch(r"\s*(\d+)\s+([\d,\s]+)", command.args or "")
+    match = re.fullmatch(r"\s*(\d+)\s+(\S.*)", command.args or "", re.S)
     if not match:
         await message.answer(_("Use: /reminders ROUND HOURS, e.g. /reminders 3 48,24,2 reminds those who have not "
                                "voted 48, 24 and 2 hours before the close."))
         return
     try:
         rnd = await voting.round_for_organiser(session, roles, int(match.group(1)))
-        hours = voting.set_reminders(rnd, [int(h) for h in re.findall(r"\d+", match.group(2))])
+        hours = voting.set_reminders(rnd, voting.parse_reminder_hours(match.group(2)))  # 48,24,2 or 2d, 2h or 1к
         if rnd.phase == "voting":
             await schedule_round_tasks(session, rnd)
     except VotingError as exc:

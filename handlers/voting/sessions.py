@@ -21,7 +21,7 @@ from handlers.voting.buttons import SessionCB
 from handlers.voting.common import fmt_of, refuse
 from handlers.voting.states import ImportSessions, SessionEntry
 from handlers.voting.views import organiser_refusal
-from services import voting
+from services import voting, voting_results
 from services.places import place_name
 from services.roles import Role, Roles
 from services.voting import SessionInput, VotingError
@@ -193,3 +193,10 @@ async def on_sessions_file(message: Message, state: FSMContext, session: AsyncSe
                                                replaced=fmt.number(report.sessions_replaced),
                                                votes=fmt.number(report.votes),
                                                problems=fmt.number(report.problems_added)))
+    # Nobody counted twice: the sheets' participants against the phone ballots and the attendance answers.
+    results = await voting.results(session, rnd)
+    names = {v.id: place_name(v, i18n.current_locale) for v in results.villages}
+    warnings = [voting_results.double_count_warning(check, names[check.village_id], gettext=_, number=fmt.number)
+                for check in await voting_results.double_count_checks(session, results) if not check.ok]
+    if warnings:
+        await message.answer("\n".join(warnings))

@@ -33,3 +33,13 @@ class SessionEntry(StatesGroup):
 
 class ImportSessions(StatesGroup):
     file = State()
+
+
+class ChangeDates(StatesGroup):
+    ends = State()
+
+
+class Picking(StatesGroup):
+    """Grouping submissions by taps: the title of the new problem is typed after picking them."""
+
+    title = State()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,10 +13,10 @@ from bot.i18n import Formatter
 from bot.settings import Settings
 from bot.text import escape
 from handlers.people.views import age_band_label, places_keyboard
-from handlers.voting.buttons import BallotCB, CollectCB, NewRoundCB, RoundCB, SessionCB, mask_of
-from services import voting
+from handlers.voting.buttons import AttendCB, BallotCB, CollectCB, NewRoundCB, RoundCB, SessionCB, mask_of
+from services import voting, voting_results
 from services.places import place_name
-from services.voting import MAX_CHOICES, MAX_SUBMISSIONS, Results, Top, Turnout
+from services.voting import MAX_CHOICES, MAX_SUBMISSIONS, Results, Turnout
 from storage.models import AiylAimak, Village
 from storage.voting import Problem, VotingRound
 
@@ -34,50 +35,16 @@ def phase_label(phase: str) -> str:
 
 
 def turnout_text(turnout: Turnout, fmt: Formatter) -> str:
-    share = fmt.percent(turnout.women_share) if turnout.women_share is not None else "—"
-    return _("{count} taking part, of them women {women} ({share})").format(
-        count=fmt.number(turnout.people), women=fmt.number(turnout.women), share=share)
-
-
-def top_lines(results: Results, top: Top, language: str, fmt: Formatter, *, limit: int = 200) -> list[str]:
-    lines = []
-    for ranked in top.items:
-        title = voting.problem_title(results.problems[ranked.problem_id], language)
-        if len(title) > limit:
-            title = title[: limit - 1] + "…"
-        lines.append(_("{place}. {problem}: {votes}").format(place=ranked.rank, problem=escape(title),
-                                                              votes=fmt.number(ranked.votes)))
-    if top.tied:
-        lines.append(_("Tie at place {place}: {count} problems have {votes} votes each, so all of them are shown.")
-                     .format(place=top.tie_rank, count=len(top.tied), votes=fmt.number(top.tie_votes or 0)))
-    if not top.items:
-        lines.append(_("No votes yet."))
-    return lines
+    return voting_results.turnout_line(turnout, gettext=_, number=fmt.number, percent=fmt.percent)
 
 
 def results_text(results: Results, language: str, fmt: Formatter, *, village_id: int | None = None,
-                 merged: bool = True) -> str:
-    """Ranked priorities per village (or one village) and for the aiyl aimak, with participation."""
-    rnd = results.round
-    blocks = [f"<b>{escape(rnd.title)}</b> — " + phase_label(rnd.phase)]
-    villages = [v for v in results.villages if village_id is None or v.id == village_id]
-    for village in villages:
-        turnout = turnout_text(results.participation.village(village.id), fmt)
-        lines = [_("<b>{village}</b>: {turnout}").format(village=place_name(village, language), turnout=turnout)]
-        lines += top_lines(results, results.top(village.id, merged=merged), language, fmt)
-        blocks.append("\n".join(lines))
-    if village_id is None:
-        lines = [_("<b>Aiyl aimak in all</b>: {turnout}").format(
-            turnout=turnout_text(results.participation.total(), fmt))]
-        lines += top_lines(results, results.top(None, merged=merged), language, fmt)
-        blocks.append("\n".join(lines))
-        merges = results.active_merges
-        if merges:
-            blocks.append(_("Merged for this count:") + "\n" + "\n".join(
-                _("#{id}: {source} → {target}").format(
-                    id=m.id, source=escape(voting.problem_title(results.problems[m.source_id], language)),
-                    target=escape(voting.problem_title(results.problems[m.target_id], language))) for m in merges))
-    return "\n\n".join(blocks)
+                 merged: bool = True, detail: bool = False) -> str:
+    """Ranked priorities per village (or one village) and for the aiyl aimak, with participation and women's
+    share; shared places named; ``detail`` (organisers): each problem's votes by age group and sex."""
+    return voting_results.results_message(results, gettext=_, language=language, phase=phase_label(results.round.phase),
+                                          number=fmt.number, percent=fmt.percent, village_id=village_id,
+                                          merged=merged, detail=detail, ngettext=ngettext)
 
 
 def organiser_refusal(code: str, detail: dict | None = None) -> str:
@@ -97,12 +64,22 @@ def organiser_refusal(code: str, detail: dict | None = None) -> str:
         "unknown_problem": _("Problem #{id} is not in this round.").format(id=detail.get("id", "?")),
         "unknown_merge": _("Merge #{id} is not in this round.").format(id=detail.get("id", "?")),
         "bad_competence": _("Use one of: local, delegated, outside."),
+        "bad_mode": _("Choose where the votes come from: by phone, in sessions, or both."),
+        "sessions_only": _("This round takes its votes from the village sessions only; villagers get no messages "
+                           "and no ballot."),
+        "phone_only": _("This round takes its votes by phone only; it has no session results."),
+        "past_date": _("This time has already passed. Give one in the future, e.g. {example}.").format(
+            example=detail["example"] if isinstance(detail.get("example"), str)
+            else voting.future_example().strftime("%d.%m.%Y %H:%M")),
+        "too_few_participants": _("A session has at least {minimum} participants; this one has {participants}.")
+        .format(minimum=detail.get("minimum", voting.MIN_SESSION_PARTICIPANTS),
+                participants=detail.get("participants", "?")),
         "already_merged": _("Problem #{id} is already merged; undo that merge first.").format(
             id=detail.get("id", "?")),
         "merge_into_itself": _("A problem cannot be merged into itself."),
         "merge_undone": _("This merge is already undone."),
         "merge_on_ballot": _("This merge shaped the published ballots and cannot be undone now."),
-        "bad_reminders": _("Give hours before the close, e.g. 48,24,2."),
+        "bad_reminders": _("Give the times before the close, e.g. 48,24,2 (hours) or 2d, 2h."),
         "bad_villages": _("Choose at least one village."),
         "bad_participants": _("The number of participants must be above zero."),
         "women_over_participants": _("There cannot be more women than participants."),
@@ -147,8 +124,21 @@ def refusal(code: str, detail: dict | None = None) -> str:
         "too_long": _("Please keep it shorter: {limit} characters at most.").format(limit=detail.get("limit", 300)),
         "too_many_submissions": _("You have already named {limit} problems, the most one person can.").format(
             limit=detail.get("limit", MAX_SUBMISSIONS)),
+        "attended_session": _("You took part in the meeting in your village, and your votes were counted there. "
+                              "So there is no phone ballot for you in this round: nobody is counted twice."),
+        "sessions_only": _("In this round the votes are given at the meetings in the villages, not by phone."),
     }
     return texts.get(code, _("This button is no longer active."))
+
+
+def attendance_question(rnd: VotingRound, village: Village, language: str) -> tuple[str, InlineKeyboardMarkup]:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, I took part"), callback_data=AttendCB(a="y", r=rnd.id, v=village.id))
+    builder.button(text=_("No, I did not"), callback_data=AttendCB(a="n", r=rnd.id, v=village.id))
+    builder.adjust(2)
+    text = _("Before the ballot, one question (asked once): did you take part in the meeting on the village's "
+             "problems in {village} (the session with stickers)? If you did, your votes were counted there.")
+    return f"<b>{escape(rnd.title)}</b>\n" + text.format(village=place_name(village, language)), builder.as_markup()
 
 
 def hint() -> str:
@@ -194,50 +184,90 @@ def receipt_text(rnd: VotingRound, result: voting.CastResult, items: list[Proble
 # Rounds
 
 
+def mode_label(mode: str) -> str:
+    return {"both": _("by phone and in sessions"), "phone": _("by phone only"),
+            "sessions": _("in village sessions only")}[mode]
+
+
+def broadcast_title(kind: str, rnd: VotingRound, hours: int | None = None) -> str:
+    """A voting broadcast's name in its delivery report (the organiser's language)."""
+    what = {"collect": _("collection of problems opened"), "ballot": _("voting opened"),
+            "remind": _("reminder {hours} h before the close").format(hours=hours), "results": _("results"),
+            "dates": _("new dates")}[kind]
+    return f"{rnd.title}: {what}"
+
+
 async def round_card(session: AsyncSession, rnd: VotingRound, language: str,
                      fmt: Formatter) -> tuple[str, InlineKeyboardMarkup]:
     aimak = await session.get(AiylAimak, rnd.aiyl_aimak_id)
     villages = await voting.round_villages(session, rnd.id)
+    phone = voting.messages_villagers(rnd)
     lines = [f"<b>{escape(rnd.title)}</b> (#{rnd.id})",
              _("Aiyl aimak: {name}").format(name=place_name(aimak, language) if aimak else "—"),
              _("Villages: {names}").format(names=", ".join(place_name(v, language) for v in villages)),
+             _("Votes: {mode}").format(mode=mode_label(rnd.mode or "both")),
              _("Phase: {phase}").format(phase=phase_label(rnd.phase))]
-    if rnd.collect_ends_at:
-        lines.append(_("Collection ends: {when}").format(when=fmt.datetime(rnd.collect_ends_at)))
-    if rnd.vote_ends_at:
-        lines.append(_("Voting ends: {when}").format(when=fmt.datetime(rnd.vote_ends_at)))
-    lines.append(_("Reminders: {hours} hours before the close").format(
-        hours=", ".join(str(h) for h in rnd.reminder_hours or []) or "—"))
+    if rnd.phase == "closed":
+        if rnd.closed_at:
+            lines.append(_("Closed: {when}").format(when=fmt.datetime(rnd.closed_at)))
+        figures = voting_results.figures(await voting.results(session, rnd))
+        lines.append(_("Final figures: {turnout}; votes: {votes}; problems with votes: {problems}; sessions: "
+                       "{sessions}.").format(
+            turnout=turnout_text(figures.turnout, fmt), votes=fmt.number(figures.votes),
+            problems=fmt.number(figures.problems), sessions=fmt.number(figures.sessions)))
+    else:
+        if rnd.collect_ends_at and rnd.phase in ("draft", "collecting"):
+            lines.append(_("Collection ends: {when}").format(when=fmt.datetime(rnd.collect_ends_at)))
+        if rnd.vote_ends_at and phone:
+            lines.append(_("Voting ends: {when}").format(when=fmt.datetime(rnd.vote_ends_at)))
+        if phone:
+            lines.append(_("Reminders: {hours} hours before the close").format(
+                hours=", ".join(str(h) for h in rnd.reminder_hours or []) or "—"))
     builder = InlineKeyboardBuilder()
-    buttons = {
-        "draft": [("collect", _("Open collection of problems")), ("probs", _("Problems")),
-                  ("publish", _("Publish the ballot and open voting"))],
-        "collecting": [("subs", _("Submissions")), ("probs", _("Problems")),
-                       ("publish", _("Publish the ballot and open voting"))],
-        "voting": [("res", _("Results so far")), ("probs", _("Problems")), ("close", _("Close voting"))],
-        "closed": [("res", _("Results")), ("asv", _("Results before merges")), ("probs", _("Problems")),
-                   ("pubres", _("Publish the results to villagers")), ("csv", _("Export CSV")),
-                   ("xlsx", _("Export XLSX"))],
-    }[rnd.phase]
-    if rnd.phase != "draft":
+    if not phone:
+        buttons = ([("res", _("Results")), ("asv", _("Results before merges")), ("probs", _("Problems")),
+                    ("csv", _("Export CSV")), ("xlsx", _("Export XLSX"))] if rnd.phase == "closed" else
+                   [("res", _("Results so far")), ("probs", _("Problems")), ("close", _("Close the round"))])
+    else:
+        buttons = {
+            "draft": [("collect", _("Open collection of problems")), ("probs", _("Problems")),
+                      ("publish", _("Publish the ballot and open voting"))],
+            "collecting": [("subs", _("Submissions")), ("probs", _("Problems")),
+                           ("publish", _("Publish the ballot and open voting"))],
+            "voting": [("res", _("Results so far")), ("probs", _("Problems")), ("close", _("Close voting"))],
+            "closed": [("res", _("Results")), ("asv", _("Results before merges")), ("probs", _("Problems")),
+                       ("pubres", _("Publish the results to villagers")), ("csv", _("Export CSV")),
+                       ("xlsx", _("Export XLSX"))],
+        }[rnd.phase]
+        if rnd.phase in ("collecting", "voting"):
+            buttons.append(("dates", _("Change the dates")))
+    if rnd.mode != "phone" and (rnd.phase != "draft" or not phone):
         buttons += [("sess", _("Add a session result")), ("imp", _("Import sessions (CSV)"))]
     for action, text in buttons:
         builder.button(text=text, callback_data=RoundCB(a=action, r=rnd.id))
     builder.adjust(2)
-    lines.append(_("Commands: /problem {id} SUBMISSIONS TITLE_KY | TITLE_RU, /tag PROBLEM local|delegated|outside, "
-                   "/merge PROBLEM INTO_PROBLEM, /unmerge MERGE, /reminders {id} 48,24,2, /ballot RECEIPT")
-                 .format(id=rnd.id))
+    lines.append(_("Problems, groups and merges: tap “Problems”. Typed shortcuts: /problem, /tag, /merge, /unmerge, "
+                   "/reminders {id} 48,24,2 (or 2d, 2h), /ballot RECEIPT").format(id=rnd.id))
     return "\n".join(lines), builder.as_markup()
 
 
-def villages_keyboard(villages: list[Village], chosen: set[int], language: str) -> InlineKeyboardMarkup:
+def mode_buttons(builder: InlineKeyboardBuilder, mode: str) -> None:
+    for index, key in enumerate(voting.MODES):
+        mark = "🔘" if key == mode else "⚪"
+        builder.button(text=f"{mark} {mode_label(key)}", callback_data=NewRoundCB(a="mode", id=index))
+
+
+def villages_keyboard(villages: list[Village], chosen: set[int], language: str,
+                      mode: str = "both") -> InlineKeyboardMarkup:
+    """The villages taking part (toggles), then where the votes come from (one of three), then Done."""
     builder = InlineKeyboardBuilder()
     for village in villages:
         mark = "✅" if village.id in chosen else "▫️"
         builder.button(text=f"{mark} {place_name(village, language)}",
                        callback_data=NewRoundCB(a="village", id=village.id))
+    mode_buttons(builder, mode)
     builder.button(text=_("Done"), callback_data=NewRoundCB(a="done", id=0))
-    builder.adjust(2)
+    builder.adjust(*([2] * (len(villages) // 2)), *([1] * (len(villages) % 2)), 1, 1, 1, 1)
     return builder.as_markup()
 
 
@@ -292,6 +322,14 @@ def round_notice(kind: str, rnd: VotingRound, village: Village, language: str, f
               if rnd.collect_ends_at else []),
         ])
         builder.button(text=_("Name problems"), callback_data=CollectCB(a="start", r=rnd.id))
+    elif kind == "dates":
+        when = rnd.vote_ends_at if rnd.phase == "voting" else rnd.collect_ends_at
+        text = "\n".join([f"<b>{escape(rnd.title)}</b>", _("New dates for {village}: open until {when}.").format(
+            village=place_name(village, language), when=fmt.datetime(when) if when else "—")])
+        if rnd.phase == "voting":
+            builder.button(text=_("Open the ballot"), callback_data=BallotCB(a="o", r=rnd.id, v=village.id))
+        else:
+            builder.button(text=_("Name problems"), callback_data=CollectCB(a="start", r=rnd.id))
     elif kind in ("ballot", "remind"):
         lead = (_("Voting is open: choose up to five priority problems of {village}.") if kind == "ballot"
                 else _("Reminder: you have not voted yet on the priority problems of {village}."))

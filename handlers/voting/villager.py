@@ -10,7 +10,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +19,7 @@ from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
 from handlers.voting import views
-from handlers.voting.buttons import BallotCB, CollectCB, choice_from
+from handlers.voting.buttons import AttendCB, BallotCB, CollectCB, choice_from
 from handlers.voting.states import Collecting
 from handlers.voting.views import ballot_keyboard, ballot_text, hint, receipt_text, refusal
 from services import voting
@@ -40,6 +40,15 @@ async def show_ballot(message: Message, session: AsyncSession, rnd: VotingRound,
     assert person.village_id is not None
     village = await session.get(Village, person.village_id)
     assert village is not None
+    if not edit and await voting.ask_attendance(session, rnd, person):  # nobody counted twice: asked once
+        attended = await voting.attendance_of(session, rnd.id, person.id)
+        if attended is None:
+            text, markup = views.attendance_question(rnd, village, language)
+            await message.answer(text, reply_markup=markup)
+            return
+        if attended:
+            await message.answer(refusal("attended_session"))
+            return
     items = await voting.ballot_items(session, rnd.id, village.id)
     if positions is None:
         mine = await voting.my_ballot(session, rnd.id, person.id)
@@ -123,6 +132,27 @@ async def on_ballot(query: CallbackQuery, message: Message, callback_data: Ballo
         await query.answer(refusal(exc.code, exc.detail), show_alert=True)
 
 
+@router.callback_query(AttendCB.filter())
+async def on_attendance(query: CallbackQuery, message: Message, callback_data: AttendCB, session: AsyncSession,
+                        person: Person | None, settings: Settings, i18n: I18n) -> None:
+    """"Did you take part in the meeting in your village?" — a yes is counted there, not by phone."""
+    rnd = await voting.get_round(session, callback_data.r)
+    try:
+        await voting.check_ballot(session, rnd, person, callback_data.v, [], partial=True)
+        assert rnd is not None and person is not None
+        attended = await voting.record_attendance(session, rnd, person, callback_data.a == "y")
+    except VotingError as exc:
+        log_refusal(query.from_user.id, query.data or "", exc.code)
+        await query.answer(refusal(exc.code, exc.detail), show_alert=True)
+        return
+    await query.answer()
+    if attended:
+        await message.edit_text(refusal("attended_session"))
+        return
+    await message.edit_reply_markup(reply_markup=None)
+    await show_ballot(message, session, rnd, person, i18n.current_locale, settings, positions=set())
+
+
 async def show_summary(message: Message, rnd: VotingRound, data: BallotCB, items: list[Problem], chosen: list[int],
                        language: str, settings: Settings) -> None:
     titles = {p.id: escape(voting.problem_title(p, language)) for p in items}
@@ -154,7 +184,9 @@ async def on_receipt(message: Message, command: CommandObject, session: AsyncSes
                  code=view.receipt, when=fmt.datetime(view.changed_at)),
              *(f"• {escape(voting.problem_title(problems[pid], language))}" for pid in view.problem_ids)]
     if view.version > 1:
-        lines.append(_("You changed it {count} times; only the last ballot counts.").format(count=view.version - 1))
+        lines.append(ngettext("You changed it once; only the last ballot counts.",
+                              "You changed it {count} times; only the last ballot counts.",
+                              view.version - 1).format(count=view.version - 1))
     await message.answer("\n".join(lines))
 
 
