@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 from sqlalchemy.exc import IntegrityError
 
+from services import channels
 from services.people import mark_reachable, person_by_telegram_id
 from services.roles import roles_of
 from storage.db import Database, current_session
@@ -49,6 +50,8 @@ class SessionMiddleware(BaseMiddleware):
                     person = await person_by_telegram_id(session, user.id)
                     if person is not None and person.unreachable_at is not None:
                         mark_reachable(person)
+                    if person is not None and person.id is not None and not channels.is_whatsapp_chat(user.id):
+                        await channels.seen_on_telegram(session, person.id, user.id)
                     data["roles"] = await roles_of(session, user.id, self.admin_ids)
                 data["person"] = person
                 # Plain value for the language middleware: the error handler runs after the session is gone.

@@ -279,3 +279,29 @@ async def test_a_telegram_person_on_whatsapp_gets_notices_there(fastbot: Harness
     await delivered(bot)
     assert any("Draft local budget for 2027" in (m.text or "") for m in villager.messages), villager.dump()
     assert not any("Draft local budget" in (t or "") for t in tg.texts)  # one notice, where they are now
+
+
+async def test_a_linked_person_is_reached_where_they_wrote_last(fastbot: Harness) -> None:
+    """Notices follow the person to the channel they used most recently, both ways."""
+    bot = fastbot
+    await organiser(bot, "kok-irim")
+    tg = await register(bot, 1303, language="English", village="Арал", sex=None, phone="+996700300003")
+    villager = bot.wa_user("996700300003", "Aibek")
+
+    def notices(texts: list[str | None]) -> int:
+        return sum("Draft local budget for 2027" in (t or "") for t in texts)
+
+    await villager.send("salam")  # now on WhatsApp
+    await make_event(bot, "kok-irim", starts_in=timedelta(days=3), progress=None)
+    await delivered(bot)
+    assert (notices(tg.texts), notices(villager.texts)) == (0, 1), villager.dump()
+
+    await tg.send("/start")  # back on Telegram
+    await make_event(bot, "kok-irim", starts_in=timedelta(days=4), progress=None)
+    await delivered(bot)
+    assert (notices(tg.texts), notices(villager.texts)) == (1, 1), tg.dump()
+
+    await villager.send("hello")  # and on WhatsApp again
+    await make_event(bot, "kok-irim", starts_in=timedelta(days=5), progress=None)
+    await delivered(bot)
+    assert (notices(tg.texts), notices(villager.texts)) == (1, 2), villager.dump()
