@@ -190,6 +190,30 @@ async def seen_on_telegram(session: AsyncSession, person_id: int, telegram_id: i
         cache[person_id] = telegram_id
 
 
+async def link_telegram(session: AsyncSession, stub: Person, key: str, raw_phone: str,
+                        now: datetime | None = None) -> Person | None:
+    """A Telegram account shared a number registered first on WhatsApp: the account becomes that person (a
+    linked Telegram identity), and the half-made Telegram person (``stub``) gives up its Telegram id. Returns
+    the person, or None when the number belongs to another Telegram account (then nothing changes)."""
+    owner = await session.scalar(select(Person).where(Person.phone_hash == phone_hash(key, raw_phone)))
+    telegram_id = stub.telegram_id
+    if (owner is None or owner.id == stub.id or owner.forgotten_at is not None or telegram_id is None
+            or not is_whatsapp_chat(owner.telegram_id)):
+        return None
+    stub.telegram_id = None  # the account is the WhatsApp person's now; the stub holds nothing of note
+    await session.flush()
+    identity = await identity_by_chat(session, telegram_id)
+    if identity is None:
+        identity = ChannelIdentity(channel=TELEGRAM, chat_id=telegram_id)
+        session.add(identity)
+    identity.person_id, identity.last_inbound_at = owner.id, now or utcnow()
+    await session.flush()
+    if stub.language is not None:  # the language just chosen on Telegram is the person's (one language)
+        owner.language = stub.language
+    session.info.pop("jamaat_reach", None)
+    return owner
+
+
 async def forget(session: AsyncSession, person_id: int, telegram_id: int | None) -> None:
     """The right to be forgotten: the WhatsApp identities of the person go with the rest."""
     conditions = [ChannelIdentity.person_id == person_id]

@@ -27,7 +27,10 @@ async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Pers
         linked = await channels.linked_person(session, telegram_id)
         if linked is not None:
             return linked
-    return await session.scalar(select(Person).where(Person.telegram_id == telegram_id))
+    person = await session.scalar(select(Person).where(Person.telegram_id == telegram_id))
+    if person is None and not channels.is_whatsapp_chat(telegram_id):  # a Telegram account linked to a person
+        person = await channels.linked_person(session, telegram_id)  # registered on WhatsApp first
+    return person
 
 
 async def person_by_phone(session: AsyncSession, key: str, raw_phone: str) -> Person | None:

@@ -305,3 +305,37 @@ async def test_a_linked_person_is_reached_where_they_wrote_last(fastbot: Harness
     await make_event(bot, "kok-irim", starts_in=timedelta(days=5), progress=None)
     await delivered(bot)
     assert (notices(tg.texts), notices(villager.texts)) == (1, 2), villager.dump()
+
+
+async def test_a_whatsapp_person_writing_to_the_telegram_bot_is_the_same_person(wabot: Harness) -> None:
+    """Registered on WhatsApp first; the same number shared on Telegram links the account, one ballot."""
+    villager = await wa_register(wabot, "996700300004", village="Бирдик")
+    round_id = await twelve_problem_round(wabot.db)
+    await villager.send("/vote")
+    await villager.choose("3")
+    await villager.tap(contains="Next: check my choice (1)")
+    await villager.tap("✅ Confirm")
+    assert "Your ballot is counted." in villager.last.text, villager.dump()
+
+    tg = wabot.user(1304, phone="+996700300004")
+    await tg.send("/start")
+    await tg.tap("Русский")
+    await tg.share_contact()
+    said = "\n".join(t or "" for t in tg.texts)
+    assert "уже зарегистрирован" in said and "Бирдик" in said, tg.dump()  # told so, in their language
+    assert "another Telegram account" not in said and "другим аккаунтом" not in said, tg.dump()
+    await tg.send("/vote")  # the same ballot: the choice made on WhatsApp is there
+    assert "Бирдик" in tg.last.text and "Выбрано: 1 из 5." in tg.last.text, tg.dump()
+    await tg.tap(contains="Проблема 4")
+    await tg.tap(contains="Далее: проверить выбор (2)")
+    await tg.tap(index=0)
+    assert "Ваш бюллетень учтён." in tg.last.text, tg.dump()
+    wa_chat = await chat_of(wabot, villager)
+    async with wabot.db.session() as session:
+        person = await person_by_telegram_id(session, 1304)
+        wa_person = await person_by_telegram_id(session, wa_chat)
+        assert person is not None and wa_person is not None and person.id == wa_person.id
+        assert person.village.code == "birdik"
+        people_with_phone = (await session.scalars(select(Person).where(Person.phone_hash.is_not(None)))).all()
+        ballots = (await session.scalars(select(Ballot).where(Ballot.round_id == round_id))).all()
+    assert len(people_with_phone) == 1 and len(ballots) == 1
