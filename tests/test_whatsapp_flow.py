@@ -44,20 +44,6 @@ async def wabot(db: Database) -> AsyncIterator[Harness]:
         yield harness
 
 
-async def test_registration_from_whatsapp(wabot: Harness) -> None:
-    villager = wabot.wa_user("996700200001", "Aigul")
-    await villager.send("salam")
-    assert villager.last.text == "Тилди тандаңыз:" and len(villager.last.rows) == 4, villager.dump()
-    await villager.tap("English")
-    assert "Choose your aiyl aimak" in villager.last.text, villager.dump()
-    await villager.tap("Көк-Ирим")
-    await villager.tap("Бирдик")
-    await villager.tap("Yes, add them")
-    await villager.tap("Woman")
-    await villager.tap("36–55")
-    assert "you are registered in Бирдик" in villager.last.text, villager.dump()
-
-
 async def wa_register(bot: Harness, wa_id: str, village: str = "Арал", name: str = "Aigul"):
     villager = bot.wa_user(wa_id, name)
     await villager.send("salam")
