@@ -22,7 +22,7 @@ from storage.delivery import Broadcast
 from storage.events import Event
 from storage.models import Person, utcnow
 from storage.plan import MonitoringAnswer
-from storage.voting import Ballot
+from storage.voting import Ballot, VotingRound
 from tests.harness import Harness, running_bot
 from tests.test_events import FAST, delivered, make_event, organiser
 from tests.test_helpdesk_flow import GROUP, LAWYER_1
@@ -325,3 +325,50 @@ async def test_a_whatsapp_person_writing_to_the_telegram_bot_is_the_same_person(
         people_with_phone = (await session.scalars(select(Person).where(Person.phone_hash.is_not(None)))).all()
         ballots = (await session.scalars(select(Ballot).where(Ballot.round_id == round_id))).all()
     assert len(people_with_phone) == 1 and len(ballots) == 1
+
+
+async def test_vote_opened_and_results_reach_a_whatsapp_villager_outside_the_window(fastbot: Harness) -> None:
+    """The vote-opened notice and the results (with their chart) come as templates outside the 24-hour window,
+    the full messages when the villager taps "Read"."""
+    from jobs.voting import queue_notices
+
+    bot = fastbot
+    assert bot.wa is not None and bot.app is not None
+    villager = await wa_register(bot, "996700400002")
+    async with bot.db.session() as session:
+        aimak = await find_aiyl_aimak(session, "kok-irim")
+        rnd = await voting.create_round(session, aiyl_aimak_id=aimak.id, title="ЖМБА 2026", created_by=2001,
+                                        vote_ends_at=utcnow() + timedelta(days=7))
+        await voting.open_collection(session, rnd, by=2001)
+        for number in range(1, 4):
+            await voting.add_problem(session, rnd, title_ky=f"Көйгөй {number}", title_ru=f"Проблема {number}",
+                                     by=2001)
+        await voting.publish_ballot(session, rnd, by=2001)
+        round_id = rnd.id
+        bot.wa.advance(hours=30)  # the window closes
+        assert await queue_notices(session, bot.app.i18n, bot.app.settings, rnd, "ballot", by=None) == 1
+    await delivered(bot)
+    template = villager.last
+    assert template.type == "template" and "ЖМБА 2026" in template.text, villager.dump()
+    await villager.tap(template.buttons[0])  # "Read"
+    notice = next(m for m in reversed(villager.messages) if "Voting is open" in (m.text or ""))
+    assert "Арал" in notice.text, villager.dump()
+    await villager.tap("Open the ballot")
+    await villager.tap(contains="Проблема 2")
+    await villager.tap(contains="Next: check my choice (1)")
+    await villager.tap("✅ Confirm")
+    assert "Your ballot is counted." in villager.last.text, villager.dump()
+
+    async with bot.db.session() as session:
+        rnd = await session.get(VotingRound, round_id)
+        assert await voting.close_round(session, rnd, by=2001)
+        assert await voting.publish_results(session, rnd, by=2001)
+        bot.wa.advance(hours=30)
+        assert await queue_notices(session, bot.app.i18n, bot.app.settings, rnd, "results", by=None) == 1
+    await delivered(bot)
+    template = villager.last
+    assert template.type == "template" and "Results of the vote" in template.text, villager.dump()
+    await villager.tap(template.buttons[0])
+    results = next(m for m in reversed(villager.messages) if "Results of the vote:" in (m.text or "")
+                   and m.type != "template")
+    assert results.type == "image" and "Проблема 2: 1" in results.text, villager.dump()
