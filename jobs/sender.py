@@ -197,7 +197,7 @@ class _Run:
     async def _lane(self, queue: deque[outbox.Claimed], pacer: _Pacer) -> None:
         """One message after another. The answer of one is recorded in the same transaction that marks the next
         ``sending``, so each message costs one commit, and an answer is always on record before the next call."""
-        answered: tuple[outbox.Claimed, Message, str | None] | None = None
+        answered: tuple[outbox.Claimed, Message, str | None, int] | None = None
         try:
             while queue and not self.stop:
                 await pacer.wait()
@@ -215,12 +215,16 @@ class _Run:
                     continue
                 if message.in_doubt:
                     self.report.in_doubt += 1
+                throttles = [0]  # throttling answers on the way (a channel's client counts them)
+                token = outbox.THROTTLES.set(throttles)
                 try:
                     sent, new_file_id = await _call(self.app, message)
                 except Exception as exc:  # noqa: BLE001 - sorted out in _failed
                     await self._failed(message, exc)
                     continue
-                answered = (message, sent, new_file_id)
+                finally:
+                    outbox.THROTTLES.reset(token)
+                answered = (message, sent, new_file_id, throttles[0])
         except Exception:  # noqa: BLE001 - a database error: rows stay claimed or in doubt until the lease ends
             log.exception("outbox lane stopped")
         finally:
@@ -231,8 +235,10 @@ class _Run:
                 except Exception:  # noqa: BLE001
                     log.exception("outbox message %s: sent, but could not record it", answered[0].id)
 
-    async def _record(self, session: Any, message: outbox.Claimed, sent: Message, new_file_id: str | None) -> None:
-        await outbox.mark_sent(session, message.id, now=self.clock(), telegram_message_id=sent.message_id)
+    async def _record(self, session: Any, message: outbox.Claimed, sent: Message, new_file_id: str | None,
+                      throttled: int = 0) -> None:
+        await outbox.mark_sent(session, message.id, now=self.clock(), telegram_message_id=sent.message_id,
+                               throttled=throttled)
         if new_file_id is not None and message.file is not None:
             await outbox.remember_file_id(session, message.file.id, new_file_id)
         self.state.pacer.recover()
@@ -248,7 +254,8 @@ class _Run:
             self.state.pacer.slow_down()
             log.info("429 from Telegram: retry after %s s (chat %s)", exc.retry_after, message.chat_id)
             async with db.session() as session:
-                await outbox.retry_later(session, message.id, not_before=until, error=exc.message,
+                await outbox.retry_later(session, message.id, not_before=until,
+                                         error=f"{outbox.THROTTLED_NOTE}: {exc.message}",
                                          failed_attempt=False, max_attempts=settings.outbox_max_attempts)
             report.released += 1
             return
@@ -330,6 +337,9 @@ def _progress_text(title: str, progress: outbox.Progress, formatter: Formatter, 
         unreachable=number(progress.unreachable)))
     if progress.cancelled:
         lines.append(_("Withdrawn (data deleted): {cancelled}").format(cancelled=number(progress.cancelled)))
+    if progress.throttled:
+        lines.append(_("Slowed down by the messenger's limits, sent again: {throttled}").format(
+            throttled=number(progress.throttled)))
     return "\n".join(lines)
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -61,12 +62,25 @@ class Progress:
     failed: int = 0
     unreachable: int = 0  # blocked the bot or left Telegram
     cancelled: int = 0  # the person asked to be forgotten before it went out
+    throttled: int = 0  # messages the messenger slowed down (throttling answers, retried)
 
     @property
     def done(self) -> bool:
         return self.pending == 0
 
 
+
+
+# Throttling answers the messenger gave while the sender sent one message: the sender sets a counter, a channel's
+# client adds to it (``count_throttle``), and a message slowed down is marked so the broadcast report counts it.
+THROTTLES: ContextVar[list[int] | None] = ContextVar("jamaat_throttles", default=None)
+THROTTLED_NOTE = "throttled"
+
+
+def count_throttle() -> None:
+    box = THROTTLES.get()
+    if box is not None:
+        box[0] += 1
 
 
 async def create_broadcast(session: AsyncSession, *, kind: str, subject: str, created_by: int | None, title: str,
@@ -136,7 +150,10 @@ async def broadcast_progress(session: AsyncSession, broadcast_id: int) -> Progre
         .group_by(OutboxMessage.status)
     )).all()
     counts = {status: int(n) for status, n in rows}
+    throttled = await session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.last_error.startswith(THROTTLED_NOTE)))
     return Progress(
+        throttled=int(throttled or 0),
         total=sum(counts.values()),
         sent=counts.get(SENT, 0),
         pending=counts.get(PENDING, 0) + counts.get(SENDING, 0),
@@ -285,11 +302,15 @@ async def start_sending(session: AsyncSession, message_id: int, *, worker: str, 
     return result.rowcount == 1
 
 
-async def mark_sent(session: AsyncSession, message_id: int, *, now: datetime, telegram_message_id: int | None) -> None:
+async def mark_sent(session: AsyncSession, message_id: int, *, now: datetime, telegram_message_id: int | None,
+                    throttled: int = 0) -> None:
+    """Sent; a message the messenger slowed down on the way (now or on an earlier attempt) keeps a note of it."""
+    note: Any = (f"{THROTTLED_NOTE} {throttled}×" if throttled else
+                 case((OutboxMessage.last_error.startswith(THROTTLED_NOTE), OutboxMessage.last_error), else_=None))
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.id == message_id)
         .values(status=SENT, sent_at=now, telegram_message_id=telegram_message_id, claimed_by=None,
-                claimed_until=None, last_error=None)
+                claimed_until=None, last_error=note)
         .execution_options(synchronize_session=False)
     )
 

@@ -372,3 +372,21 @@ async def test_vote_opened_and_results_reach_a_whatsapp_villager_outside_the_win
     results = next(m for m in reversed(villager.messages) if "Results of the vote:" in (m.text or "")
                    and m.type != "template")
     assert results.type == "image" and "Проблема 2: 1" in results.text, villager.dump()
+
+
+async def test_throttling_is_counted_in_the_organisers_broadcast_report(db: Database) -> None:
+    from bot.emulator.whatsapp import WhatsAppLimits
+    from tests.test_events import ORGANISER
+
+    async with running_bot(db, whatsapp=True, **{**FAST, "whatsapp_retry_seconds": 0.2}) as bot:
+        boss = await organiser(bot, "kok-irim")
+        await wa_register(bot, "996700400003")
+        await wa_register(bot, "996700400004", village="Бирдик")
+        assert bot.wa is not None
+        bot.wa.limits = WhatsAppLimits(per_second=1)  # the second notice within a second is throttled
+        await make_event(bot, "kok-irim", starts_in=timedelta(days=3), progress=ORGANISER)
+        await delivered(bot)
+        report = await boss.wait_for_message(lambda m: (m.text or "").startswith("✅ Sent"), timeout=15)
+        assert bot.wa.stats["130429"] > 0
+        line = next(line for line in report.text.splitlines() if line.startswith("Slowed down by the messenger"))
+        assert int(line.rsplit(" ", 1)[1]) > 0, report.text
