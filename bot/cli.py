@@ -90,20 +90,29 @@ async def _run(settings: Settings) -> None:
     from bot.app import Jamaat
 
     settings.require("bot_token", "phone_hash_key")
+    from bot.webhook import WHATSAPP_PATH, mount_whatsapp
 
     app = Jamaat.create(settings)
     dashboard = None
     try:
         await app.prepare()
-        # The web dashboard on a small server of its own (JAMAAT_DASHBOARD_HOST/PORT; port 0 turns it off).
+        # The web dashboard on a small server of its own (JAMAAT_DASHBOARD_HOST/PORT; port 0 turns it off),
+        # which also serves WhatsApp's webhook at /whatsapp/webhook when WhatsApp is configured.
         if settings.dashboard_port:
             from bot.dashboard import serve
 
             try:
-                dashboard = await serve(app, settings.dashboard_host, settings.dashboard_port)
+                dashboard = await serve(app, settings.dashboard_host, settings.dashboard_port,
+                                        also=lambda server: mount_whatsapp(server, app))
+                if app.whatsapp is not None:
+                    logging.getLogger("jamaat").info("WhatsApp webhook at %s:%s%s", settings.dashboard_host,
+                                                     settings.dashboard_port, WHATSAPP_PATH)
             except OSError as exc:  # the bot matters more than its dashboard: it runs on without it
                 logging.getLogger("jamaat").error("dashboard not started on %s:%s: %s", settings.dashboard_host,
                                                   settings.dashboard_port, exc)
+        elif app.whatsapp is not None:
+            logging.getLogger("jamaat").error("WhatsApp is configured but JAMAAT_DASHBOARD_PORT is 0: its webhook "
+                                              "is not served (set a port, or use jamaat webhook)")
         await app.run_polling(handle_signals=True)
     finally:
         if dashboard is not None:

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import channels
 from services.people import mark_reachable, person_with_roles
 from storage.db import Database, current_session
 from storage.fsm import DatabaseStorage
@@ -68,6 +69,8 @@ class SessionMiddleware(BaseMiddleware):
                                                                     fsm_key=fsm_key)
                     if person is not None and person.unreachable_at is not None:
                         mark_reachable(person)
+                    if person is not None and person.id is not None and not channels.is_whatsapp_chat(user.id):
+                        await channels.seen_on_telegram(session, person.id, user.id)
                 data["person"] = person
                 # Plain value for the language middleware: the error handler runs after the session is gone.
                 data["person_language"] = person.language if person is not None else None

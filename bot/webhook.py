@@ -33,11 +33,19 @@ def webhook_app(app: Jamaat) -> web.Application:
     from bot.dashboard import mount
 
     mount(server, app)  # the web dashboard at /dashboard/ of the same server
-    inbound = whatsapp_inbound(app)
-    if inbound is not None:
-        inbound.register(server, WHATSAPP_PATH)
-        server.on_shutdown.append(lambda _: inbound.close())
+    mount_whatsapp(server, app)
     return server
+
+
+def mount_whatsapp(server: web.Application, app: Jamaat) -> bool:
+    """Serve WhatsApp's webhook at ``/whatsapp/webhook`` of ``server`` when WhatsApp is configured (``jamaat
+    webhook`` on its server, ``jamaat run`` beside the dashboard); True if it is served."""
+    inbound = whatsapp_inbound(app)
+    if inbound is None:
+        return False
+    inbound.register(server, WHATSAPP_PATH)
+    server.on_shutdown.append(lambda _: inbound.close())
+    return True
 
 
 def whatsapp_inbound(app: Jamaat, *, handle_in_background: bool = True) -> WhatsAppInbound | None:

@@ -86,6 +86,9 @@ class _State:
     outage: Outage = field(default_factory=lambda: Outage(log, "outbox sender"))
 
 
+# A message sent: its row, the messenger's answer, a new file id to remember, throttling answers on the way.
+Answer = tuple[outbox.Claimed, Message, str | None, int]
+
 _STATES: dict[int, _State] = {}
 
 
@@ -181,7 +184,7 @@ class _Run:
         flood bucket. The calls are tasks of their own: when this run is cancelled they finish, their answers
         are recorded, and the untried messages are given back. A hard kill leaves at most one window in doubt."""
         queue = deque(claimed)
-        answered: list[tuple[outbox.Claimed, Message, str | None]] = []
+        answered: list[Answer] = []
         try:
             while queue and not self.stop:
                 window = [queue.popleft() for _ in range(min(width, len(queue)))]
@@ -228,16 +231,14 @@ class _Run:
                     async with self.app.db.session() as session:
                         await outbox.release(session, [m.id for m in queue], worker=self.worker)
 
-    async def _advance(self, answered: list[tuple[outbox.Claimed, Message, str | None]],
-                       window: list[outbox.Claimed]) -> set[int]:
+    async def _advance(self, answered: list[Answer], window: list[outbox.Claimed]) -> set[int]:
         """One transaction: the last window's answers on record, the next window marked ``sending``."""
         async with self.app.db.session() as session:
             await self._record(session, answered)
             return await outbox.start_sending_many(session, [m.id for m in window], worker=self.worker,
                                                    now=self.clock(), lease=self.lease)
 
-    async def _one(self, message: outbox.Claimed,
-                   bucket: FloodBucket) -> tuple[outbox.Claimed, Message, str | None] | None:
+    async def _one(self, message: outbox.Claimed, bucket: FloodBucket) -> Answer | None:
         """One call; the answer to record, or None when it failed (handled in ``_failed``) or was not tried."""
         if message.in_doubt:
             self.report.in_doubt += 1
@@ -248,6 +249,8 @@ class _Run:
                                          failed_attempt=False, max_attempts=self.settings.outbox_max_attempts)
             self.report.released += 1
             return None
+        throttles = [0]  # throttling answers on the way (a channel's client counts them)
+        token = outbox.THROTTLES.set(throttles)
         try:
             sent, new_file_id = await prepaid(lambda: _call(self.app, message))
         except Exception as exc:  # noqa: BLE001 - sorted out in _failed
@@ -256,13 +259,16 @@ class _Run:
             except Exception:  # noqa: BLE001 - the row stays in doubt until its lease ends
                 log.exception("outbox message %s: could not record the failure", message.id)
             return None
-        return message, sent, new_file_id
+        finally:
+            outbox.THROTTLES.reset(token)
+        return message, sent, new_file_id, throttles[0]
 
-    async def _record(self, session: Any, answered: list[tuple[outbox.Claimed, Message, str | None]]) -> None:
+    async def _record(self, session: Any, answered: list[Answer]) -> None:
         if not answered:
             return
-        await outbox.mark_sent_many(session, [(m.id, sent.message_id) for m, sent, _ in answered], now=self.clock())
-        for message, _sent, new_file_id in answered:
+        await outbox.mark_sent_many(session, [(m.id, sent.message_id, throttled) for m, sent, _, throttled in answered],
+                                    now=self.clock())
+        for message, _sent, new_file_id, _throttled in answered:
             if new_file_id is not None and message.file is not None:
                 await outbox.remember_file_id(session, message.file.id, new_file_id)
         self.report.sent += len(answered)
@@ -276,7 +282,8 @@ class _Run:
             self.state.paused_until = max(self.state.paused_until or until, until)
             log.info("429 from Telegram: retry after %s s (chat %s)", exc.retry_after, message.chat_id)
             async with db.session() as session:
-                await outbox.retry_later(session, message.id, not_before=until, error=exc.message,
+                await outbox.retry_later(session, message.id, not_before=until,
+                                         error=f"{outbox.THROTTLED_NOTE}: {exc.message}",
                                          failed_attempt=False, max_attempts=settings.outbox_max_attempts)
             report.released += 1
             return
@@ -364,6 +371,9 @@ def _progress_text(title: str, progress: outbox.Progress, formatter: Formatter, 
         unreachable=number(progress.unreachable)))
     if progress.cancelled:
         lines.append(_("Withdrawn (data deleted): {cancelled}").format(cancelled=number(progress.cancelled)))
+    if progress.throttled:
+        lines.append(_("Slowed down by the messenger's limits, sent again: {throttled}").format(
+            throttled=number(progress.throttled)))
     return "\n".join(lines)
 
 

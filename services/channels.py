@@ -22,6 +22,9 @@ from storage.channels import ChannelHeld, ChannelIdentity, ChannelInbound, Chann
 from storage.models import Person, utcnow
 
 WHATSAPP = "whatsapp"
+# A Telegram account linked to a person is a ``ChannelIdentity`` too (``chat_id`` = the Telegram id): its
+# ``last_inbound_at`` says when the person last wrote from Telegram, so they are reached where they wrote last.
+TELEGRAM = "telegram"
 # Telegram user ids have at most 52 significant bits; synthetic ids start above them and stay below 2**53, so
 # they survive JSON and JavaScript.
 WHATSAPP_BASE = 5_000_000_000_000_000
@@ -133,8 +136,8 @@ async def linked_person(session: AsyncSession, chat_id: int) -> Person | None:
 
 
 async def reach(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, int]:
-    """For people who came over to WhatsApp from another channel: person id → the WhatsApp chat id that
-    notices and answers go to. People not in the answer are reached at ``person.telegram_id``."""
+    """For people linked across channels: person id → the chat id that notices and answers go to (the one
+    they wrote from last). People not in the answer are reached at ``person.telegram_id``."""
     ids = list(person_ids)
     if not ids:
         return {}
@@ -146,8 +149,8 @@ async def reach(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, i
 
 
 async def reach_chat(session: AsyncSession, person_id: int, default: int | None) -> int | None:
-    """The chat a person is reached at: the WhatsApp chat of a person who came over from Telegram, else
-    ``default`` (their ``telegram_id``). The few linked identities are read once per session."""
+    """The chat a person is reached at: for a person linked across channels, the chat they wrote from last,
+    else ``default`` (their ``telegram_id``). The few linked identities are read once per session."""
     cache = session.info.get("jamaat_reach")
     if cache is None:
         rows = await session.execute(
@@ -156,6 +159,59 @@ async def reach_chat(session: AsyncSession, person_id: int, default: int | None)
             .order_by(ChannelIdentity.last_inbound_at))
         cache = session.info["jamaat_reach"] = {int(p): int(c) for p, c in rows.all()}
     return cache.get(person_id, default)
+
+
+async def seen_on_telegram(session: AsyncSession, person_id: int, telegram_id: int,
+                           now: datetime | None = None) -> None:
+    """A person wrote from Telegram: if they are linked to another channel, from now on they are reached on
+    Telegram (until they write from there again). One indexed read per update; a write only on a switch."""
+    rows = (await session.scalars(select(ChannelIdentity).where(ChannelIdentity.person_id == person_id))).all()
+    if not rows:
+        return  # not linked to another channel: reached at person.telegram_id anyway
+    now = now or utcnow()
+    own = next((r for r in rows if r.chat_id == telegram_id), None)
+    others = [r.last_inbound_at for r in rows if r is not own and r.last_inbound_at is not None]
+    if own is not None and own.last_inbound_at is not None and all(own.last_inbound_at >= t for t in others):
+        return  # already reached here
+    if own is None:
+        try:
+            async with session.begin_nested():
+                own = ChannelIdentity(channel=TELEGRAM, chat_id=telegram_id, person_id=person_id)
+                session.add(own)
+                await session.flush()
+        except IntegrityError:  # the same person's other update, at the same moment
+            own = await identity_by_chat(session, telegram_id)
+            if own is None:
+                return
+    own.last_inbound_at = now
+    await session.flush()
+    cache = session.info.get("jamaat_reach")
+    if cache is not None:
+        cache[person_id] = telegram_id
+
+
+async def link_telegram(session: AsyncSession, stub: Person, key: str, raw_phone: str,
+                        now: datetime | None = None) -> Person | None:
+    """A Telegram account shared a number registered first on WhatsApp: the account becomes that person (a
+    linked Telegram identity), and the half-made Telegram person (``stub``) gives up its Telegram id. Returns
+    the person, or None when the number belongs to another Telegram account (then nothing changes)."""
+    owner = await session.scalar(select(Person).where(Person.phone_hash == phone_hash(key, raw_phone)))
+    telegram_id = stub.telegram_id
+    if (owner is None or owner.id == stub.id or owner.forgotten_at is not None or telegram_id is None
+            or not is_whatsapp_chat(owner.telegram_id)):
+        return None
+    stub.telegram_id = None  # the account is the WhatsApp person's now; the stub holds nothing of note
+    await session.flush()
+    identity = await identity_by_chat(session, telegram_id)
+    if identity is None:
+        identity = ChannelIdentity(channel=TELEGRAM, chat_id=telegram_id)
+        session.add(identity)
+    identity.person_id, identity.last_inbound_at = owner.id, now or utcnow()
+    await session.flush()
+    if stub.language is not None:  # the language just chosen on Telegram is the person's (one language)
+        owner.language = stub.language
+    session.info.pop("jamaat_reach", None)
+    return owner
 
 
 async def forget(session: AsyncSession, person_id: int, telegram_id: int | None) -> None:

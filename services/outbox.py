@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     cast,
     exists,
     func,
@@ -82,12 +84,25 @@ class Progress:
     failed: int = 0
     unreachable: int = 0  # blocked the bot or left Telegram
     cancelled: int = 0  # the person asked to be forgotten before it went out
+    throttled: int = 0  # messages the messenger slowed down (throttling answers, retried)
 
     @property
     def done(self) -> bool:
         return self.pending == 0
 
 
+
+
+# Throttling answers the messenger gave while the sender sent one message: the sender sets a counter, a channel's
+# client adds to it (``count_throttle``), and a message slowed down is marked so the broadcast report counts it.
+THROTTLES: ContextVar[list[int] | None] = ContextVar("jamaat_throttles", default=None)
+THROTTLED_NOTE = "throttled"
+
+
+def count_throttle() -> None:
+    box = THROTTLES.get()
+    if box is not None:
+        box[0] += 1
 
 
 async def create_broadcast(session: AsyncSession, *, kind: str, subject: str, created_by: int | None, title: str,
@@ -235,7 +250,10 @@ async def broadcast_progress(session: AsyncSession, broadcast_id: int) -> Progre
         .group_by(OutboxMessage.status)
     )).all()
     counts = {status: int(n) for status, n in rows}
+    throttled = await session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.last_error.startswith(THROTTLED_NOTE)))
     return Progress(
+        throttled=int(throttled or 0),
         total=sum(counts.values()),
         sent=counts.get(SENT, 0),
         pending=counts.get(PENDING, 0) + counts.get(SENDING, 0),
@@ -398,25 +416,39 @@ async def start_sending_many(session: AsyncSession, ids: list[int], *, worker: s
     return set(result.all())
 
 
+_OUTBOX = OutboxMessage.__table__
 _MARK_SENT = (
-    update(OutboxMessage.__table__).where(OutboxMessage.__table__.c.id == bindparam("message_id"))
+    update(_OUTBOX).where(_OUTBOX.c.id == bindparam("message_id"))
     .values(status=SENT, sent_at=bindparam("sent_at"), telegram_message_id=bindparam("telegram_message_id"),
-            claimed_by=None, claimed_until=None, last_error=None)
+            claimed_by=None, claimed_until=None,
+            # a message the messenger slowed down (now, or on an earlier attempt) keeps a note of it
+            last_error=func.coalesce(bindparam("note", type_=Text),
+                                     case((_OUTBOX.c.last_error.startswith(THROTTLED_NOTE), _OUTBOX.c.last_error),
+                                          else_=None)))
 )
 
 
-async def mark_sent_many(session: AsyncSession, sent: list[tuple[int, int | None]], *, now: datetime) -> None:
-    """``mark_sent`` for a batch of (message id, Telegram's message id) in one executemany."""
+def _throttled_note(throttled: int) -> str | None:
+    return f"{THROTTLED_NOTE} {throttled}×" if throttled else None
+
+
+async def mark_sent_many(session: AsyncSession, sent: list[tuple[int, int | None, int]], *, now: datetime) -> None:
+    """``mark_sent`` for a batch of (message id, the messenger's message id, throttling answers on the way) in one
+    executemany."""
     if sent:
-        await session.execute(_MARK_SENT, [{"message_id": message_id, "sent_at": now, "telegram_message_id": tg}
-                                           for message_id, tg in sent])
+        await session.execute(_MARK_SENT, [{"message_id": message_id, "sent_at": now, "telegram_message_id": tg,
+                                            "note": _throttled_note(throttled)} for message_id, tg, throttled in sent])
 
 
-async def mark_sent(session: AsyncSession, message_id: int, *, now: datetime, telegram_message_id: int | None) -> None:
+async def mark_sent(session: AsyncSession, message_id: int, *, now: datetime, telegram_message_id: int | None,
+                    throttled: int = 0) -> None:
+    """Sent; a message the messenger slowed down on the way (now or on an earlier attempt) keeps a note of it."""
+    note: Any = (f"{THROTTLED_NOTE} {throttled}×" if throttled else
+                 case((OutboxMessage.last_error.startswith(THROTTLED_NOTE), OutboxMessage.last_error), else_=None))
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.id == message_id)
         .values(status=SENT, sent_at=now, telegram_message_id=telegram_message_id, claimed_by=None,
-                claimed_until=None, last_error=None)
+                claimed_until=None, last_error=note)
         .execution_options(synchronize_session=False)
     )
 

@@ -31,7 +31,10 @@ async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Pers
         linked = await channels.linked_person(session, telegram_id)
         if linked is not None:
             return linked
-    return await session.scalar(select(Person).where(Person.telegram_id == telegram_id))
+    person = await session.scalar(select(Person).where(Person.telegram_id == telegram_id))
+    if person is None and not channels.is_whatsapp_chat(telegram_id):  # a Telegram account linked to a person
+        person = await channels.linked_person(session, telegram_id)  # registered on WhatsApp first
+    return person
 
 
 def _person_with_roles_query(with_fsm: bool) -> Any:
@@ -59,6 +62,8 @@ async def person_with_roles(session: AsyncSession, telegram_id: int, settings_ad
     person = rows[0][0] if rows else None
     if channels.is_whatsapp_chat(telegram_id):  # a WhatsApp chat linked by phone to a person on Telegram
         person = await channels.linked_person(session, telegram_id) or person
+    elif person is None:  # a Telegram account linked to a person registered on WhatsApp first
+        person = await channels.linked_person(session, telegram_id)
     grants = [(row[1], row[2]) for row in rows if row[1] is not None]
     if fsm_key is not None and rows and rows[0][3] is None:
         absent_fsm_keys(session).add(fsm_key)

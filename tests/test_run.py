@@ -82,3 +82,52 @@ async def test_jamaat_webhook_serves_and_stops_cleanly(tmp_path: Path) -> None:
             process.send_signal(signal.SIGTERM)
             output, _ = await asyncio.wait_for(process.communicate(), 30)
         assert process.returncode == 0, output.decode()[-2000:]
+
+
+async def test_jamaat_run_serves_the_whatsapp_webhook_beside_polling(tmp_path: Path) -> None:
+    """With the WhatsApp settings, ``jamaat run`` (polling) answers WhatsApp's webhook on its small server."""
+    from bot.emulator.whatsapp import WhatsAppEmulator
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with Emulator(timeout=30) as emu, WhatsAppEmulator() as wa:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JAMAAT_")}
+        env.update({
+            "PYTHONPATH": str(ROOT),
+            "JAMAAT_BOT_TOKEN": emu.token,
+            "JAMAAT_API_BASE_URL": emu.base_url,
+            "JAMAAT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jamaat.db'}",
+            "JAMAAT_PHONE_HASH_KEY": "a-long-enough-secret-key",
+            "JAMAAT_DASHBOARD_PORT": str(port),
+            "JAMAAT_WHATSAPP_TOKEN": wa.token, "JAMAAT_WHATSAPP_PHONE_NUMBER_ID": wa.phone_number_id,
+            "JAMAAT_WHATSAPP_APP_SECRET": wa.app_secret, "JAMAAT_WHATSAPP_VERIFY_TOKEN": "verify-me",
+            "JAMAAT_WHATSAPP_API_BASE_URL": wa.base_url,
+        })
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        try:
+            await emu.wait_for(lambda: emu.polling, timeout=30, message="jamaat run never started polling")
+            wa.webhook_url = f"http://127.0.0.1:{port}/whatsapp/webhook"
+            async with aiohttp.ClientSession() as http:
+                query = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
+                async with http.get(wa.webhook_url, params=query) as response:
+                    assert await response.text() == "42"
+            villager = wa.user("996700900002", "Aibek")
+            await villager.send("salam")  # answered at once (200), handled in the background
+            for _ in range(300):
+                if villager.messages:
+                    break
+                await wa.wait_change(0.1)
+            assert villager.last.text == "Тилди тандаңыз:"
+            user = emu.user(1603, "Aibek", language_code="ru")  # and Telegram is polled as before
+            await user.send("/start", wait=False)
+            reply = await user.wait_for_message(lambda m: bool(m.buttons), timeout=30)
+            assert reply.text == "Выберите язык:"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.wait_for(process.communicate(), 30)
+        log = output.decode()
+        assert process.returncode == 0, log[-2000:]
+        assert "Polling stopped" in log and " ERROR " not in log, log[-2000:]

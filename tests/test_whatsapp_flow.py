@@ -22,7 +22,7 @@ from storage.delivery import Broadcast
 from storage.events import Event
 from storage.models import Person, utcnow
 from storage.plan import MonitoringAnswer
-from storage.voting import Ballot
+from storage.voting import Ballot, VotingRound
 from tests.harness import Harness, running_bot
 from tests.test_events import FAST, delivered, make_event, organiser
 from tests.test_helpdesk_flow import GROUP, LAWYER_1
@@ -42,20 +42,6 @@ async def chat_of(bot: Harness, villager: WaPhone) -> int:
 async def wabot(db: Database) -> AsyncIterator[Harness]:
     async with running_bot(db, whatsapp=True) as harness:
         yield harness
-
-
-async def test_registration_from_whatsapp(wabot: Harness) -> None:
-    villager = wabot.wa_user("996700200001", "Aigul")
-    await villager.send("salam")
-    assert villager.last.text == "Тилди тандаңыз:" and len(villager.last.rows) == 4, villager.dump()
-    await villager.tap("English")
-    assert "Choose your aiyl aimak" in villager.last.text, villager.dump()
-    await villager.tap("Көк-Ирим")
-    await villager.tap("Бирдик")
-    await villager.tap("Yes, add them")
-    await villager.tap("Woman")
-    await villager.tap("36–55")
-    assert "you are registered in Бирдик" in villager.last.text, villager.dump()
 
 
 async def wa_register(bot: Harness, wa_id: str, village: str = "Арал", name: str = "Aigul"):
@@ -279,3 +265,128 @@ async def test_a_telegram_person_on_whatsapp_gets_notices_there(fastbot: Harness
     await delivered(bot)
     assert any("Draft local budget for 2027" in (m.text or "") for m in villager.messages), villager.dump()
     assert not any("Draft local budget" in (t or "") for t in tg.texts)  # one notice, where they are now
+
+
+async def test_a_linked_person_is_reached_where_they_wrote_last(fastbot: Harness) -> None:
+    """Notices follow the person to the channel they used most recently, both ways."""
+    bot = fastbot
+    await organiser(bot, "kok-irim")
+    tg = await register(bot, 1303, language="English", village="Арал", sex=None, phone="+996700300003")
+    villager = bot.wa_user("996700300003", "Aibek")
+
+    def notices(texts: list[str | None]) -> int:
+        return sum("Draft local budget for 2027" in (t or "") for t in texts)
+
+    await villager.send("salam")  # now on WhatsApp
+    await make_event(bot, "kok-irim", starts_in=timedelta(days=3), progress=None)
+    await delivered(bot)
+    assert (notices(tg.texts), notices(villager.texts)) == (0, 1), villager.dump()
+
+    await tg.send("/start")  # back on Telegram
+    await make_event(bot, "kok-irim", starts_in=timedelta(days=4), progress=None)
+    await delivered(bot)
+    assert (notices(tg.texts), notices(villager.texts)) == (1, 1), tg.dump()
+
+    await villager.send("hello")  # and on WhatsApp again
+    await make_event(bot, "kok-irim", starts_in=timedelta(days=5), progress=None)
+    await delivered(bot)
+    assert (notices(tg.texts), notices(villager.texts)) == (1, 2), villager.dump()
+
+
+async def test_a_whatsapp_person_writing_to_the_telegram_bot_is_the_same_person(wabot: Harness) -> None:
+    """Registered on WhatsApp first; the same number shared on Telegram links the account, one ballot."""
+    villager = await wa_register(wabot, "996700300004", village="Бирдик")
+    round_id = await twelve_problem_round(wabot.db)
+    await villager.send("/vote")
+    await villager.choose("3")
+    await villager.tap(contains="Next: check my choice (1)")
+    await villager.tap("✅ Confirm")
+    assert "Your ballot is counted." in villager.last.text, villager.dump()
+
+    tg = wabot.user(1304, phone="+996700300004")
+    await tg.send("/start")
+    await tg.tap("Русский")
+    await tg.share_contact()
+    said = "\n".join(t or "" for t in tg.texts)
+    assert "уже зарегистрирован" in said and "Бирдик" in said, tg.dump()  # told so, in their language
+    assert "another Telegram account" not in said and "другим аккаунтом" not in said, tg.dump()
+    await tg.send("/vote")  # the same ballot: the choice made on WhatsApp is there
+    assert "Бирдик" in tg.last.text and "Выбрано: 1 из 5." in tg.last.text, tg.dump()
+    await tg.tap(contains="Проблема 4")
+    await tg.tap(contains="Далее: проверить выбор (2)")
+    await tg.tap(index=0)
+    assert "Ваш бюллетень учтён." in tg.last.text, tg.dump()
+    wa_chat = await chat_of(wabot, villager)
+    async with wabot.db.session() as session:
+        person = await person_by_telegram_id(session, 1304)
+        wa_person = await person_by_telegram_id(session, wa_chat)
+        assert person is not None and wa_person is not None and person.id == wa_person.id
+        assert person.village.code == "birdik"
+        people_with_phone = (await session.scalars(select(Person).where(Person.phone_hash.is_not(None)))).all()
+        ballots = (await session.scalars(select(Ballot).where(Ballot.round_id == round_id))).all()
+    assert len(people_with_phone) == 1 and len(ballots) == 1
+
+
+async def test_vote_opened_and_results_reach_a_whatsapp_villager_outside_the_window(fastbot: Harness) -> None:
+    """The vote-opened notice and the results (with their chart) come as templates outside the 24-hour window,
+    the full messages when the villager taps "Read"."""
+    from jobs.voting import queue_notices
+
+    bot = fastbot
+    assert bot.wa is not None and bot.app is not None
+    villager = await wa_register(bot, "996700400002")
+    async with bot.db.session() as session:
+        aimak = await find_aiyl_aimak(session, "kok-irim")
+        rnd = await voting.create_round(session, aiyl_aimak_id=aimak.id, title="ЖМБА 2026", created_by=2001,
+                                        vote_ends_at=utcnow() + timedelta(days=7))
+        await voting.open_collection(session, rnd, by=2001)
+        for number in range(1, 4):
+            await voting.add_problem(session, rnd, title_ky=f"Көйгөй {number}", title_ru=f"Проблема {number}",
+                                     by=2001)
+        await voting.publish_ballot(session, rnd, by=2001)
+        round_id = rnd.id
+        bot.wa.advance(hours=30)  # the window closes
+        assert await queue_notices(session, bot.app.i18n, bot.app.settings, rnd, "ballot", by=None) == 1
+    await delivered(bot)
+    template = villager.last
+    assert template.type == "template" and "ЖМБА 2026" in template.text, villager.dump()
+    await villager.tap(template.buttons[0])  # "Read"
+    notice = next(m for m in reversed(villager.messages) if "Voting is open" in (m.text or ""))
+    assert "Арал" in notice.text, villager.dump()
+    await villager.tap("Open the ballot")
+    await villager.tap(contains="Проблема 2")
+    await villager.tap(contains="Next: check my choice (1)")
+    await villager.tap("✅ Confirm")
+    assert "Your ballot is counted." in villager.last.text, villager.dump()
+
+    async with bot.db.session() as session:
+        rnd = await session.get(VotingRound, round_id)
+        assert await voting.close_round(session, rnd, by=2001)
+        assert await voting.publish_results(session, rnd, by=2001)
+        bot.wa.advance(hours=30)
+        assert await queue_notices(session, bot.app.i18n, bot.app.settings, rnd, "results", by=None) == 1
+    await delivered(bot)
+    template = villager.last
+    assert template.type == "template" and "Results of the vote" in template.text, villager.dump()
+    await villager.tap(template.buttons[0])
+    results = next(m for m in reversed(villager.messages) if "Results of the vote:" in (m.text or "")
+                   and m.type != "template")
+    assert results.type == "image" and "Проблема 2: 1" in results.text, villager.dump()
+
+
+async def test_throttling_is_counted_in_the_organisers_broadcast_report(db: Database) -> None:
+    from bot.emulator.whatsapp import WhatsAppLimits
+    from tests.test_events import ORGANISER
+
+    async with running_bot(db, whatsapp=True, **{**FAST, "whatsapp_retry_seconds": 0.2}) as bot:
+        boss = await organiser(bot, "kok-irim")
+        await wa_register(bot, "996700400003")
+        await wa_register(bot, "996700400004", village="Бирдик")
+        assert bot.wa is not None
+        bot.wa.limits = WhatsAppLimits(per_second=1)  # the second notice within a second is throttled
+        await make_event(bot, "kok-irim", starts_in=timedelta(days=3), progress=ORGANISER)
+        await delivered(bot)
+        report = await boss.wait_for_message(lambda m: (m.text or "").startswith("✅ Sent"), timeout=15)
+        assert bot.wa.stats["130429"] > 0
+        line = next(line for line in report.text.splitlines() if line.startswith("Slowed down by the messenger"))
+        assert int(line.rsplit(" ", 1)[1]) > 0, report.text

@@ -6,7 +6,7 @@ by ``jamaat run`` on a small server of its own (``serve``), by ``jamaat demo`` n
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -39,10 +39,14 @@ def mount(server: web.Application, app: Any, **options: Any) -> None:
     server.add_subapp(PREFIX, dashboard_app(app, **options))
 
 
-async def serve(app: Any, host: str, port: int, **options: Any) -> web.AppRunner:
-    """A small aiohttp server of the dashboard alone (``jamaat run``, the demo); returns its runner."""
+async def serve(app: Any, host: str, port: int, *, also: Callable[[web.Application], Any] | None = None,
+                **options: Any) -> web.AppRunner:
+    """A small aiohttp server of the dashboard (``jamaat run``, the demo), with whatever ``also`` adds to it
+    (``jamaat run``: WhatsApp's webhook); returns its runner."""
     server = web.Application()
     mount(server, app, **options)
+    if also is not None:
+        also(server)
 
     async def root(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(PREFIX + "/")

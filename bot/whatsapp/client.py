@@ -10,6 +10,8 @@ from typing import Any
 
 import aiohttp
 
+from services.outbox import count_throttle
+
 log = logging.getLogger(__name__)
 
 THROTTLED = frozenset({130429, 131056, 80007, 4})  # throughput, pair rate, account rate, app rate
@@ -119,6 +121,7 @@ class CloudApi:
                 if not exc.throttled:
                     raise
                 self.stats.throttled += 1
+                count_throttle()  # for the broadcast report of the message being sent
                 if attempt >= self.max_retries:
                     self.stats.gave_up += 1
                     raise

@@ -28,7 +28,7 @@ from handlers.people.common import (
 )
 from handlers.people.states import Registration
 from handlers.people.views import contact_keyboard, help_text, village_keyboard
-from services import people
+from services import channels, people
 from services.places import list_villages, place_name
 from services.roles import Roles
 from storage.models import Person
@@ -100,6 +100,17 @@ async def on_contact(message: Message, state: FSMContext, session: AsyncSession,
         await people.set_phone(session, person, settings.phone_hash_key.get_secret_value(),
                                message.contact.phone_number)
     except people.RegistrationError:
+        owner = await channels.link_telegram(session, person, settings.phone_hash_key.get_secret_value(),
+                                             message.contact.phone_number)
+        if owner is not None:  # registered on WhatsApp first: the same person
+            await state.clear()
+            village = place_name(owner.village, i18n.current_locale) if owner.village else "—"
+            await message.answer(
+                _("This phone number is already registered on WhatsApp in {village}. It is the same person: the "
+                  "same village, ballot and questions, and a vote counts once whichever app it comes from.")
+                .format(village=village), reply_markup=ReplyKeyboardRemove())
+            await message.answer(_("Welcome back!") + "\n\n" + help_text(owner, roles))
+            return
         await message.answer(
             _("This phone number is already registered with another Telegram account. If it is yours, "
               "send /forget from that account first, or ask your aiyl okmotu for help."),
