@@ -213,9 +213,13 @@ class _Run:
                         if not call.cancelled() and call.exception() is None and call.result() is not None:
                             answered.append(call.result())
         except Exception as exc:  # noqa: BLE001 - a database error: rows stay claimed or in doubt until the lease ends
+            self.stop = True  # the other channel's windows stop too
             self.state.outage.failed(exc)
-        finally:
+        except BaseException:  # cancelled: every channel stops, its answers recorded and the rest given back
             self.stop = True
+            raise
+        finally:
+            # Not ``self.stop`` on a normal end: the other channel (Telegram beside WhatsApp) goes on sending.
             try:
                 if answered:
                     async with self.app.db.session() as session:

@@ -345,8 +345,8 @@ async def test_vote_opened_and_results_reach_a_whatsapp_villager_outside_the_win
                                      by=2001)
         await voting.publish_ballot(session, rnd, by=2001)
         round_id = rnd.id
-        bot.wa.advance(hours=30)  # the window closes
-        assert await queue_notices(session, bot.app.i18n, bot.app.settings, rnd, "ballot", by=None) == 1
+    bot.wa.advance(hours=30)  # the window closes
+    assert await queue_notices(bot.app, round_id, "ballot", by=None) == 1
     await delivered(bot)
     template = villager.last
     assert template.type == "template" and "ЖМБА 2026" in template.text, villager.dump()
@@ -363,8 +363,8 @@ async def test_vote_opened_and_results_reach_a_whatsapp_villager_outside_the_win
         rnd = await session.get(VotingRound, round_id)
         assert await voting.close_round(session, rnd, by=2001)
         assert await voting.publish_results(session, rnd, by=2001)
-        bot.wa.advance(hours=30)
-        assert await queue_notices(session, bot.app.i18n, bot.app.settings, rnd, "results", by=None) == 1
+    bot.wa.advance(hours=30)
+    assert await queue_notices(bot.app, round_id, "results", by=None) == 1
     await delivered(bot)
     template = villager.last
     assert template.type == "template" and "Results of the vote" in template.text, villager.dump()
