@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.settings import Settings, SettingsError, load_settings
-from services.places import PlacesFileError, find_aiyl_aimak, import_places
+from services.places import COUNTRY_PLACES, PlacesFileError, find_aiyl_aimak, import_places
 from services.roles import Role, RoleError, grant, revoke
 from storage.db import Database
 
@@ -36,8 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations")
 
-    places = commands.add_parser("import-places", help="load aiyl aimaks and villages from CSV")
-    places.add_argument("file", type=Path)
+    places = commands.add_parser("import-places", help="load aiyl aimaks and villages from CSV "
+                                 "(without a file: the whole country, storage/data/kg-places.csv)")
+    places.add_argument("file", type=Path, nargs="?", default=COUNTRY_PLACES)
 
     for name in ("grant", "revoke"):
         sub = commands.add_parser(name, help=f"{name} a role: organiser (with --aiyl-aimak), lawyer, admin")
