@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     age_bands: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["18-35", "36-55", "56+"])
     # Custom Bot API server (the emulator, or a local telegram-bot-api).
     api_base_url: str | None = None
+    # The bot's @username, for village links (t.me/<username>?start=v-<code>) and posters; asked from
+    # Telegram (getMe) when the bot runs and this is not set.
+    bot_username: str | None = Field(default=None, pattern=r"^@?[A-Za-z0-9_]{3,64}$")
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"
