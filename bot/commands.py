@@ -71,6 +71,8 @@ def commands_for(roles: Roles | None) -> list[BotCommand]:
 async def set_default_menus(bot: Bot, i18n: I18n) -> None:
     """One menu per Telegram app language, and the default language's menu for all others."""
     for language in LANGUAGES:
+        if len(language) != 2:  # Telegram knows languages, not scripts (uz_Cyrl): chosen in the bot only
+            continue
         with in_language(i18n, language):
             await bot.set_my_commands(commands_for(None), language_code=language)
     with in_language(i18n, i18n.default_locale):

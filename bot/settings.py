@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-LANGUAGES: tuple[str, ...] = ("ky", "ru", "uz", "en")
+LANGUAGES: tuple[str, ...] = ("ky", "ru", "uz", "uz_Cyrl", "en")
 ENV_PREFIX = "JAMAAT_"
 
 
@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_key_prefix: str = Field(default="jamaat", pattern=r"^[A-Za-z0-9_.-]+$")
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    default_language: Literal["ky", "ru", "uz", "en"] = "ky"
+    default_language: Literal["ky", "ru", "uz", "uz_Cyrl", "en"] = "ky"
     timezone: str = "Asia/Bishkek"
     # Key of the HMAC that turns a phone number into a stable pseudonym (one person, one vote).
     phone_hash_key: SecretStr | None = None
