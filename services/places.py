@@ -225,30 +225,34 @@ async def search_places(session: AsyncSession, text: str, *, limit: int = SEARCH
     if len(query) < 2:
         return []
     pattern = f"%{query}%"  # the key has only [a-z0-9]: nothing to escape
-    villages = select(Village, AiylAimak).join(AiylAimak, AiylAimak.id == Village.aiyl_aimak_id).where(
-        Village.search_key.like(pattern))
-    aimaks = select(AiylAimak).where(AiylAimak.search_key.like(pattern))
+    # Plain columns, no ORM objects: this runs at every few typed letters.
+    place_columns = (AiylAimak.id, AiylAimak.name_ky, AiylAimak.name_ru, District.name_ky, District.name_ru,
+                     AiylAimak.district)
+    villages = (select(Village.id, Village.name_ky, Village.name_ru, Village.search_key, *place_columns)
+                .join(AiylAimak, AiylAimak.id == Village.aiyl_aimak_id)
+                .outerjoin(District, District.id == AiylAimak.district_id)
+                .where(Village.search_key.like(pattern)))
+    aimaks = (select(AiylAimak.id, AiylAimak.name_ky, AiylAimak.name_ru, AiylAimak.search_key, *place_columns)
+              .outerjoin(District, District.id == AiylAimak.district_id)
+              .where(AiylAimak.search_key.like(pattern)))
     if aiyl_aimak_ids is not None:
         villages = villages.where(Village.aiyl_aimak_id.in_(aiyl_aimak_ids))
         aimaks = aimaks.where(AiylAimak.id.in_(aiyl_aimak_ids))
-    found: list[tuple[tuple[int, int, int, str], str, Village | AiylAimak, AiylAimak]] = []
-    for village, aimak in (await session.execute(villages.limit(200))).all():
-        found.append(((_rank(village.search_key, query), 0, len(village.name_ky), village.name_ky), "village",
-                      village, aimak))
-    for aimak in (await session.scalars(aimaks.limit(200))).all():
-        found.append(((_rank(aimak.search_key, query), 1, len(aimak.name_ky), aimak.name_ky), "aimak", aimak, aimak))
+    found: list[tuple[tuple[int, int, int, str], str, tuple]] = []
+    for order, kind, statement in ((0, "village", villages), (1, "aimak", aimaks)):
+        for row in (await session.execute(statement.limit(200))).all():
+            found.append(((_rank(row[3], query), order, len(row[1]), row[1]), kind, tuple(row)))
     found.sort(key=lambda item: item[0])
     found = found[:limit]
-    names = {place.name_ky for _, _, place, _ in found}
-    shared = await _shared_names(session, names)
+    shared = await _shared_names(session, {row[1] for _, _, row in found})
     hits = []
-    for _, kind, place, aimak in found:
+    for _, kind, row in found:
+        place_id, name_ky, name_ru, _key, aimak_id, aimak_ky, aimak_ru, district_ky, district_ru, district = row
         hits.append(PlaceHit(
-            kind=kind, id=place.id, aiyl_aimak_id=aimak.id, name_ky=place.name_ky, name_ru=place.name_ru,
-            aimak_ky=aimak.name_ky, aimak_ru=aimak.name_ru,
-            district_ky=district_name(aimak, "ky"), district_ru=district_name(aimak, "ru"),
-            same_name=(kind, place.name_ky) in shared or sum(1 for _, k, p, _ in found
-                                                              if k == kind and p.name_ky == place.name_ky) > 1,
+            kind=kind, id=place_id, aiyl_aimak_id=aimak_id, name_ky=name_ky, name_ru=name_ru,
+            aimak_ky=aimak_ky, aimak_ru=aimak_ru, district_ky=district_ky or district or "",
+            district_ru=district_ru or district or "",
+            same_name=(kind, name_ky) in shared or sum(1 for _, k, r in found if k == kind and r[1] == name_ky) > 1,
         ))
     return hits
 
