@@ -1,7 +1,7 @@
 """reach: oblasts and districts above the aiyl aimaks, search keys, village links, assisted participation
 
 Revision ID: 0013
-Revises: 0003, 0004
+Revises: 0003, 0006
 Create Date: 2026-11-29 19:09:50.102312
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from storage.search_key import search_key
 
 revision = '0013'
-down_revision = ('0003', '0004')  # event_invite, voting_ballot
+down_revision = ('0003', '0006')  # event_invite; voting_ballot (0004) and plan_monitoring_answer (0006)
 branch_labels = None
 depends_on = None
 
@@ -68,9 +68,15 @@ def upgrade() -> None:
     with op.batch_alter_table('voting_ballot', schema=None) as batch_op:
         batch_op.add_column(sa.Column('assisted_by', sa.BigInteger(), nullable=True))
 
+    with op.batch_alter_table('plan_monitoring_answer', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('voice_file_id', sa.String(length=255), nullable=True))
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('plan_monitoring_answer', schema=None) as batch_op:
+        batch_op.drop_column('voice_file_id')
+
     with op.batch_alter_table('voting_ballot', schema=None) as batch_op:
         batch_op.drop_column('assisted_by')
 
