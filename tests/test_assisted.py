@@ -18,7 +18,7 @@ from services.assisted import (
     register_assisted,
     respond_assisted,
 )
-from services.events import create_event
+from services.events import create_event, upcoming_for
 from services.places import SAMPLE_PLACES, find_aiyl_aimak, import_places
 from services.roles import Role, grant, roles_of
 from storage.db import Database
@@ -121,6 +121,8 @@ async def test_assisted_rsvp_is_marked_and_counted_apart(db: Database) -> None:
         event = await create_event(session, roles=organiser, aiyl_aimak_id=ids["kok-irim"], kind="hearing",
                                    topic="Бюджет", agenda="", starts_at=utcnow() + timedelta(days=3),
                                    place="Клуб", village_ids=[], whole_aimak=True, reminder_minutes=[])
+        assert [e.id for e in await upcoming_for(session, person)] == [event.id]
+        assert await upcoming_for(session, person, now=event.starts_at) == []
         invite = await respond_assisted(session, organiser, event.id, person.id, "yes")
         assert invite.response == "yes" and invite.assisted_by == ORGANISER
         assert await assisted_answers(session, event.id) == {"yes": 1, "no": 0}
