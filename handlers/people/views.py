@@ -11,9 +11,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import LANGUAGE_NAMES
 from handlers.people.buttons import AgeCB, ConsentCB, ForgetCB, LanguageCB, PlaceCB, ProfileCB, SexCB
-from services.places import place_name
+from services.places import PlaceHit, place_name
 from services.roles import Roles
-from storage.models import AiylAimak, Person, Village
+from storage.models import AiylAimak, District, Person, Region, Village
 
 PLACES_PER_PAGE = 8
 
@@ -58,6 +58,30 @@ def village_keyboard(villages: list[Village], language: str) -> InlineKeyboardMa
     back = InlineKeyboardBuilder()
     back.button(text=_("◀️ Another aiyl aimak"), callback_data=PlaceCB(kind="back", id=0))
     builder.attach(back)
+    return builder.as_markup()
+
+
+def units_keyboard(units: Sequence[Region | District], language: str, kind: str) -> InlineKeyboardMarkup:
+    """Oblasts (``kind`` "region") or districts ("district"), two a row."""
+    builder = InlineKeyboardBuilder()
+    for unit in units:
+        builder.button(text=place_name(unit, language), callback_data=PlaceCB(kind=kind, id=unit.id))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def hits_keyboard(hits: Sequence[PlaceHit], language: str, regions: bool) -> InlineKeyboardMarkup:
+    """Places found by typed letters: 📍 a village (registers there), 🏘 an aiyl aimak (then its villages); the
+    district is named where the name repeats."""
+    builder = InlineKeyboardBuilder()
+    for hit in hits:
+        icon = "📍" if hit.kind == "village" else "🏘"
+        builder.button(text=f"{icon} {hit.label(language)}", callback_data=PlaceCB(kind=hit.kind, id=hit.id))
+    builder.adjust(1)
+    if regions:
+        more = InlineKeyboardBuilder()
+        more.button(text=_("Choose by oblast"), callback_data=PlaceCB(kind="regions", id=0))
+        builder.attach(more)
     return builder.as_markup()
 
 
