@@ -48,6 +48,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("plans", __("Joint action plans: activities, monitoring, report"), Role.ORGANISER),
     Command("dashboard", __("The web dashboard: tables, charts and files"), Role.ORGANISER,
             (Role.LAWYER, Role.ADMIN)),
+    # Organisers and village representatives.
+    Command("assist", __("Help a villager without a smartphone: register, vote, answer"), Role.REPRESENTATIVE),
     # Lawyers of the LSG Union.
     Command("queue", __("Legal helpdesk: questions waiting"), Role.LAWYER),
     # Admins.

@@ -57,7 +57,8 @@ class Roles:
         return self.organiser_of | self.representative_of
 
     def has(self, role: Role) -> bool:
-        return {Role.ORGANISER: self.organiser, Role.REPRESENTATIVE: bool(self.representative_of),
+        # An organiser may do what a village representative does (assist villagers without a smartphone).
+        return {Role.ORGANISER: self.organiser, Role.REPRESENTATIVE: bool(self.assists_in),
                 Role.LAWYER: self.lawyer, Role.ADMIN: self.admin}[role]
 
 

@@ -9,11 +9,13 @@ from services.places import place_name
 from services.roles import Role
 from storage.models import AiylAimak
 
-ROLE_WORDS = {"organiser": Role.ORGANISER, "organizer": Role.ORGANISER, "lawyer": Role.LAWYER, "admin": Role.ADMIN}
+ROLE_WORDS = {"organiser": Role.ORGANISER, "organizer": Role.ORGANISER, "representative": Role.REPRESENTATIVE,
+              "lawyer": Role.LAWYER, "admin": Role.ADMIN}
 
 
 def role_label(role: Role) -> str:
-    return {Role.ORGANISER: _("organiser"), Role.LAWYER: _("lawyer"), Role.ADMIN: _("administrator")}[role]
+    return {Role.ORGANISER: _("organiser"), Role.REPRESENTATIVE: _("village representative"), Role.LAWYER: _("lawyer"),
+            Role.ADMIN: _("administrator")}[role]
 
 
 def scope_text(role: Role, aimak: AiylAimak | None, language: str) -> str:
