@@ -107,10 +107,14 @@ async def test_a_village_link_registers_in_three_taps(bot: Harness) -> None:
     await user.user.send(f"/start v-{code}")
     await user.tap("English")
     await user.share_contact()
+    privacy = next(m for m in user.user.messages if (m.text or "").startswith("🔒"))
+    assert len(privacy.text.splitlines()) <= 3 and "phone number as a code" in privacy.text
     await user.tap("Skip")
     assert "you are registered in Арал" in user.user.last.text
     assert user.taps <= 3
     assert await village_of(bot, 1404) == ("Арал", KOK_IRIM)
+    await user.user.tap("More", message=privacy)  # the rest, when wanted
+    assert "/forget deletes your name" in privacy.text
 
 
 async def test_a_villager_registered_with_help_joins_their_row(bot: Harness) -> None:
@@ -128,3 +132,11 @@ async def test_a_villager_registered_with_help_joins_their_row(bot: Harness) -> 
     async with bot.db.session() as session:
         person = await person_by_telegram_id(session, 1405)
         assert person is not None and person.id == helped_id and person.language == "en"
+
+
+def test_a_notice_fits_a_caption_unless_it_is_long() -> None:
+    from bot.text import CAPTION_LIMIT, fits_caption
+
+    assert fits_caption("<b>📣 Public hearing</b>: " + "a" * 900 + " &amp; <a href='https://t.me/x'>link</a>")
+    assert not fits_caption("x" * (CAPTION_LIMIT + 1))
+    assert fits_caption("<b>" + "x" * CAPTION_LIMIT + "</b>")  # tags do not count

@@ -70,12 +70,10 @@ async def ask_aiyl_aimak(message: Message, state: FSMContext, session: AsyncSess
 
 async def ask_consent(message: Message, state: FSMContext) -> None:
     await state.set_state(Registration.consent)
+    await message.answer(views.privacy_text(), reply_markup=views.privacy_keyboard())
     await message.answer(
-        _("One more, optional step: your sex and age group. Results of votes and meetings are reported by "
-          "age group, and women's participation is always counted separately, so that every group is heard. "
-          "We keep only these two answers, never show them with your name, and you can delete them any time "
-          "in /profile. If you delete your data with /forget, they stay only with the votes already counted, "
-          "with nothing that leads to you. Add them?"),
+        _("One more, optional step: add your sex and age group? Results are counted by group and women "
+          "separately, so that every group is heard."),
         reply_markup=views.consent_keyboard(),
     )
 

@@ -18,7 +18,7 @@ from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
 from handlers.people import views
-from handlers.people.buttons import AgeCB, ConsentCB, LanguageCB, PlaceCB, SexCB
+from handlers.people.buttons import AgeCB, ConsentCB, LanguageCB, PlaceCB, PrivacyCB, SexCB
 from handlers.people.common import (
     _after_village,
     ask_age_band,
@@ -251,6 +251,13 @@ async def on_village(query: CallbackQuery, message: Message, callback_data: Plac
     await query.answer()
     await message.edit_text(_("Village: {name} ✓").format(name=place_name(village, i18n.current_locale)))
     await _after_village(message, state, person, roles, bot, i18n, session, settings)
+
+
+@router.callback_query(PrivacyCB.filter())
+async def on_privacy_more(query: CallbackQuery, message: Message) -> None:
+    """The rest of what is kept and why, at any time."""
+    await query.answer()
+    await message.edit_text(views.privacy_text() + "\n\n" + views.privacy_more_text())
 
 
 @router.callback_query(Registration.consent, ConsentCB.filter())
