@@ -11,7 +11,7 @@ from PIL import Image
 
 from bot.i18n import make_i18n
 from bot.posters import make_posters
-from services.places import COUNTRY_PLACES, SAMPLE_PLACES, import_places, village_by_link
+from services.places import COUNTRY_PLACES, SAMPLE_PLACES, find_aiyl_aimak, import_places, village_by_link
 from storage.db import Database
 
 KOK_IRIM = "41703223806000"
@@ -56,3 +56,27 @@ def test_cli_posters(tmp_path: Path) -> None:
         "aral.pdf", "aral.png", "birdik.pdf", "birdik.png"]
     unknown = subprocess.run([*run, "posters", "--aiyl-aimak", "nowhere"], env=env, capture_output=True, text=True)
     assert unknown.returncode == 2 and "nowhere" in unknown.stderr
+
+
+async def test_an_organiser_gets_the_village_links_to_share_and_the_posters(bot) -> None:  # noqa: ANN001
+    from services.roles import Role, grant
+
+    async with bot.db.session() as session:
+        kok_irim = await find_aiyl_aimak(session, "kok-irim")
+        await grant(session, 1601, Role.ORGANISER, kok_irim.id)
+    organiser = bot.user(1601, language_code="en")
+    await organiser.send("/people")
+    await organiser.tap(contains="Village links")
+    links = organiser.last
+    assert "https://t.me/jamaat_bot?start=v-" in links.text and "Арал" in links.text
+    shares = [b for row in links.raw["reply_markup"]["inline_keyboard"] for b in row if "url" in b]
+    assert len(shares) == 2 and all(b["url"].startswith("https://t.me/share/url?url=https%3A%2F%2Ft.me%2F")
+                                    for b in shares)
+    await organiser.tap(contains="Posters", message=links)
+    await bot.emu.settle()
+    pdfs = [m for m in organiser.messages if m.document is not None]
+    assert len(pdfs) == 2 and all(m.document.data.startswith(b"%PDF") for m in pdfs)
+    assert {m.text.split(": ")[1] for m in pdfs} == {line.split(": ")[1] for line in links.text.splitlines()[1:]}
+    stranger = bot.user(1602, language_code="en")
+    await stranger.tap_data(f"vlinks:posters:{kok_irim.id}", message=links)
+    assert stranger.last_answer is None or "no longer active" in (stranger.last_answer[0] or "")
