@@ -53,8 +53,8 @@ async def on_ask(message: Message, state: FSMContext, session: AsyncSession, per
             await message.answer(_("Please register first: send /start."))
         else:
             await message.answer(_("The legal helpdesk of the LSG Union answers staff and council deputies of its "
-                                   "member municipalities. If you are one of them, please ask the administrator "
-                                   "of Jamaat to add you."))
+                                   "member municipalities. If you are one of them, ask your aiyl okmotu to have "
+                                   "you added: the administrator of Jamaat adds you with /member."))
         return
     await state.set_state(Ask.topic)
     await state.set_data({})
