@@ -33,6 +33,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", __("What I can do for you")),
     Command("vote", __("Name and vote for your village's priority problems")),
     Command("receipt", __("Check your ballot by its receipt code")),
+    Command("meetings", __("Upcoming hearings and meetings of your village")),
     Command("plan", __("Your aiyl aimak's joint action plan")),
     Command("ask", __("Ask the LSG Union's legal helpdesk"), askers_only=True),
     Command("myquestions", __("My questions to the legal helpdesk"), askers_only=True),

@@ -89,6 +89,8 @@ async def test_a_representative_registers_votes_and_answers_for_a_villager(bot: 
     await burul.send("/start")
     await burul.tap("English")
     await burul.share_contact()
+    await burul.send("📅 Meetings")  # the main keyboard's button: her meetings, with the answer given for her
+    assert "Бюджет 2027" in burul.last.text and burul.last.buttons[0][0] == "✅ I will come"
     await burul.send("/vote")
     assert burul.last.buttons[0] == ["✅ Внутренние дороги"]  # the ballot cast for her is hers
     await burul.tap(contains="Внутренние дороги")
