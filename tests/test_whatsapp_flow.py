@@ -279,3 +279,19 @@ async def test_a_telegram_person_on_whatsapp_gets_notices_there(fastbot: Harness
     await delivered(bot)
     assert any("Draft local budget for 2027" in (m.text or "") for m in villager.messages), villager.dump()
     assert not any("Draft local budget" in (t or "") for t in tg.texts)  # one notice, where they are now
+
+
+async def test_a_village_link_on_whatsapp_registers_into_the_village(wabot: Harness) -> None:
+    from services.places import ensure_link_code, village_links
+    from storage.models import Village
+
+    async with wabot.db.session() as session:
+        aral = await session.scalar(select(Village).where(Village.code == "aral"))
+        links = village_links(await ensure_link_code(session, aral), bot_username=None,
+                              whatsapp_number="+996 555 000 000")
+    assert links.whatsapp is not None and links.whatsapp.endswith(links.payload)
+    villager = wabot.wa_user("996700200077", "Nurbek")
+    await villager.send(links.payload)  # what wa.me/<number>?text=v-<code> puts in the message box
+    await villager.tap("English")
+    await villager.tap("Skip")
+    assert "you are registered in Арал" in villager.last.text, villager.dump()
