@@ -89,7 +89,7 @@ async def test_demo_web_chat_talks_as_a_villager_on_whatsapp(tmp_path: Path) -> 
                 assert response.status == 200
             first = await last_bot_message()
             assert first["text"] == "Тилди тандаңыз:" and [r["title"] for r in first["rows"]] == [
-                "Кыргызча", "Русский", "Oʻzbekcha", "English"]
+                "Кыргызча", "Русский", "Oʻzbekcha", "Ўзбекча", "English"]
     finally:
         stop.set()
         await asyncio.wait_for(demo, 30)
