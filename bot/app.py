@@ -22,6 +22,7 @@ from bot.commands import set_default_menus, set_personal_menu
 from bot.groups import GroupGate
 from bot.i18n import PersonLanguageMiddleware, make_i18n
 from bot.input_guard import CallbackGuard, MessageGuard
+from bot.menu import MenuMiddleware
 from bot.middlewares import SessionMiddleware, TextLengthMiddleware, fsm_key_reader
 from bot.resilience import BotApiPolicy, ResilientDispatcher, RetryPolicy
 from bot.settings import Settings
@@ -78,6 +79,7 @@ def create_dispatcher(settings: Settings, db: Database, i18n: I18n, storage: Bas
     dispatcher.message.outer_middleware(TextLengthMiddleware(settings.max_text_length))
     dispatcher.message.outer_middleware(MessageGuard())  # input the database cannot take: refused, state kept
     dispatcher.callback_query.outer_middleware(CallbackGuard())
+    dispatcher.message.outer_middleware(MenuMiddleware(i18n))
     dispatcher.include_routers(groups.router.build(), *all_routers())
     return dispatcher
 

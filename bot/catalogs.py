@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po, write_po
 
 from bot.i18n import DOMAIN, LOCALES_DIR
 from bot.settings import LANGUAGES
+from bot.uz_cyrillic import to_cyrillic
 
 ROOT = LOCALES_DIR.parent
 SOURCES = ("bot", "handlers", "services", "jobs")
@@ -25,6 +26,9 @@ SKIP = ("emulator",)
 # Python code, and the dashboard's Jinja2 templates (``{{ _("…") }}``, ``{% trans %}``) through Jinja2's extractor.
 METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")]
 OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+# Catalogs written from another by transliteration, where no translator wrote the entry.
+DERIVED = {"uz_Cyrl": ("uz", to_cyrillic)}
+MACHINE = "transliterated from uz"
 
 
 def extract() -> Catalog:
@@ -81,15 +85,38 @@ def update() -> dict[str, int]:
     template = extract()
     save(template, LOCALES_DIR / f"{DOMAIN}.pot", omit_header=False)
     missing = {}
-    for language in LANGUAGES:
+    for language in sorted(LANGUAGES, key=lambda code: code in DERIVED):  # sources before what is derived
         catalog = load(language)
         catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
         for message in catalog:
             message.flags.discard("python-format")
         catalog.obsolete.clear()
+        if language in DERIVED:
+            derive(catalog, load(DERIVED[language][0]), DERIVED[language][1])
         save(catalog, po_path(language), include_previous=False)
         missing[language] = sum(1 for m in catalog if m.id and not translated(m.string))
     return missing
+
+
+def derive(catalog: Catalog, source: Catalog, convert) -> None:  # noqa: ANN001
+    """Fill ``catalog`` from ``source`` through ``convert``, keeping what a translator wrote (entries without
+    the machine's comment)."""
+    catalog.fuzzy = False
+    catalog.last_translator = source.last_translator
+    catalog.language_team = f"{source.language_team} (Cyrillic, transliterated)"
+    catalog.revision_date = source.revision_date
+    for message in catalog:
+        if not message.id or (translated(message.string) and MACHINE not in message.user_comments):
+            continue
+        original = source.get(message.id)
+        strings = original.string if original is not None else None
+        if not translated(strings):
+            message.string = tuple("" for _ in message.string) if isinstance(message.string, tuple) else ""
+            message.user_comments = [c for c in message.user_comments if c != MACHINE]
+            continue
+        message.string = tuple(convert(s) for s in strings) if isinstance(strings, tuple) else convert(strings)
+        if MACHINE not in message.user_comments:
+            message.user_comments.append(MACHINE)
 
 
 def translated(string: str | tuple[str, ...] | None) -> bool:
@@ -109,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             catalog = load(language)
             gaps = [m.id for m in template if m.id and not (catalog.get(m.id) and translated(catalog[m.id].string))]
             print(f"{language}: {len(gaps)} msgids without a translation")
-            bad += len(gaps) if language in ("ky", "ru") else 0
+            bad += len(gaps) if language in ("ky", "ru") else 0  # the others fall back
         return 1 if bad else 0
     for language, count in update().items():
         print(f"{language}: {count} msgids without a translation")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.settings import Settings, SettingsError, load_settings
-from services.places import PlacesFileError, find_aiyl_aimak, import_places
+from services.places import COUNTRY_PLACES, PlacesFileError, find_aiyl_aimak, import_places
 from services.roles import Role, RoleError, grant, revoke
 from storage.db import Database
 
@@ -36,8 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations")
 
-    places = commands.add_parser("import-places", help="load aiyl aimaks and villages from CSV")
-    places.add_argument("file", type=Path)
+    places = commands.add_parser("import-places", help="load aiyl aimaks and villages from CSV "
+                                 "(without a file: the whole country, storage/data/kg-places.csv)")
+    places.add_argument("file", type=Path, nargs="?", default=COUNTRY_PLACES)
+
+    posters = commands.add_parser("posters", help="a printable A4 poster (PDF and PNG) per village, with the "
+                                  "QR code of its link (needs JAMAAT_BOT_USERNAME)")
+    posters.add_argument("--aiyl-aimak", dest="aimak", help="code of one aiyl aimak (default: every village)")
+    posters.add_argument("--out", type=Path, default=Path("posters"), help="folder for the files (default posters)")
 
     for name in ("grant", "revoke"):
         sub = commands.add_parser(name, help=f"{name} a role: organiser (with --aiyl-aimak), lawyer, admin")
@@ -66,6 +72,23 @@ async def _import_places(settings: Settings, path: Path) -> None:
         await db.dispose()
     print(f"aiyl aimaks added: {result.aiyl_aimaks_added}, villages added: {result.villages_added}, "
           f"villages updated: {result.villages_updated}")
+
+
+async def _posters(settings: Settings, aimak_code: str | None, out: Path) -> None:
+    from bot.i18n import make_i18n
+    from bot.posters import make_posters
+
+    if not settings.bot_username:
+        raise SettingsError("jamaat: set JAMAAT_BOT_USERNAME (the bot's @username) for the posters' links")
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        async with db.session() as session:
+            printed = await make_posters(session, make_i18n(settings.default_language), out,
+                                         bot_username=settings.bot_username, aiyl_aimak_code=aimak_code)
+    finally:
+        await db.dispose()
+    print(f"posters: {len(printed)} villages, files in {out}")
 
 
 async def _change_role(settings: Settings, action: str, role: Role, user: int, aimak_code: str | None) -> None:
@@ -158,12 +181,14 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_upgrade(settings))
         elif args.command == "import-places":
             asyncio.run(_import_places(settings, args.file))
+        elif args.command == "posters":
+            asyncio.run(_posters(settings, args.aimak, args.out))
         else:
             asyncio.run(_change_role(settings, args.command, Role(args.role), args.user, args.aimak))
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    except (PlacesFileError, RoleError, FileNotFoundError) as exc:
+    except (PlacesFileError, RoleError, FileNotFoundError, ValueError) as exc:
         print(f"jamaat: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -24,6 +24,7 @@ class Command(NamedTuple):
     description: LazyProxy
     role: Role | None = None
     also: tuple[Role, ...] = ()  # further roles that see the command
+    askers_only: bool = False  # shown only to people who may ask the legal helpdesk
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -32,9 +33,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", __("What I can do for you")),
     Command("vote", __("Name and vote for your village's priority problems")),
     Command("receipt", __("Check your ballot by its receipt code")),
+    Command("meetings", __("Upcoming hearings and meetings of your village")),
     Command("plan", __("Your aiyl aimak's joint action plan")),
-    Command("ask", __("Ask the LSG Union's legal helpdesk")),
-    Command("myquestions", __("My questions to the legal helpdesk")),
+    Command("ask", __("Ask the LSG Union's legal helpdesk"), askers_only=True),
+    Command("myquestions", __("My questions to the legal helpdesk"), askers_only=True),
     Command("profile", __("Your profile")),
     Command("language", __("Change the language")),
     Command("forget", __("Delete my data")),
@@ -47,6 +49,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("plans", __("Joint action plans: activities, monitoring, report"), Role.ORGANISER),
     Command("dashboard", __("The web dashboard: tables, charts and files"), Role.ORGANISER,
             (Role.LAWYER, Role.ADMIN)),
+    # Organisers and village representatives.
+    Command("assist", __("Help a villager without a smartphone: register, vote, answer"), Role.REPRESENTATIVE),
     # Lawyers of the LSG Union.
     Command("queue", __("Legal helpdesk: questions waiting"), Role.LAWYER),
     # Admins.
@@ -59,28 +63,34 @@ COMMANDS: tuple[Command, ...] = (
 ROLE_COMMANDS: dict[str, Role] = {c.name: c.role for c in COMMANDS if c.role is not None}
 
 
-def commands_for(roles: Roles | None) -> list[BotCommand]:
-    """The menu in the current language: everyone's commands, then those of the person's roles."""
+def commands_for(roles: Roles | None, *, may_ask: bool = False) -> list[BotCommand]:
+    """The menu in the current language: everyone's commands (the helpdesk's for those who may ask), then those
+    of the person's roles."""
     return [
         BotCommand(command=c.name, description=str(c.description))
         for c in COMMANDS
-        if c.role is None or (roles is not None and any(roles.has(r) for r in (c.role, *c.also)))
+        if (c.role is None or (roles is not None and any(roles.has(r) for r in (c.role, *c.also))))
+        and (may_ask or not c.askers_only)
     ]
 
 
 async def set_default_menus(bot: Bot, i18n: I18n) -> None:
     """One menu per Telegram app language, and the default language's menu for all others."""
     for language in LANGUAGES:
+        if len(language) != 2:  # Telegram knows languages, not scripts (uz_Cyrl): chosen in the bot only
+            continue
         with in_language(i18n, language):
             await bot.set_my_commands(commands_for(None), language_code=language)
     with in_language(i18n, i18n.default_locale):
         await bot.set_my_commands(commands_for(None))
 
 
-async def set_personal_menu(bot: Bot, i18n: I18n, chat_id: int, language: str, roles: Roles | None) -> None:
-    """A person's own menu: in the language they chose, with their roles' commands."""
+async def set_personal_menu(bot: Bot, i18n: I18n, chat_id: int, language: str, roles: Roles | None, *,
+                            may_ask: bool = True) -> None:
+    """A person's own menu: in the language they chose, with their roles' commands; /ask and /myquestions only
+    for someone who may ask the legal helpdesk."""
     with in_language(i18n, language):
-        commands = commands_for(roles)
+        commands = commands_for(roles, may_ask=may_ask)
     try:
         await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=chat_id))
     except TelegramAPIError as exc:  # the menu is a convenience; the conversation goes on without it

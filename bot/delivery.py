@@ -82,7 +82,8 @@ async def send(bot: Bot, to: Person | int | None, text: Text, *, i18n: I18n | No
 
 
 async def send_files(bot: Bot, to: Person | int | None, files: list[dict[str, Any]]) -> None:
-    """Relay files somebody sent (``{"type": "photo" | "document", "file_id": ...}``); failures are logged."""
+    """Relay files somebody sent (``{"type": "photo" | "document" | "voice", "file_id": ...}``); failures are
+    logged."""
     chat_id, _language = await _chat_of(to)
     if chat_id is None:
         return
@@ -90,6 +91,8 @@ async def send_files(bot: Bot, to: Person | int | None, files: list[dict[str, An
         try:
             if item.get("type") == "photo":
                 await bot.send_photo(chat_id, item["file_id"])
+            elif item.get("type") == "voice":
+                await bot.send_voice(chat_id, item["file_id"])
             else:
                 await bot.send_document(chat_id, item["file_id"])
         except TelegramAPIError as exc:

@@ -22,9 +22,11 @@ from services.dates import day_in_sentence, day_text, moment_text
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 # Each language offered by its own name.
-LANGUAGE_NAMES: dict[str, str] = {"ky": "Кыргызча", "ru": "Русский", "uz": "Oʻzbekcha", "en": "English"}
+LANGUAGE_NAMES: dict[str, str] = {"ky": "Кыргызча", "ru": "Русский", "uz": "Oʻzbekcha", "uz_Cyrl": "Ўзбекча",
+                                  "en": "English"}
 # Where a translator is still needed, Uzbek readers get Russian; English readers get the msgid.
-FALLBACKS: dict[str, str] = {"uz": "ru"}
+# (Uzbek in Cyrillic is written from the Latin catalog by ``python -m bot.catalogs``, see bot/uz_cyrillic.py.)
+FALLBACKS: dict[str, str] = {"uz": "ru", "uz_Cyrl": "ru"}
 
 
 def compile_catalog(po_path: Path, mo_path: Path) -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-LANGUAGES: tuple[str, ...] = ("ky", "ru", "uz", "en")
+LANGUAGES: tuple[str, ...] = ("ky", "ru", "uz", "uz_Cyrl", "en")
 ENV_PREFIX = "JAMAAT_"
 
 
@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_key_prefix: str = Field(default="jamaat", pattern=r"^[A-Za-z0-9_.-]+$")
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    default_language: Literal["ky", "ru", "uz", "en"] = "ky"
+    default_language: Literal["ky", "ru", "uz", "uz_Cyrl", "en"] = "ky"
     timezone: str = "Asia/Bishkek"
     # Key of the HMAC that turns a phone number into a stable pseudonym (one person, one vote).
     phone_hash_key: SecretStr | None = None
@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     age_bands: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["18-35", "36-55", "56+"])
     # Custom Bot API server (the emulator, or a local telegram-bot-api).
     api_base_url: str | None = None
+    # The bot's @username, for village links (t.me/<username>?start=v-<code>) and posters; asked from
+    # Telegram (getMe) when the bot runs and this is not set.
+    bot_username: str | None = Field(default=None, pattern=r"^@?[A-Za-z0-9_]{3,64}$")
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"

@@ -14,7 +14,8 @@ FLOWS = ("errors", "people.registration", "people.profile", "people.forget", "pe
          "admin.registrations", "helpdesk.asker", "helpdesk.lawyer", "helpdesk.faq", "helpdesk.stats",
          "voting.organiser", "voting.problems", "voting.sessions", "voting.tapping", "voting.villager",
          "plan.organiser", "plan.activities", "plan.groups", "plan.villager",
-         "events.organiser", "events.card", "events.outcome", "events.villager", "dashboard.link", "fallback")
+         "events.organiser", "events.card", "events.outcome", "events.villager", "dashboard.link", "assist.helper",
+         "fallback")
 
 
 def all_routers() -> list[Router]:

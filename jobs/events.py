@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import delivery
 from bot.i18n import Formatter, in_language
 from bot.settings import Settings
+from bot.text import fits_caption
 from handlers.events import views
 from jobs.tasks import task_handler
 from services import events, outbox
@@ -90,10 +91,15 @@ async def announce(session: AsyncSession, *, bot: Bot, i18n: I18n, settings: Set
     for person in people:
         assert person.telegram_id is not None
         text, markup, calendar, caption = rendered(person)
-        await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
-                              dedupe_key=f"{prefix}:notice:{person.id}", broadcast_id=broadcast_id)
-        await delivery.notify(session, person.telegram_id, caption, person_id=person.id, document=calendar,
-                              dedupe_key=f"{prefix}:ics:{person.id}")
+        if fits_caption(text):  # one message: the notice is the calendar file's caption
+            await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
+                                  document=calendar, dedupe_key=f"{prefix}:notice:{person.id}",
+                                  broadcast_id=broadcast_id)
+        else:
+            await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
+                                  dedupe_key=f"{prefix}:notice:{person.id}", broadcast_id=broadcast_id)
+            await delivery.notify(session, person.telegram_id, caption, person_id=person.id, document=calendar,
+                                  dedupe_key=f"{prefix}:ics:{person.id}")
         for number, document in enumerate(documents, start=1):
             await delivery.notify(session, person.telegram_id, "", person_id=person.id, document=document,
                                   dedupe_key=f"{prefix}:doc{number}:{person.id}")
@@ -128,9 +134,15 @@ async def follow_up(session: AsyncSession, *, bot: Bot, i18n: I18n, settings: Se
     for person in people:
         assert person.telegram_id is not None
         text, markup, calendar = rendered(person)
+        # The calendar file again: same UID, higher SEQUENCE, so calendars update (or drop) the entry. One
+        # message when the text fits its caption.
+        if fits_caption(text):
+            await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
+                                  document=calendar, dedupe_key=f"{prefix}:{kind}:{person.id}",
+                                  broadcast_id=broadcast_id)
+            continue
         await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
                               dedupe_key=f"{prefix}:{kind}:{person.id}", broadcast_id=broadcast_id)
-        # The calendar file again: same UID, higher SEQUENCE, so calendars update (or drop) the entry.
         await delivery.notify(session, person.telegram_id, "" if cancelled else views.calendar_caption(),
                               person_id=person.id, document=calendar, dedupe_key=f"{prefix}:ics:{person.id}")
     return broadcast_id

@@ -163,6 +163,18 @@ async def events_of(session: AsyncSession, aimak_ids: frozenset[int] | set[int],
     return list((await session.scalars(query)).all())
 
 
+async def upcoming_for(session: AsyncSession, person: Person | None, *, now: datetime | None = None,
+                       limit: int = 10) -> list[Event]:
+    """Announced events of the person's village that have not started, soonest first (a villager's list)."""
+    if person is None or not person.is_registered or person.village_id is None:
+        return []
+    now = now or utcnow()
+    query = (select(Event).join(EventVillage, EventVillage.event_id == Event.id)
+             .where(EventVillage.village_id == person.village_id, Event.status == "announced", Event.starts_at > now)
+             .order_by(Event.starts_at).limit(limit))
+    return list((await session.scalars(query)).unique().all())
+
+
 def concerns(event: Event, person: Person | None) -> bool:
     """Does the event concern this person (registered in one of its villages)?"""
     return (person is not None and person.is_registered and person.village_id is not None

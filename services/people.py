@@ -90,14 +90,37 @@ def set_language(person: Person, language: str) -> None:
     person.language = language
 
 
-async def set_phone(session: AsyncSession, person: Person, key: str, raw_phone: str) -> None:
-    """Keep the verified number as a keyed hash; one number belongs to one person."""
+async def set_phone(session: AsyncSession, person: Person, key: str, raw_phone: str) -> Person:
+    """Keep the verified number as a keyed hash; one number belongs to one person.
+
+    Returns the person from now on: ``person`` itself, or — when an organiser had registered this number for
+    someone without a smartphone — that person's row, which the account joins (their ballots stay theirs:
+    one person, one vote)."""
     hashed = phone_hash(key, raw_phone)
     owner = await session.scalar(select(Person).where(Person.phone_hash == hashed))
     if owner is not None and owner.id != person.id:
+        if owner.telegram_id is None and owner.forgotten_at is None and owner.registered_by is not None:
+            return await _join_assisted(session, person, owner)
         raise RegistrationError("phone_taken")
     person.phone_hash = hashed
     person.phone_tail = phone_tail(raw_phone)
+    return person
+
+
+async def _join_assisted(session: AsyncSession, newcomer: Person, assisted: Person) -> Person:
+    """The account that just proved the phone takes over the assisted person's row; the newcomer's own row
+    (not yet registered, so without ballots or answers) goes."""
+    telegram_id = newcomer.telegram_id
+    assisted.first_name = newcomer.first_name or assisted.first_name
+    assisted.language = newcomer.language or assisted.language
+    newcomer.telegram_id = None
+    await session.flush()
+    await session.delete(newcomer)
+    await session.flush()
+    assisted.telegram_id = telegram_id
+    audit(session, telegram_id, "person.join_assisted", "person", assisted.id, registered_by=assisted.registered_by)
+    await session.flush()
+    return assisted
 
 
 async def set_village(session: AsyncSession, person: Person, village_id: int,

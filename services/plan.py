@@ -635,9 +635,11 @@ async def check_may_answer(session: AsyncSession, occasion_id: int, person: Pers
 
 async def record_answer(session: AsyncSession, occasion_id: int, person: Person | None, *, status: str,
                         percent: int, comment: str = "", photo_file_id: str | None = None,
+                        voice_file_id: str | None = None,
                         now: datetime | None = None) -> tuple[MonitoringAnswer, PlanStatusChange | None]:
     """Keep a member's answer (again on the same occasion: replaced) and update the activity's progress and
-    status from it. Returns the answer and the status change, if any."""
+    status from it; a voice note (its file id) may stand for or add to the comment. Returns the answer and the
+    status change, if any."""
     if status not in STATUSES:
         raise PlanError("bad_status")
     if not 0 <= percent <= 100:
@@ -648,7 +650,7 @@ async def record_answer(session: AsyncSession, occasion_id: int, person: Person 
     comment = comment.strip()[:2000]
     table = MonitoringAnswer.__table__
     values = {"status": status, "percent": 100 if status == "done" else percent, "comment": comment,
-              "photo_file_id": photo_file_id, "answered_at": now}
+              "photo_file_id": photo_file_id, "voice_file_id": voice_file_id, "answered_at": now}
     statement = db.insert(session, table).values(occasion_id=occasion_id, activity_id=prompt.activity.id,
                                                person_id=person.id, **values)
     await session.execute(statement.on_conflict_do_update(index_elements=["occasion_id", "person_id"], set_=values))

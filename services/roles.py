@@ -1,4 +1,4 @@
-"""Roles beyond villager: organiser (per aiyl aimak), lawyer, admin."""
+"""Roles beyond villager: organiser and village representative (per aiyl aimak), lawyer, admin."""
 
 from __future__ import annotations
 
@@ -14,8 +14,14 @@ from storage.models import RoleGrant
 
 class Role(StrEnum):
     ORGANISER = "organiser"
+    # A trusted person of a village who registers neighbours without a smartphone and votes or answers for
+    # them (assisted participation); sees nothing else of the aiyl aimak.
+    REPRESENTATIVE = "representative"
     LAWYER = "lawyer"
     ADMIN = "admin"
+
+
+SCOPED = (Role.ORGANISER, Role.REPRESENTATIVE)  # roles for one aiyl aimak
 
 
 class RoleError(ValueError):
@@ -28,6 +34,7 @@ class Roles:
 
     telegram_id: int
     organiser_of: frozenset[int] = field(default_factory=frozenset)
+    representative_of: frozenset[int] = field(default_factory=frozenset)
     lawyer: bool = False
     admin: bool = False
 
@@ -39,8 +46,20 @@ class Roles:
         """Organisers see and manage only their own aiyl aimaks."""
         return aiyl_aimak_id is not None and aiyl_aimak_id in self.organiser_of
 
+    def may_assist(self, aiyl_aimak_id: int | None) -> bool:
+        """Who may register a villager without a smartphone and act for them: the aiyl aimak's organisers and
+        village representatives."""
+        return aiyl_aimak_id is not None and (aiyl_aimak_id in self.organiser_of
+                                              or aiyl_aimak_id in self.representative_of)
+
+    @property
+    def assists_in(self) -> frozenset[int]:
+        return self.organiser_of | self.representative_of
+
     def has(self, role: Role) -> bool:
-        return {Role.ORGANISER: self.organiser, Role.LAWYER: self.lawyer, Role.ADMIN: self.admin}[role]
+        # An organiser may do what a village representative does (assist villagers without a smartphone).
+        return {Role.ORGANISER: self.organiser, Role.REPRESENTATIVE: bool(self.assists_in),
+                Role.LAWYER: self.lawyer, Role.ADMIN: self.admin}[role]
 
 
 async def roles_of(session: AsyncSession, telegram_id: int, settings_admins: frozenset[int] = frozenset()) -> Roles:
@@ -54,15 +73,17 @@ def roles_from(telegram_id: int, grants: list[tuple[str, int]], settings_admins:
     return Roles(
         telegram_id=telegram_id,
         organiser_of=frozenset(scope for role, scope in grants if role == Role.ORGANISER),
+        representative_of=frozenset(scope for role, scope in grants if role == Role.REPRESENTATIVE),
         lawyer=any(role == Role.LAWYER for role, _ in grants),
         admin=telegram_id in settings_admins or any(role == Role.ADMIN for role, _ in grants),
     )
 
 
 def _scope(role: Role, aiyl_aimak_id: int | None) -> int:
-    if role is Role.ORGANISER:
+    if role in SCOPED:
         if aiyl_aimak_id is None:
-            raise RoleError("an organiser works for an aiyl aimak")
+            raise RoleError(f"an {role.value} works for an aiyl aimak" if role is Role.ORGANISER
+                            else f"a {role.value} works for an aiyl aimak")
         return aiyl_aimak_id
     return 0
 
@@ -88,7 +109,7 @@ async def revoke(
 ) -> bool:
     """Take a role away; False when the person did not have it."""
     query = delete(RoleGrant).where(RoleGrant.telegram_id == telegram_id, RoleGrant.role == role)
-    if role is Role.ORGANISER and aiyl_aimak_id is not None:
+    if role in SCOPED and aiyl_aimak_id is not None:
         query = query.where(RoleGrant.scope == aiyl_aimak_id)
     removed = (await session.execute(query)).rowcount
     if removed:

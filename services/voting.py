@@ -1339,6 +1339,8 @@ class Participation:
     eligible: dict[int, int]  # village → registered, phone-verified villagers
     phone_by_band: dict[tuple[int, str | None], Turnout]
     sessions_by_band: dict[tuple[int, str], Turnout]
+    # village → phone ballots cast with help for people without a smartphone (already in ``phone``)
+    assisted: dict[int, int] = field(default_factory=dict)
 
     def village(self, village_id: int) -> Turnout:
         return self.phone.get(village_id, Turnout(0, 0)) + self.sessions.get(village_id, Turnout(0, 0))
@@ -1378,8 +1380,11 @@ async def participation(session: AsyncSession, round_id: int) -> Participation:
         turnout = Turnout(int(count or 0), int(w or 0))
         sessions[village_id] = sessions[village_id] + turnout
         sessions_by_band[(village_id, band)] = turnout
+    assisted_rows = (await session.execute(
+        select(Ballot.village_id, func.count()).where(Ballot.round_id == round_id, Ballot.assisted_by.is_not(None))
+        .group_by(Ballot.village_id))).all()
     return Participation(dict(phone), dict(sessions), {v: int(n) for v, n in eligible_rows}, phone_by_band,
-                         sessions_by_band)
+                         sessions_by_band, {v: int(n) for v, n in assisted_rows})
 
 
 @dataclass

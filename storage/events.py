@@ -97,6 +97,8 @@ class EventInvite(Base):
     response: Mapped[str | None] = mapped_column(String(8))  # yes | no
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     invited_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Answered on the villager's behalf by an organiser or village representative (their Telegram id).
+    assisted_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class EventQuestion(Base):

@@ -56,6 +56,31 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class Region(Base):
+    """An oblast (облус), the first level of the country's administrative units."""
+
+    __tablename__ = "region"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_ky: Mapped[str] = mapped_column(String(200))
+    name_ru: Mapped[str] = mapped_column(String(200))
+
+
+class District(Base):
+    """A district (район) of an oblast."""
+
+    __tablename__ = "district"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_ky: Mapped[str] = mapped_column(String(200))
+    name_ru: Mapped[str] = mapped_column(String(200))
+
+    region: Mapped[Region] = relationship(lazy="joined")
+
+
 class AiylAimak(Base):
     """A rural municipality (айыл аймагы) of one or more villages."""
 
@@ -67,6 +92,11 @@ class AiylAimak(Base):
     name_ru: Mapped[str] = mapped_column(String(200))
     district: Mapped[str | None] = mapped_column(String(200))
     region: Mapped[str | None] = mapped_column(String(200))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id", ondelete="SET NULL"), index=True)
+    # Both names normalised for typed search (services.places.search_key), written with the names.
+    search_key: Mapped[str] = mapped_column(String(500), default="")
+
+    district_unit: Mapped[District | None] = relationship(lazy="joined")
 
     villages: Mapped[list[Village]] = relationship(
         back_populates="aiyl_aimak", order_by="Village.name_ky"
@@ -86,6 +116,9 @@ class Village(Base):
     name_ru: Mapped[str] = mapped_column(String(200))
     population: Mapped[int | None] = mapped_column(Integer)
     households: Mapped[int | None] = mapped_column(Integer)
+    search_key: Mapped[str] = mapped_column(String(500), default="")
+    # The short code of the village's link (Telegram ``?start=v-<code>``); stable once given.
+    link_code: Mapped[str | None] = mapped_column(String(16), unique=True)
 
     aiyl_aimak: Mapped[AiylAimak] = relationship(back_populates="villages")
 
@@ -110,6 +143,8 @@ class Person(Base):
     registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Registered by an organiser or village representative (their Telegram id) for someone without a smartphone.
+    registered_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     village: Mapped[Village | None] = relationship(lazy="joined")
@@ -128,8 +163,8 @@ class RoleGrant(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    role: Mapped[str] = mapped_column(String(16))  # organiser | lawyer | admin
-    # The aiyl aimak an organiser works for; 0 for roles without a scope.
+    role: Mapped[str] = mapped_column(String(16))  # organiser | representative | lawyer | admin
+    # The aiyl aimak an organiser or village representative works for; 0 for roles without a scope.
     scope: Mapped[int] = mapped_column(Integer, default=0)
     granted_by: Mapped[int | None] = mapped_column(BigInteger)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

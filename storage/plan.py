@@ -182,6 +182,7 @@ class MonitoringAnswer(Base):
     percent: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")
     photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    voice_file_id: Mapped[str | None] = mapped_column(String(255))  # a voice note kept as said (no transcript)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

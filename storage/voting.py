@@ -156,6 +156,8 @@ class Ballot(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     cast_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Cast on the villager's behalf by an organiser or village representative (their Telegram id): "assisted".
+    assisted_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class BallotChoice(Base):

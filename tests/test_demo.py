@@ -38,7 +38,7 @@ async def test_demo_web_chat_talks_to_the_bot_in_kyrgyz(tmp_path: Path) -> None:
             first = await say(session, base, 1001, "/start")
             assert first["text"] == "Тилди тандаңыз:"
             labels = [b["text"] for row in first["reply_markup"]["inline_keyboard"] for b in row]
-            assert labels == ["Кыргызча", "Русский", "Oʻzbekcha", "English"]
+            assert labels == ["Кыргызча", "Русский", "Oʻzbekcha", "Ўзбекча", "English"]
             # The organiser persona comes registered, and /help shows the organiser's part.
             assert "/people" in (await say(session, base, 2001, "/help"))["text"]
             # A sample priority vote is open in Kök-Irim, with its ballot in Kyrgyz.
@@ -89,7 +89,7 @@ async def test_demo_web_chat_talks_as_a_villager_on_whatsapp(tmp_path: Path) -> 
                 assert response.status == 200
             first = await last_bot_message()
             assert first["text"] == "Тилди тандаңыз:" and [r["title"] for r in first["rows"]] == [
-                "Кыргызча", "Русский", "Oʻzbekcha", "English"]
+                "Кыргызча", "Русский", "Oʻzbekcha", "Ўзбекча", "English"]
     finally:
         stop.set()
         await asyncio.wait_for(demo, 30)

@@ -541,3 +541,18 @@ async def test_restarted_polling_gets_updates_sent_while_down(emu: Emulator) -> 
     assert user.texts == ["echo: before", "echo: while down"]
     await dispatcher.stop_polling()
     await task
+
+
+async def test_voice_notes_go_both_ways(emu: Emulator, bot: Bot) -> None:
+    """A villager's voice note reaches the bot; the bot sends it on by file id, or a new recording, with a caption."""
+    user = emu.user(USER, "Aibek")
+    await user.send_voice(duration=3, wait=False)
+    update = (await bot.get_updates(timeout=0))[-1]
+    assert update.message is not None and update.message.voice is not None
+    assert update.message.voice.duration == 3
+    sent = await bot.send_voice(USER, update.message.voice.file_id, caption="Question #1")
+    assert sent.voice is not None and sent.voice.file_id == update.message.voice.file_id
+    assert user.last.voice is not None and user.last.voice.file_id == update.message.voice.file_id
+    assert user.last.text == "Question #1"
+    recorded = await bot.send_voice(USER, BufferedInputFile(b"OggS" + b"\x00" * 4000, "answer.ogg"))
+    assert recorded.voice is not None and user.last.voice.data.startswith(b"OggS")

@@ -390,3 +390,17 @@ async def test_throttling_is_counted_in_the_organisers_broadcast_report(db: Data
         assert bot.wa.stats["130429"] > 0
         line = next(line for line in report.text.splitlines() if line.startswith("Slowed down by the messenger"))
         assert int(line.rsplit(" ", 1)[1]) > 0, report.text
+async def test_a_village_link_on_whatsapp_registers_into_the_village(wabot: Harness) -> None:
+    from services.places import ensure_link_code, village_links
+    from storage.models import Village
+
+    async with wabot.db.session() as session:
+        aral = await session.scalar(select(Village).where(Village.code == "aral"))
+        links = village_links(await ensure_link_code(session, aral), bot_username=None,
+                              whatsapp_number="+996 555 000 000")
+    assert links.whatsapp is not None and links.whatsapp.endswith(links.payload)
+    villager = wabot.wa_user("996700200077", "Nurbek")
+    await villager.send(links.payload)  # what wa.me/<number>?text=v-<code> puts in the message box
+    await villager.tap("English")
+    await villager.tap("Skip")
+    assert "you are registered in Арал" in villager.last.text, villager.dump()

@@ -170,6 +170,11 @@ class BotMessage:
         document = self.raw.get("document")
         return FileView.of(self._emu.files[document["file_id"]]) if document else None
 
+    @property
+    def voice(self) -> FileView | None:
+        voice = self.raw.get("voice")
+        return FileView.of(self._emu.files[voice["file_id"]]) if voice else None
+
     def describe(self) -> str:
         """One line for transcripts."""
         arrow = "←" if self.from_bot else "→"

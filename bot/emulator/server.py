@@ -551,6 +551,7 @@ class BotApiServer:
                 "answerCallbackQuery": self._answer_callback_query,
                 "sendPhoto": self._send_photo,
                 "sendDocument": self._send_document,
+                "sendVoice": self._send_voice,
                 "sendChatAction": self._send_chat_action,
                 "getFile": self._get_file,
                 "getChat": self._get_chat,
@@ -1439,6 +1440,12 @@ class BotApiServer:
                 content["photo"] = [_photo_entry(f) for f in same]
             else:
                 content["photo"] = self._photo_sizes(source.data, source.filename)
+        elif key == "voice":
+            stored = source if isinstance(source, StoredFile) else self._store_file(
+                source.data, source.filename, "voice", "audio/ogg")
+            content["voice"] = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+                                "duration": max(1, len(stored.data) // 2000), "mime_type": "audio/ogg",
+                                "file_size": len(stored.data)}
         elif isinstance(source, StoredFile):
             content["document"] = _document(source)
         else:
@@ -1455,6 +1462,9 @@ class BotApiServer:
 
     async def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self._send_media(params, "document", "sendDocument")
+
+    async def _send_voice(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._send_media(params, "voice", "sendVoice")
 
     async def _send_chat_action(self, params: dict[str, Any]) -> bool:
         chat = self._chat(params)

@@ -40,7 +40,7 @@ from bot.whatsapp.render import TEXT_PAYLOAD, parse_numbers
 from bot.whatsapp.templates import READ_PAYLOAD
 from services import channels, outbox
 from services.people import mark_unreachable, person_by_telegram_id
-from services.places import place_name
+from services.places import LINK_PREFIX, place_name
 from storage.channels import ChannelIdentity, ChannelOutbound
 from storage.db import Database
 
@@ -260,7 +260,10 @@ class WhatsAppInbound:
         if kind == "text":
             text = str((message.get("text") or {}).get("body") or "")
             if new and not text.startswith("/start"):
-                return [as_message(text="/start")]
+                # A village's link (wa.me/<number>?text=v-<code>) registers straight into that village.
+                link = text.strip().lower()
+                village = link.startswith(LINK_PREFIX) and link[len(LINK_PREFIX):].isalnum()
+                return [as_message(text=f"/start {link}" if village else "/start")]
             numbers = parse_numbers(text)
             if numbers is not None:
                 menu = await _last_outbound(session, identity)

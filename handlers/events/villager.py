@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, F
+from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +32,24 @@ from storage.models import Person
 
 log = logging.getLogger("jamaat.events")
 router = Routes("events_villager")
+
+
+@router.message(Command("meetings"))
+async def on_meetings(message: Message, session: AsyncSession, person: Person | None, settings: Settings,
+                      i18n: I18n) -> None:
+    """A villager's upcoming hearings and meetings (the "📅 Meetings" button), each with its answer buttons."""
+    upcoming = await events.upcoming_for(session, person)
+    if not upcoming:
+        await message.answer(_("No hearing or meeting of your village is announced for the coming days.")
+                             if person is not None and person.is_registered
+                             else _("Please register first: send /start."))
+        return
+    fmt = Formatter(i18n.current_locale, settings.zone)
+    for event in upcoming:
+        chosen = await events.response_of(session, event.id, person)
+        await message.answer(f"📅 <b>{escape(views.calendar_summary(event))}</b>\n"
+                             f"{fmt.datetime(event.starts_at)}, {escape(event.place)}",
+                             reply_markup=views.rsvp_keyboard(event.id, chosen))
 
 
 # --------------------------------------------------------------------------- villagers

@@ -20,7 +20,7 @@ from bot.settings import Settings
 from bot.text import escape
 from handlers.helpdesk import views
 from handlers.helpdesk.buttons import AskCB
-from handlers.helpdesk.common import announce, attachment_of, lawyer_language, on_cancel, refuse
+from handlers.helpdesk.common import announce, attachment_of, lawyer_language, on_cancel, refuse, said
 from handlers.helpdesk.states import Ask
 from handlers.helpdesk.views import (
     asker_card,
@@ -53,8 +53,8 @@ async def on_ask(message: Message, state: FSMContext, session: AsyncSession, per
             await message.answer(_("Please register first: send /start."))
         else:
             await message.answer(_("The legal helpdesk of the LSG Union answers staff and council deputies of its "
-                                   "member municipalities. If you are one of them, please ask the administrator "
-                                   "of Jamaat to add you."))
+                                   "member municipalities. If you are one of them, ask your aiyl okmotu to have "
+                                   "you added: the administrator of Jamaat adds you with /member."))
         return
     await state.set_state(Ask.topic)
     await state.set_data({})
@@ -74,19 +74,20 @@ async def on_topic(query: CallbackQuery, message: Message, callback_data: AskCB,
     await state.set_state(Ask.text)
     await query.answer()
     await message.edit_text(_("Topic: {topic} ✓").format(topic=topic_label(callback_data.value)))
-    await message.answer(_("Write your question in one message: what happened, what you need to know. "
-                           "Documents or photos can be added in the next step."))
+    await message.answer(_("Write your question in one message, or say it in a voice message: what happened, what "
+                           "you need to know. Documents or photos can be added in the next step."))
 
 
-@router.message(Ask.text, F.text & ~F.text.startswith("/") | F.caption)
+@router.message(Ask.text, F.text & ~F.text.startswith("/") | F.caption | F.voice)
 async def on_question_text(message: Message, state: FSMContext, session: AsyncSession) -> None:
-    text = (message.text or message.caption or "").strip()
+    """The question as text, or as a voice note (kept as said; the lawyer listens to it)."""
+    text = said(message)
     attachments = (await state.get_data()).get("attachments", [])
     attachment = attachment_of(message)
     if attachment:
         attachments.append(attachment)
     await state.update_data(text=text, attachments=attachments)
-    hits = await faq.search(session, text, limit=3)
+    hits = [] if message.voice else await faq.search(session, text, limit=3)
     if not hits:
         await ask_for_attachments(message, state)
         return
@@ -103,7 +104,8 @@ async def on_question_text(message: Message, state: FSMContext, session: AsyncSe
 
 @router.message(Ask.text)
 async def on_question_not_text(message: Message) -> None:
-    await message.answer(_("Please write your question as text (a photo or document with a caption works too)."))
+    await message.answer(_("Please write your question as text or send a voice message (a photo or document "
+                           "with a caption works too)."))
 
 
 async def ask_for_attachments(message: Message, state: FSMContext) -> None:
@@ -126,7 +128,7 @@ async def on_ask_anyway(query: CallbackQuery, message: Message, state: FSMContex
     await ask_for_attachments(message, state)
 
 
-@router.message(Ask.attachments, F.photo | F.document)
+@router.message(Ask.attachments, F.photo | F.document | F.voice)
 async def on_attachment(message: Message, state: FSMContext) -> None:
     data = await state.get_data()
     attachments = data.get("attachments", [])
@@ -226,14 +228,14 @@ async def on_details_button(query: CallbackQuery, message: Message, callback_dat
                            "works too.").format(number=question.id))
 
 
-@router.message(Ask.details, F.text & ~F.text.startswith("/") | F.photo | F.document)
+@router.message(Ask.details, F.text & ~F.text.startswith("/") | F.photo | F.document | F.voice)
 async def on_details(message: Message, state: FSMContext, session: AsyncSession, person: Person | None,
                      settings: Settings, bot: Bot, i18n: I18n) -> None:
     assert person is not None
     question_id = int((await state.get_data()).get("qid", 0))
     attachment = attachment_of(message)
     attachments = [attachment] if attachment else []
-    text = message.text or message.caption
+    text = said(message) or None
     try:
         before = (await desk.get(session, question_id)).status
         question = await desk.add_details(session, question_id, person, text=text, attachments=attachments,
@@ -250,7 +252,7 @@ async def on_details(message: Message, state: FSMContext, session: AsyncSession,
         def render() -> str:
             head = (_("The asker answered your request on question No. {number}; its clock runs again.")
                     if resumed else _("The asker added details to question No. {number}."))
-            return head.format(number=question.id) + "\n\n" + escape(text)
+            return head.format(number=question.id) + "\n\n" + escape(text or "")
 
         await delivery.send(bot, question.lawyer_id, render, i18n=i18n,
                             language=await lawyer_language(session, question.lawyer_id),
@@ -291,14 +293,14 @@ async def on_followup_button(query: CallbackQuery, message: Message, callback_da
         number=question.id))
 
 
-@router.message(Ask.followup, F.text & ~F.text.startswith("/") | F.photo | F.document)
+@router.message(Ask.followup, F.text & ~F.text.startswith("/") | F.photo | F.document | F.voice)
 async def on_followup(message: Message, state: FSMContext, session: AsyncSession, person: Person | None, bot: Bot,
                       i18n: I18n) -> None:
     assert person is not None
     question_id = int((await state.get_data()).get("qid", 0))
     attachment = attachment_of(message)
     attachments = [attachment] if attachment else []
-    text = message.text or message.caption or ""
+    text = said(message)
     try:
         question = await desk.follow_up(session, question_id, person, text=text, attachments=attachments)
     except HelpdeskError:

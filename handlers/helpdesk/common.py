@@ -37,7 +37,11 @@ log = logging.getLogger(__name__)
 
 
 def attachment_of(message: Message) -> dict[str, Any] | None:
-    """A photo or document of a message, as kept with the question (Telegram's file id is enough to resend)."""
+    """A photo, document or voice note of a message, as kept with the question (Telegram's file id is enough to
+    resend; voice is kept as said, no transcript)."""
+    if message.voice:
+        return {"type": "voice", "file_id": message.voice.file_id, "name": "voice",
+                "duration": message.voice.duration}
     if message.photo:
         return {"type": "photo", "file_id": message.photo[-1].file_id, "name": "photo"}
     if message.document:
@@ -64,6 +68,17 @@ async def announce(bot: Bot, i18n: I18n, session: AsyncSession, settings: Settin
                                 place=municipality(question, i18n.current_locale)),
                             i18n=i18n, language=await lawyer_language(session, lawyer_id),
                             buttons=lambda: take_keyboard(question.id))
+
+
+def voice_label(message: Message) -> str:
+    """What stands for a voice note where text is expected: 🎤 and its length (m:ss)."""
+    seconds = message.voice.duration if message.voice else 0
+    return f"🎤 {seconds // 60}:{seconds % 60:02d}"
+
+
+def said(message: Message) -> str:
+    """The text of a message: its text, its caption, or the voice note's label."""
+    return (message.text or message.caption or (voice_label(message) if message.voice else "")).strip()
 
 
 async def on_cancel(query: CallbackQuery, message: Message, state: FSMContext) -> None:

@@ -30,6 +30,7 @@ from handlers.helpdesk.common import (
     on_cancel,
     queue_view,
     refuse,
+    said,
     show_card,
 )
 from handlers.helpdesk.states import Lawyer
@@ -200,7 +201,7 @@ async def on_details_button(query: CallbackQuery, message: Message, callback_dat
                            "on; the question's clock pauses until they answer.").format(number=question.id))
 
 
-@router.message(Lawyer.request, F.text & ~F.text.startswith("/") | F.photo | F.document)
+@router.message(Lawyer.request, F.text & ~F.text.startswith("/") | F.photo | F.document | F.voice)
 async def on_request(message: Message, state: FSMContext, session: AsyncSession, settings: Settings, bot: Bot,
                      i18n: I18n, roles: Roles | None) -> None:
     assert message.from_user is not None
@@ -208,7 +209,7 @@ async def on_request(message: Message, state: FSMContext, session: AsyncSession,
     await state.clear()
     attachment = attachment_of(message)
     attachments = [attachment] if attachment else []
-    text = message.text or message.caption or ""
+    text = said(message)
     if roles is None or not roles.lawyer:
         return
     try:
@@ -240,12 +241,13 @@ async def on_answer_button(query: CallbackQuery, message: Message, callback_data
                            "and add documents; then press “Send the answer”.").format(number=question.id))
 
 
-@router.message(Lawyer.answer, F.text & ~F.text.startswith("/") | F.photo | F.document)
+@router.message(Lawyer.answer, F.text & ~F.text.startswith("/") | F.photo | F.document | F.voice)
 async def on_answer_part(message: Message, state: FSMContext) -> None:
+    """A part of the answer: text, a file, or a voice note (the asker hears it)."""
     data = await state.get_data()
     parts, attachments = list(data.get("parts", [])), list(data.get("attachments", []))
-    if message.text or message.caption:
-        parts.append(message.text or message.caption)
+    if said(message):
+        parts.append(said(message))
     attachment = attachment_of(message)
     if attachment:
         attachments.append(attachment)

@@ -17,6 +17,10 @@ class PlaceCB(CallbackData, prefix="place"):
 
 
 
+class PrivacyCB(CallbackData, prefix="privacy"):
+    part: int = 1  # "More": the rest of what is kept and why
+
+
 class ConsentCB(CallbackData, prefix="consent"):
     agree: bool
 

@@ -6,18 +6,21 @@ from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message, ReplyKeyboardRemove
+from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import set_personal_menu
+from bot.menu import main_keyboard
 from bot.settings import Settings
 from handlers.people import views
 from handlers.people.states import Registration
-from handlers.people.views import aiyl_aimak_keyboard, contact_keyboard, help_text, language_keyboard, profile_text
-from services.places import list_aiyl_aimaks, place_name
+from handlers.people.views import aiyl_aimak_keyboard, contact_keyboard, language_keyboard, profile_text
+from services import helpdesk as desk
+from services.places import list_aiyl_aimaks, list_regions, place_name
 from services.roles import Roles
+from storage.db import current_session
 from storage.models import Person
 
 # Deep links (/start <prefix><rest>) of registered people: a flow registers an opener for its prefix, e.g.
@@ -45,13 +48,20 @@ async def ask_phone(message: Message, state: FSMContext) -> None:
 
 async def ask_aiyl_aimak(message: Message, state: FSMContext, session: AsyncSession, language: str, *, page: int = 0,
                          edit: bool = False) -> None:
+    """A few aiyl aimaks: their buttons. The whole country: type a few letters (search), or oblast → district →
+    aiyl aimak → village with buttons."""
     await state.set_state(Registration.aiyl_aimak)
     aimaks = await list_aiyl_aimaks(session)
     if not aimaks:
         await message.answer(_("No aiyl aimaks are loaded yet. Please try again later or ask your aiyl okmotu."))
         return
-    text = _("Choose your aiyl aimak:")
-    markup = aiyl_aimak_keyboard(aimaks, language, page)
+    regions = await list_regions(session) if len(aimaks) > views.PLACES_PER_PAGE else []
+    if regions:
+        text = _("Type the first letters of your village or aiyl aimak, or choose your oblast:")
+        markup = views.units_keyboard(regions, language, "region")
+    else:
+        text = _("Choose your aiyl aimak:")
+        markup = aiyl_aimak_keyboard(aimaks, language, page)
     if edit:
         await message.edit_text(text, reply_markup=markup)
     else:
@@ -60,12 +70,10 @@ async def ask_aiyl_aimak(message: Message, state: FSMContext, session: AsyncSess
 
 async def ask_consent(message: Message, state: FSMContext) -> None:
     await state.set_state(Registration.consent)
+    await message.answer(views.privacy_text(), reply_markup=views.privacy_keyboard())
     await message.answer(
-        _("One more, optional step: your sex and age group. Results of votes and meetings are reported by "
-          "age group, and women's participation is always counted separately, so that every group is heard. "
-          "We keep only these two answers, never show them with your name, and you can delete them any time "
-          "in /profile. If you delete your data with /forget, they stay only with the votes already counted, "
-          "with nothing that leads to you. Add them?"),
+        _("One more, optional step: add your sex and age group? Results are counted by group and women "
+          "separately, so that every group is heard."),
         reply_markup=views.consent_keyboard(),
     )
 
@@ -101,18 +109,27 @@ async def finish(message: Message, state: FSMContext, person: Person, roles: Rol
     payload = data.get("start_payload")
     await state.clear()
     language = person.language or i18n.default_locale
-    await set_personal_menu(bot, i18n, message.chat.id, language, roles)
+    asks = await may_ask(person, settings)
+    await set_personal_menu(bot, i18n, message.chat.id, language, roles, may_ask=asks)
     if editing:
-        await message.answer(_("Saved.") + "\n\n" + profile_text(person), reply_markup=ReplyKeyboardRemove())
+        await message.answer(_("Saved.") + "\n\n" + profile_text(person), reply_markup=main_keyboard(may_ask=asks))
         return
     village = place_name(person.village, language) if person.village else "—"
     await message.answer(
         _("Thank you, you are registered in {village}. You will get notices about votes, hearings and "
-          "meetings of your village here.").format(village=village)
-        + "\n\n" + help_text(person, roles)
+          "meetings of your village here. Use the buttons below.").format(village=village),
+        reply_markup=main_keyboard(may_ask=asks),
     )
     if payload and session is not None and settings is not None:
         await open_start_link(message, payload, session=session, person=person, roles=roles, settings=settings)
+
+
+async def may_ask(person: Person | None, settings: Settings | None) -> bool:
+    """May this person ask the legal helpdesk (for the menu and the keyboard)?"""
+    session = current_session.get()
+    if session is None or settings is None:
+        return False
+    return (await desk.may_ask(session, person, desk.HelpdeskConfig.from_settings(settings))).allowed
 
 
 async def _after_village(message: Message, state: FSMContext, person: Person, roles: Roles | None, bot: Bot, i18n: I18n,

@@ -13,9 +13,12 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import LANGUAGE_NAMES
+from bot.menu import main_keyboard
 from bot.routes import Routes
 from bot.settings import Settings
-from handlers.people.buttons import AgeCB, ConsentCB, LanguageCB, PlaceCB, SexCB
+from bot.text import escape
+from handlers.people import views
+from handlers.people.buttons import AgeCB, ConsentCB, LanguageCB, PlaceCB, PrivacyCB, SexCB
 from handlers.people.common import (
     _after_village,
     ask_age_band,
@@ -24,12 +27,22 @@ from handlers.people.common import (
     ask_phone,
     ask_sex,
     finish,
+    may_ask,
     open_start_link,
 )
 from handlers.people.states import Registration
 from handlers.people.views import contact_keyboard, help_text, village_keyboard
 from services import channels, people
-from services.places import list_villages, place_name
+from services.places import (
+    LINK_PREFIX,
+    list_aiyl_aimaks,
+    list_districts,
+    list_regions,
+    list_villages,
+    place_name,
+    search_places,
+    village_by_link,
+)
 from services.roles import Roles
 from storage.models import Person
 
@@ -53,7 +66,7 @@ async def on_start(message: Message, command: CommandObject, state: FSMContext, 
                                                   roles=roles, settings=settings):
             return
         await message.answer(_("Welcome back!") + "\n\n" + help_text(person, roles),
-                             reply_markup=ReplyKeyboardRemove())
+                             reply_markup=main_keyboard(may_ask=await may_ask(person, settings)))
         return
     await state.update_data(editing=False)
     if person.language is None:
@@ -97,8 +110,9 @@ async def on_contact(message: Message, state: FSMContext, session: AsyncSession,
         return
     assert settings.phone_hash_key is not None
     try:
-        await people.set_phone(session, person, settings.phone_hash_key.get_secret_value(),
-                               message.contact.phone_number)
+        # Registered before by an organiser (no smartphone then): this account joins that person.
+        person = await people.set_phone(session, person, settings.phone_hash_key.get_secret_value(),
+                                        message.contact.phone_number)
     except people.RegistrationError:
         owner = await channels.link_telegram(session, person, settings.phone_hash_key.get_secret_value(),
                                              message.contact.phone_number)
@@ -120,7 +134,14 @@ async def on_contact(message: Message, state: FSMContext, session: AsyncSession,
         return
     await message.answer(_("Thank you, your number is confirmed."), reply_markup=ReplyKeyboardRemove())
     if person.is_registered:
-        await finish(message, state, person, roles, bot, i18n)
+        await finish(message, state, person, roles, bot, i18n, session=session, settings=settings)
+        return
+    payload = (await state.get_data()).get("start_payload") or ""
+    village = await village_by_link(session, payload) if payload.startswith(LINK_PREFIX) else None
+    if village is not None:  # came by a village's link or poster: no need to look for the place
+        await people.set_village(session, person, village.id)
+        await message.answer(_("Village: {name} ✓").format(name=place_name(village, i18n.current_locale)))
+        await _after_village(message, state, person, roles, bot, i18n, session, settings)
     else:
         await ask_aiyl_aimak(message, state, session, person.language or i18n.default_locale)
 
@@ -138,6 +159,70 @@ async def on_aimak_page(query: CallbackQuery, message: Message, callback_data: P
                         session: AsyncSession, i18n: I18n) -> None:
     await query.answer()
     await ask_aiyl_aimak(message, state, session, i18n.current_locale, page=max(callback_data.id, 0), edit=True)
+
+
+@router.message(Registration.aiyl_aimak, F.text & ~F.text.startswith("/"))
+async def on_place_letters(message: Message, session: AsyncSession, i18n: I18n) -> None:
+    """A few typed letters of a village or aiyl aimak, in any spelling: up to eight places to tap."""
+    assert message.text is not None
+    hits = await search_places(session, message.text)
+    regions = bool(await list_regions(session))
+    if not hits:
+        await message.answer(_("Nothing found for “{text}”. Try fewer letters, or another spelling.").format(
+            text=escape(message.text[:40])), reply_markup=views.hits_keyboard([], i18n.current_locale, regions))
+        return
+    await message.answer(_("Tap your village (📍) or aiyl aimak (🏘):"),
+                         reply_markup=views.hits_keyboard(hits, i18n.current_locale, regions))
+
+
+@router.callback_query(Registration.aiyl_aimak, PlaceCB.filter(F.kind == "regions"))
+async def on_regions(query: CallbackQuery, message: Message, state: FSMContext, session: AsyncSession,
+                     i18n: I18n) -> None:
+    await query.answer()
+    await ask_aiyl_aimak(message, state, session, i18n.current_locale, edit=True)
+
+
+@router.callback_query(Registration.aiyl_aimak, PlaceCB.filter(F.kind == "region"))
+async def on_region(query: CallbackQuery, message: Message, callback_data: PlaceCB, session: AsyncSession,
+                    i18n: I18n) -> None:
+    districts = await list_districts(session, callback_data.id)
+    if not districts:
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    await message.edit_text(_("Choose your district:"),
+                            reply_markup=views.units_keyboard(districts, i18n.current_locale, "district"))
+
+
+@router.callback_query(Registration.aiyl_aimak, PlaceCB.filter(F.kind == "district"))
+async def on_district(query: CallbackQuery, message: Message, callback_data: PlaceCB, session: AsyncSession,
+                      i18n: I18n) -> None:
+    aimaks = await list_aiyl_aimaks(session, callback_data.id)
+    if not aimaks:
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    await message.edit_text(_("Choose your aiyl aimak:"),
+                            reply_markup=views.places_keyboard(aimaks, i18n.current_locale,
+                                                               lambda a: PlaceCB(kind="aimak", id=a.id)))
+
+
+@router.callback_query(Registration.aiyl_aimak, PlaceCB.filter(F.kind == "village"))
+async def on_found_village(query: CallbackQuery, message: Message, callback_data: PlaceCB, state: FSMContext,
+                           session: AsyncSession, person: Person | None, roles: Roles, bot: Bot, i18n: I18n,
+                           settings: Settings) -> None:
+    """A village tapped among the search results: registered there at once."""
+    try:
+        if person is None:
+            raise people.RegistrationError("no_person")
+        village = await people.set_village(session, person, callback_data.id)
+    except people.RegistrationError:
+        log.warning("refused village button %r from %s", query.data, query.from_user.id)
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    await message.edit_text(_("Village: {name} ✓").format(name=place_name(village, i18n.current_locale)))
+    await _after_village(message, state, person, roles, bot, i18n, session, settings)
 
 
 @router.callback_query(Registration.aiyl_aimak, PlaceCB.filter(F.kind == "aimak"))
@@ -177,6 +262,13 @@ async def on_village(query: CallbackQuery, message: Message, callback_data: Plac
     await query.answer()
     await message.edit_text(_("Village: {name} ✓").format(name=place_name(village, i18n.current_locale)))
     await _after_village(message, state, person, roles, bot, i18n, session, settings)
+
+
+@router.callback_query(PrivacyCB.filter())
+async def on_privacy_more(query: CallbackQuery, message: Message) -> None:
+    """The rest of what is kept and why, at any time."""
+    await query.answer()
+    await message.edit_text(views.privacy_text() + "\n\n" + views.privacy_more_text())
 
 
 @router.callback_query(Registration.consent, ConsentCB.filter())

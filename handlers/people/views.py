@@ -10,10 +10,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import LANGUAGE_NAMES
-from handlers.people.buttons import AgeCB, ConsentCB, ForgetCB, LanguageCB, PlaceCB, ProfileCB, SexCB
-from services.places import place_name
+from handlers.people.buttons import AgeCB, ConsentCB, ForgetCB, LanguageCB, PlaceCB, PrivacyCB, ProfileCB, SexCB
+from services.places import PlaceHit, place_name
 from services.roles import Roles
-from storage.models import AiylAimak, Person, Village
+from storage.models import AiylAimak, District, Person, Region, Village
 
 PLACES_PER_PAGE = 8
 
@@ -58,6 +58,30 @@ def village_keyboard(villages: list[Village], language: str) -> InlineKeyboardMa
     back = InlineKeyboardBuilder()
     back.button(text=_("◀️ Another aiyl aimak"), callback_data=PlaceCB(kind="back", id=0))
     builder.attach(back)
+    return builder.as_markup()
+
+
+def units_keyboard(units: Sequence[Region | District], language: str, kind: str) -> InlineKeyboardMarkup:
+    """Oblasts (``kind`` "region") or districts ("district"), two a row."""
+    builder = InlineKeyboardBuilder()
+    for unit in units:
+        builder.button(text=place_name(unit, language), callback_data=PlaceCB(kind=kind, id=unit.id))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def hits_keyboard(hits: Sequence[PlaceHit], language: str, regions: bool) -> InlineKeyboardMarkup:
+    """Places found by typed letters: 📍 a village (registers there), 🏘 an aiyl aimak (then its villages); the
+    district is named where the name repeats."""
+    builder = InlineKeyboardBuilder()
+    for hit in hits:
+        icon = "📍" if hit.kind == "village" else "🏘"
+        builder.button(text=f"{icon} {hit.label(language)}", callback_data=PlaceCB(kind=hit.kind, id=hit.id))
+    builder.adjust(1)
+    if regions:
+        more = InlineKeyboardBuilder()
+        more.button(text=_("Choose by oblast"), callback_data=PlaceCB(kind="regions", id=0))
+        builder.attach(more)
     return builder.as_markup()
 
 
@@ -143,6 +167,30 @@ def forget_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Yes, delete my data"), callback_data=ForgetCB(confirm=True))
     builder.button(text=_("No, keep it"), callback_data=ForgetCB(confirm=False))
+    return builder.as_markup()
+
+
+def privacy_text() -> str:
+    """What is kept, in three short lines; "More" tells the rest."""
+    return "\n".join([
+        _("🔒 We keep your first name, your phone number as a code (you see its last digits) and your village."),
+        _("Your ballots stay linked to your account until you send /forget."),
+        _("Sex and age group only if you add them."),
+    ])
+
+
+def privacy_more_text() -> str:
+    return _("Your phone number itself is not stored: only a code made from it with a secret key, so that each "
+             "person votes once, and its last two digits, so that you recognise it. Your ballot keeps your village, "
+             "and your sex and age group if you gave them, so results are counted by village and group, women "
+             "separately; nobody sees them with your name. /profile shows what is kept and deletes sex and age "
+             "group; /forget deletes your name, phone code and account link, and ballots already cast stay "
+             "counted without them.")
+
+
+def privacy_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("More"), callback_data=PrivacyCB(part=1))
     return builder.as_markup()
 
 

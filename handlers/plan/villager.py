@@ -110,7 +110,7 @@ async def on_status(query: CallbackQuery, message: Message, callback_data: Monit
 
 async def ask_comment(message: Message, state: FSMContext, occasion_id: int) -> None:
     await state.set_state(MonitorAnswer.comment)
-    await message.answer(_("Please write a short comment: what did you see? Or press Skip."),
+    await message.answer(_("Please write a short comment or send a voice message: what did you see? Or press Skip."),
                          reply_markup=skip_keyboard(occasion_id, "skipc"))
 
 
@@ -148,6 +148,14 @@ async def on_percent(query: CallbackQuery, message: Message, callback_data: Moni
 async def on_comment(message: Message, state: FSMContext) -> None:
     assert message.text is not None
     await state.update_data(comment=message.text[:2000])
+    await ask_photo(message, state, int((await state.get_data())["occ"]))
+
+
+@router.message(MonitorAnswer.comment, F.voice)
+async def on_voice_comment(message: Message, state: FSMContext) -> None:
+    """The comment as a voice note: kept as said (its file id), no transcript."""
+    assert message.voice is not None
+    await state.update_data(voice=message.voice.file_id)
     await ask_photo(message, state, int((await state.get_data())["occ"]))
 
 
@@ -193,7 +201,8 @@ async def save(message: Message, state: FSMContext, session: AsyncSession, perso
     try:
         answer, _change = await plans.record_answer(session, int(data["occ"]), person, status=data["status"],
                                                     percent=int(data.get("percent", 0)),
-                                                    comment=data.get("comment", ""), photo_file_id=photo)
+                                                    comment=data.get("comment", ""), photo_file_id=photo,
+                                                    voice_file_id=data.get("voice"))
     except PlanError as exc:
         log.warning("refused a monitoring answer from %s: %s", message.chat.id, exc.code)
         await message.answer(_("Sorry, this answer cannot be taken any more."))
