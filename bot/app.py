@@ -29,6 +29,7 @@ from bot.settings import Settings
 from bot.whatsapp import attach as attach_whatsapp
 from handlers import all_routers
 from jobs import schedule_jobs, stop_jobs
+from services import helpdesk
 from services.people import person_by_telegram_id
 from services.roles import roles_of
 from storage.db import Database
@@ -119,6 +120,7 @@ class Jamaat:
         """Role holders and admins see their extra commands in the language they chose."""
         from sqlalchemy import select
 
+        config = helpdesk.HelpdeskConfig.from_settings(self.settings)  # /ask only for those who may ask
         async with self.db.session() as session:
             ids = set(await session.scalars(select(RoleGrant.telegram_id).distinct())) | set(self.settings.admin_ids)
             for telegram_id in sorted(ids):
@@ -126,7 +128,8 @@ class Jamaat:
                 if person is None or person.language is None:
                     continue
                 roles = await roles_of(session, telegram_id, frozenset(self.settings.admin_ids))
-                await set_personal_menu(self.bot, self.i18n, telegram_id, person.language, roles)
+                asks = (await helpdesk.may_ask(session, person, config)).allowed
+                await set_personal_menu(self.bot, self.i18n, telegram_id, person.language, roles, may_ask=asks)
 
     async def run_polling(self, *, handle_as_tasks: bool = True, polling_timeout: int = 10,
                           handle_signals: bool = False) -> None:

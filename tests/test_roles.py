@@ -102,3 +102,16 @@ def test_cli_grant_before_registration(tmp_path) -> None:
     assert missing.returncode == 2 and "aiyl aimak" in missing.stderr
     done = subprocess.run([*run, "revoke", "organiser", "1261"], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "revoke organiser 1261: done"
+
+
+async def test_a_role_holder_who_may_not_ask_gets_no_ask_in_the_menu(bot: Harness) -> None:
+    """/ask and /myquestions appear only for those who may ask the helpdesk (by default, its members), also in the
+    menu refreshed when a role is granted and when the bot starts."""
+    await register(bot, 1271)
+    admin = await register(bot, ADMIN_ID)
+    await admin.send("/grant organiser 1271 kok-irim")
+    menu = bot.emu.commands(scope="chat:1271")
+    assert "people" in menu and "ask" not in menu and "myquestions" not in menu, menu
+    await bot.restart()
+    menu = bot.emu.commands(scope="chat:1271")
+    assert "people" in menu and "ask" not in menu and "myquestions" not in menu, menu

@@ -15,6 +15,7 @@ from bot import delivery
 from bot.commands import set_personal_menu
 from bot.settings import Settings
 from handlers.admin.views import ROLE_WORDS
+from services import helpdesk
 from services import roles as role_service
 from services.people import person_by_phone, person_by_telegram_id
 from services.phone import InvalidPhone, normalize_phone
@@ -72,4 +73,5 @@ async def tell_grantee(bot: Bot, i18n: I18n, session: AsyncSession, settings: Se
         return
     roles = await role_service.roles_of(session, telegram_id, frozenset(settings.admin_ids))
     await delivery.send(bot, person, text_of, i18n=i18n, what="a role change")
-    await set_personal_menu(bot, i18n, telegram_id, person.language, roles)
+    asks = (await helpdesk.may_ask(session, person, helpdesk.HelpdeskConfig.from_settings(settings))).allowed
+    await set_personal_menu(bot, i18n, telegram_id, person.language, roles, may_ask=asks)
