@@ -176,8 +176,10 @@ async def on_place_letters(message: Message, session: AsyncSession, i18n: I18n) 
 
 
 @router.callback_query(Registration.aiyl_aimak, PlaceCB.filter(F.kind == "regions"))
-async def on_regions(query: CallbackQuery, message: Message, state: FSMContext, session: AsyncSession,
-                     i18n: I18n) -> None:
+@router.callback_query(Registration.village, PlaceCB.filter(F.kind == "back"))
+async def on_back_to_places(query: CallbackQuery, message: Message, state: FSMContext, session: AsyncSession,
+                            i18n: I18n) -> None:
+    """Back to the place search and the oblasts: from the oblast list's own button, or from the village list."""
     await query.answer()
     await ask_aiyl_aimak(message, state, session, i18n.current_locale, edit=True)
 
@@ -237,13 +239,6 @@ async def on_aimak(query: CallbackQuery, message: Message, callback_data: PlaceC
     await state.set_state(Registration.village)
     await message.edit_text(_("Choose your village:"),
                             reply_markup=village_keyboard(villages, i18n.current_locale))
-
-
-@router.callback_query(Registration.village, PlaceCB.filter(F.kind == "back"))
-async def on_village_back(query: CallbackQuery, message: Message, state: FSMContext, session: AsyncSession,
-                          i18n: I18n) -> None:
-    await query.answer()
-    await ask_aiyl_aimak(message, state, session, i18n.current_locale, edit=True)
 
 
 @router.callback_query(Registration.village, PlaceCB.filter(F.kind == "village"))
