@@ -12,6 +12,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.emulator import Emulator
+from tests.villager import whatsapp_webhook_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,18 +110,7 @@ async def test_jamaat_run_serves_the_whatsapp_webhook_beside_polling(tmp_path: P
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         try:
             await emu.wait_for(lambda: emu.polling, timeout=30, message="jamaat run never started polling")
-            wa.webhook_url = f"http://127.0.0.1:{port}/whatsapp/webhook"
-            async with aiohttp.ClientSession() as http:
-                query = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
-                async with http.get(wa.webhook_url, params=query) as response:
-                    assert await response.text() == "42"
-            villager = wa.user("996700900002", "Aibek")
-            await villager.send("salam")  # answered at once (200), handled in the background
-            for _ in range(300):
-                if villager.messages:
-                    break
-                await wa.wait_change(0.1)
-            assert villager.last.text == "Тилди тандаңыз:"
+            await whatsapp_webhook_answers(wa, f"http://127.0.0.1:{port}/whatsapp/webhook", "996700900002")
             user = emu.user(1603, "Aibek", language_code="ru")  # and Telegram is polled as before
             await user.send("/start", wait=False)
             reply = await user.wait_for_message(lambda m: bool(m.buttons), timeout=30)

@@ -33,6 +33,7 @@ from storage.voting import Ballot
 from tests.harness import Harness, running_bot
 from tests.test_events import FAST, delivered, make_event, organiser
 from tests.test_whatsapp_flow import twelve_problem_round, wa_register
+from tests.villager import whatsapp_webhook_answers
 
 
 @pytest.fixture
@@ -276,18 +277,7 @@ async def test_jamaat_webhook_serves_whatsapp_too(tmp_path: Path) -> None:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         try:
             await emu.wait_for(lambda: emu.webhook_info()["url"], timeout=30, message="no webhook was set")
-            wa.webhook_url = f"http://127.0.0.1:{port}/whatsapp/webhook"
-            async with aiohttp.ClientSession() as http:
-                query = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
-                async with http.get(wa.webhook_url, params=query) as response:
-                    assert await response.text() == "42"
-            villager = wa.user("996700900001", "Aibek")
-            await villager.send("salam")  # answered at once (200), handled in the background
-            for _ in range(300):
-                if villager.messages:
-                    break
-                await wa.wait_change(0.1)
-            assert villager.last.text == "Тилди тандаңыз:"
+            await whatsapp_webhook_answers(wa, f"http://127.0.0.1:{port}/whatsapp/webhook", "996700900001")
         finally:
             process.send_signal(signal.SIGTERM)
             output, _ = await asyncio.wait_for(process.communicate(), 30)

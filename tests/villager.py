@@ -156,3 +156,22 @@ async def register(person: Villager, *, language: str = "English", aimak: str = 
     await person.tap(village)
     await person.tap(contains="Skip")
     assert f"you are registered in {village}" in person.last_text, person.dump()
+
+
+async def whatsapp_webhook_answers(wa: Any, url: str, wa_id: str) -> None:
+    """A running ``jamaat`` process serves WhatsApp's webhook at ``url``: the verification handshake answers the
+    challenge, and a villager's first message gets the language question."""
+    import aiohttp
+
+    wa.webhook_url = url
+    async with aiohttp.ClientSession() as http:
+        query = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
+        async with http.get(url, params=query) as response:
+            assert await response.text() == "42"
+    villager = wa.user(wa_id, "Aibek")
+    await villager.send("salam")  # answered at once (200), handled in the background
+    for _ in range(300):
+        if villager.messages:
+            break
+        await wa.wait_change(0.1)
+    assert villager.last.text == "Тилди тандаңыз:"
