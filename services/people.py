@@ -93,9 +93,11 @@ async def person_by_phone(session: AsyncSession, key: str, raw_phone: str) -> Pe
     return await session.scalar(select(Person).where(Person.phone_hash == phone_hash(key, raw_phone)))
 
 
-async def first_contact(session: AsyncSession, telegram_id: int, first_name: str | None) -> Person:
-    """The person behind a Telegram account, created on first contact."""
-    person = await person_by_telegram_id(session, telegram_id)
+async def first_contact(session: AsyncSession, telegram_id: int, first_name: str | None,
+                        looked_up: bool = False) -> Person:
+    """The person behind a Telegram account, created on first contact. ``looked_up``: this transaction found no
+    person for the account already (``person_with_roles``), so it need not look again."""
+    person = None if looked_up else await person_by_telegram_id(session, telegram_id)
     if person is None:
         # Telegram's name as given, without what a text column cannot hold
         name = first_name.replace("\x00", "")[:200] if first_name else None
