@@ -56,12 +56,12 @@ class SessionMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         async with self.db.session() as session:
-            if not await claim_update(session, event.update_id):
-                log.info("update %s delivered again: skipped", event.update_id)
-                return UNHANDLED
-            data["session"] = session
             token = current_session.set(session)
             try:
+                if not await claim_update(session, event.update_id):
+                    log.info("update %s delivered again: skipped", event.update_id)
+                    return UNHANDLED
+                data["session"] = session
                 user: User | None = data.get("event_from_user")
                 person = None
                 if user is not None and not user.is_bot:
