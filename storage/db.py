@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -13,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 if TYPE_CHECKING:
@@ -63,38 +61,7 @@ def make_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncE
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["server_settings"] = {"search_path": schema}
-    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
-    _ping_after_idle(engine)
-    return engine
-
-
-# A pooled connection back from use less than this long ago is taken as alive: a busy bot does not pay a round
-# trip per transaction for a ping, and a failure on a connection that died meanwhile is a transient error the
-# update's retries and the jobs' next run take care of (SQLAlchemy then drops the whole pool).
-PING_AFTER_IDLE_SECONDS = 1.0
-
-
-def _ping_after_idle(engine: AsyncEngine) -> None:
-    """SQLAlchemy's ``pool_pre_ping``, only for connections idle for a while."""
-    sync_engine = engine.sync_engine
-
-    def checkin(_dbapi_connection: Any, record: Any) -> None:
-        if record is not None:
-            record.info["jamaat_idle_since"] = time.monotonic()
-
-    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        idle_since = record.info.get("jamaat_idle_since")
-        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
-            return
-        try:
-            alive = sync_engine.dialect.do_ping(dbapi_connection)
-        except Exception as exc:  # noqa: BLE001 - whatever the driver raises, the connection is unusable
-            raise DisconnectionError(str(exc)) from exc
-        if not alive:
-            raise DisconnectionError("ping failed")
-
-    event.listen(sync_engine, "checkin", checkin)
-    event.listen(sync_engine, "checkout", checkout)
+    return create_async_engine(url, connect_args=connect_args, pool_pre_ping=True, **kwargs)
 
 
 class Database:
