@@ -3,16 +3,19 @@ emulator, next to a bare aiogram echo bot driven the same way in the same run.
 
 Each simulated person waits for their own update to be handled (not for the whole emulator to go quiet, and not
 woken by every other person's change), so both bots are measured the same way. Prints updates per second for
-Jamaat and the echo bot, their ratio (target ≥ 0.4, i.e. at most 2.5× the echo bot's cost per update), and the
+Jamaat and the echo bot, their ratio (target ≥ 0.4, i.e. at most 2.5× the echo bot's cost per update), the CPU
+milliseconds of this process per update for both and their ratio (a figure a loaded machine does not skew), and the
 SQL statements and commits per update (counted with SQLAlchemy event listeners), on SQLite and PostgreSQL.
 
     .venv/bin/python -m benchmarks.registration [--villagers 200] [--backends sqlite,postgres] [--runs 3]
+                                                [--profile folder]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import logging
 import statistics
 import sys
@@ -87,10 +90,19 @@ def people(emu: Emulator, count: int, first: int = 100000) -> list[TestUser]:
     return [emu.user(first + i, f"V{i}", language_code="en", phone=f"+99677{i:07d}") for i in range(count)]
 
 
-async def timed(users: list[TestUser], conversation: Callable[[TestUser], Awaitable[None]], steps: int) -> float:
-    started = time.perf_counter()
+@dataclass
+class Timing:
+    rate: float  # updates per second of wall time
+    cpu_ms: float  # CPU milliseconds of this process per update (all its threads: emulator, bot, SQLite driver)
+
+
+async def timed(users: list[TestUser], conversation: Callable[[TestUser], Awaitable[None]], steps: int) -> Timing:
+    """Wall rate and CPU per update. The CPU figure barely depends on what else the machine runs: this process
+    hosts the emulator and the bot for both Jamaat and the echo bot (PostgreSQL's server process is not counted)."""
+    updates = len(users) * steps
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(conversation(u) for u in users))
-    return len(users) * steps / (time.perf_counter() - started)
+    return Timing(updates / (time.perf_counter() - started), (time.process_time() - cpu) * 1000 / updates)
 
 
 @dataclass
@@ -114,7 +126,7 @@ class Counter:
 
 @dataclass
 class Figures:
-    rate: float
+    timing: Timing
     statements: float
     commits: float
 
@@ -148,7 +160,23 @@ async def voters(db: Database, count: int, first: int) -> None:
         await voting.publish_ballot(session, rnd, by=1)
 
 
-async def jamaat_run(backend: str, count: int) -> tuple[Figures, Figures]:
+async def profiled(folder: Path | None, name: str, work: Awaitable[Timing]) -> Timing:
+    """``work``, under cProfile when a folder is given (the timing is then inflated by the profiler). The
+    profile's clock is this thread's CPU time, so waiting (for the emulator, for SQLite's worker thread, for
+    other processes on a loaded machine) is not counted as a function's cost."""
+    if folder is None:
+        return await work
+    folder.mkdir(parents=True, exist_ok=True)
+    profile = cProfile.Profile(time.thread_time)
+    profile.enable()
+    try:
+        return await work
+    finally:
+        profile.disable()
+        profile.dump_stats(folder / f"{name}.prof")
+
+
+async def jamaat_run(backend: str, count: int, profile: Path | None = None) -> tuple[Figures, Figures]:
     with tempfile.TemporaryDirectory() as folder:
         async with database(backend, Path(folder)) as db:
             async with db.session() as session:
@@ -161,19 +189,20 @@ async def jamaat_run(backend: str, count: int) -> tuple[Figures, Figures]:
                 await harness.emu.settle(timeout=60)  # the round's notices go out first
                 updates = count * REGISTRATION_STEPS
                 counter.reset()
-                rate = await timed(people(harness.emu, count), register, REGISTRATION_STEPS)
-                registration = Figures(rate, counter.statements / updates, counter.commits / updates)
+                timing = await profiled(profile, f"{backend}-registration",
+                                        timed(people(harness.emu, count), register, REGISTRATION_STEPS))
+                registration = Figures(timing, counter.statements / updates, counter.commits / updates)
                 await harness.emu.settle(timeout=60)
                 users = [harness.emu.user(500000 + i, f"V{i}") for i in range(count)]
                 updates = count * VOTE_STEPS
                 counter.reset()
-                rate = await timed(users, vote, VOTE_STEPS)
-                return registration, Figures(rate, counter.statements / updates, counter.commits / updates)
+                timing = await profiled(profile, f"{backend}-vote", timed(users, vote, VOTE_STEPS))
+                return registration, Figures(timing, counter.statements / updates, counter.commits / updates)
             finally:
                 await stop(harness)
 
 
-async def echo_rate(count: int, steps: int) -> float:
+async def echo_rate(count: int, steps: int) -> Timing:
     keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="again", callback_data="again")]])
     dispatcher = Dispatcher()
 
@@ -208,30 +237,35 @@ async def main() -> None:
     parser.add_argument("--villagers", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--profile", type=Path, help="write cProfile stats of Jamaat's steps into this folder")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("aiogram").setLevel(logging.ERROR)
     logging.getLogger("jamaat").setLevel(logging.ERROR)
     print(f"per update: {args.villagers} villagers x {REGISTRATION_STEPS} registration + {VOTE_STEPS} vote updates, "
           f"polling one update at a time; target ratio >= {TARGET} (<= {1 / TARGET:g}x the echo bot's cost)")
-    print(f"{'back end':9} {'step':13} {'Jamaat upd/s':>12} {'echo upd/s':>10} {'ratio':>6} {'target':>7} "
-          f"{'stmts/upd':>9} {'commits/upd':>11}")
-    ratios: dict[tuple[str, str], list[float]] = {}
+    print(f"{'back end':9} {'step':13} {'Jamaat upd/s':>12} {'echo upd/s':>10} {'ratio':>6} "
+          f"{'Jamaat CPU ms':>13} {'echo CPU ms':>11} {'CPU ratio':>9} {'target':>7} {'stmts/upd':>9} "
+          f"{'commits/upd':>11}")
+    ratios: dict[tuple[str, str, str], list[float]] = {}
     for _ in range(args.runs):
         for backend in args.backends.split(","):
             echo_reg = await echo_rate(args.villagers, REGISTRATION_STEPS)
             echo_vote = await echo_rate(args.villagers, VOTE_STEPS)
-            registration, ballot = await jamaat_run(backend, args.villagers)
+            registration, ballot = await jamaat_run(backend, args.villagers, args.profile)
             for step, figures, echo in (("registration", registration, echo_reg), ("vote", ballot, echo_vote)):
-                ratio = figures.rate / echo
-                ratios.setdefault((backend, step), []).append(ratio)
-                print(f"{backend:9} {step:13} {figures.rate:12.1f} {echo:10.1f} {ratio:6.2f} {'>= 0.4':>7} "
+                jamaat = figures.timing
+                ratio, cpu_ratio = jamaat.rate / echo.rate, echo.cpu_ms / jamaat.cpu_ms
+                ratios.setdefault((backend, step, "upd/s"), []).append(ratio)
+                ratios.setdefault((backend, step, "CPU"), []).append(cpu_ratio)
+                print(f"{backend:9} {step:13} {jamaat.rate:12.1f} {echo.rate:10.1f} {ratio:6.2f} "
+                      f"{jamaat.cpu_ms:13.2f} {echo.cpu_ms:11.2f} {cpu_ratio:9.2f} {'>= 0.4':>7} "
                       f"{figures.statements:9.1f} {figures.commits:11.2f}", flush=True)
+    print("CPU ratio = the echo bot's CPU per update / Jamaat's (both in this process, load-independent)")
     if args.runs > 1:
         print("ratio min/median/max over runs:")
-        for (backend, step), values in ratios.items():
-            print(f"  {backend:9} {step:13} {spread(values)}  (target >= {TARGET})")
-
+        for (backend, step, kind), values in ratios.items():
+            print(f"  {backend:9} {step:13} {kind:6} {spread(values)}  (target >= {TARGET})")
 
 if __name__ == "__main__":
     asyncio.run(main())

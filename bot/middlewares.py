@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import channels
 from services.people import mark_reachable, person_with_roles
+from storage import conversation
 from storage.db import Database, current_session
 from storage.fsm import DatabaseStorage
 from storage.models import ProcessedUpdate, utcnow
@@ -55,26 +56,29 @@ class SessionMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         async with self.db.session() as session:
-            if not await claim_update(session, event.update_id):
-                log.info("update %s delivered again: skipped", event.update_id)
-                return UNHANDLED
-            data["session"] = session
             token = current_session.set(session)
             try:
+                if not await claim_update(session, event.update_id):
+                    log.info("update %s delivered again: skipped", event.update_id)
+                    return UNHANDLED
+                data["session"] = session
                 user: User | None = data.get("event_from_user")
                 person = None
                 if user is not None and not user.is_bot:
                     fsm_key = self.fsm_key(data) if self.fsm_key is not None else None
-                    person, data["roles"] = await person_with_roles(session, user.id, self.admin_ids,
-                                                                    fsm_key=fsm_key)
+                    visitor = await person_with_roles(session, user.id, self.admin_ids, fsm_key=fsm_key)
+                    person, data["roles"] = visitor.person, visitor.roles
                     if person is not None and person.unreachable_at is not None:
                         mark_reachable(person)
-                    if person is not None and person.id is not None and not channels.is_whatsapp_chat(user.id):
+                    if visitor.linked and person.id is not None and not channels.is_whatsapp_chat(user.id):
                         await channels.seen_on_telegram(session, person.id, user.id)
                 data["person"] = person
                 # Plain value for the language middleware: the error handler runs after the session is gone.
                 data["person_language"] = person.language if person is not None else None
-                return await handler(event, data)
+                conversation.known(session).deferred = True  # the update's state changes: written once, below
+                result = await handler(event, data)
+                await conversation.flush(session)
+                return result
             finally:
                 current_session.reset(token)
 

@@ -61,3 +61,24 @@ class Routes:
                 filters = (*filters, ButtonMessage())
             router.observers[observer].register(handler, *filters, **kwargs)
         return router
+
+
+def inline_sync_filters(dispatcher: Router) -> None:
+    """Run plain (synchronous) filters in the event loop. aiogram runs every one that is not a coroutine function
+    — ``F.data == "x"``, ``F.text`` and the like, checked one handler after another — in a worker thread
+    (``asyncio.to_thread``), a thread hand-off per check that cost about a tenth of an update's CPU. Ours are
+    pure attribute tests on the update, so they are called directly; results are the same."""
+    for router in dispatcher.chain_tail:
+        for observer in router.observers.values():
+            for handler in (observer._handler, *observer.handlers):
+                for item in handler.filters or ():
+                    if not item.awaitable:
+                        item.callback = _awaitable(item.callback)
+                        item.awaitable = True
+
+
+def _awaitable(function: Callable[..., Any]) -> Callable[..., Any]:
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return call

@@ -13,7 +13,8 @@ from services import channels
 from services.audit import RuleError, audit
 from services.phone import phone_hash, phone_tail
 from services.roles import Roles, roles_from
-from storage.db import absent_fsm_keys
+from storage import conversation
+from storage.channels import ChannelIdentity
 from storage.erasure import erase_person
 from storage.models import FsmRecord, Person, RoleGrant, Village, utcnow
 
@@ -40,10 +41,13 @@ async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Pers
 def _person_with_roles_query(with_fsm: bool) -> Any:
     telegram_id = bindparam("telegram_id", type_=BigInteger)
     one = select(literal(1).label("one")).subquery()
-    query = select(Person, RoleGrant.role, RoleGrant.scope).select_from(one)
+    # Whether the person is linked to another channel: only then does ``channels.seen_on_telegram`` need a look.
+    linked = select(ChannelIdentity.id).where(ChannelIdentity.person_id == Person.id).exists()
+    query = select(Person, RoleGrant.role, RoleGrant.scope, linked.label("linked")).select_from(one)
     query = query.outerjoin(Person, Person.telegram_id == telegram_id)
     if with_fsm:
-        query = query.add_columns(FsmRecord).outerjoin(FsmRecord, FsmRecord.key == bindparam("fsm_key"))
+        query = (query.add_columns(FsmRecord.key, FsmRecord.state, FsmRecord.data)
+                 .outerjoin(FsmRecord, FsmRecord.key == bindparam("fsm_key")))
     return query.outerjoin(RoleGrant, RoleGrant.telegram_id == telegram_id)
 
 
@@ -51,32 +55,49 @@ def _person_with_roles_query(with_fsm: bool) -> Any:
 _PERSON_WITH_ROLES = {False: _person_with_roles_query(False), True: _person_with_roles_query(True)}
 
 
+@dataclass(frozen=True)
+class Visitor:
+    """Who an update comes from: the person (None before first contact), their roles, and whether they are
+    linked to another channel (a Telegram identity row or a WhatsApp chat)."""
+
+    person: Person | None
+    roles: Roles
+    linked: bool
+
+
 async def person_with_roles(session: AsyncSession, telegram_id: int, settings_admins: frozenset[int] = frozenset(),
-                            *, fsm_key: str | None = None) -> tuple[Person | None, Roles]:
-    """The person (with village and aiyl aimak), their roles and, given ``fsm_key``, their conversation state, in
-    one statement: what every update needs first. The state is left in the session for ``storage.fsm``."""
+                            *, fsm_key: str | None = None) -> Visitor:
+    """The person, their roles, whether they are linked to another channel and, given ``fsm_key``, their
+    conversation state, in one statement: what every update needs first. The state is left with the session
+    for ``storage.fsm`` (``storage.conversation``)."""
     params: dict[str, Any] = {"telegram_id": telegram_id}
     if fsm_key is not None:
         params["fsm_key"] = fsm_key
     rows = (await session.execute(_PERSON_WITH_ROLES[fsm_key is not None], params)).all()
     person = rows[0][0] if rows else None
+    linked = bool(rows[0][3]) if person is not None else False
     if channels.is_whatsapp_chat(telegram_id):  # a WhatsApp chat linked by phone to a person on Telegram
-        person = await channels.linked_person(session, telegram_id) or person
+        found = await channels.linked_person(session, telegram_id)
+        person, linked = (found, True) if found is not None else (person, linked)
     elif person is None:  # a Telegram account linked to a person registered on WhatsApp first
         person = await channels.linked_person(session, telegram_id)
+        linked = person is not None
     grants = [(row[1], row[2]) for row in rows if row[1] is not None]
-    if fsm_key is not None and rows and rows[0][3] is None:
-        absent_fsm_keys(session).add(fsm_key)
-    return person, roles_from(telegram_id, grants, settings_admins)
+    if fsm_key is not None and rows:
+        key, state, data = rows[0][4:7]
+        conversation.remember(session, fsm_key, (state, dict(data or {})) if key is not None else None)
+    return Visitor(person, roles_from(telegram_id, grants, settings_admins), linked)
 
 
 async def person_by_phone(session: AsyncSession, key: str, raw_phone: str) -> Person | None:
     return await session.scalar(select(Person).where(Person.phone_hash == phone_hash(key, raw_phone)))
 
 
-async def first_contact(session: AsyncSession, telegram_id: int, first_name: str | None) -> Person:
-    """The person behind a Telegram account, created on first contact."""
-    person = await person_by_telegram_id(session, telegram_id)
+async def first_contact(session: AsyncSession, telegram_id: int, first_name: str | None,
+                        looked_up: bool = False) -> Person:
+    """The person behind a Telegram account, created on first contact. ``looked_up``: this transaction found no
+    person for the account already (``person_with_roles``), so it need not look again."""
+    person = None if looked_up else await person_by_telegram_id(session, telegram_id)
     if person is None:
         # Telegram's name as given, without what a text column cannot hold
         name = first_name.replace("\x00", "")[:200] if first_name else None

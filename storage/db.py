@@ -23,12 +23,6 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 current_session: ContextVar[AsyncSession | None] = ContextVar("jamaat_current_session", default=None)
 
 
-def absent_fsm_keys(session: AsyncSession) -> set[str]:
-    """Conversation-state keys known to have no row in this session's transaction (read with the person at the
-    start of an update), so ``storage.fsm`` need not look again."""
-    return session.info.setdefault("jamaat_absent_fsm_keys", set())
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # SQLAlchemy, not the driver, opens transactions (see _sqlite_begin).
     dbapi_connection.isolation_level = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Table, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import conversation
 from storage.delivery import CANCELLED, OPEN_STATES, Broadcast, OutboxMessage
 from storage.events import EventQuestion
 from storage.helpdesk import Question, QuestionEntry
@@ -63,6 +64,7 @@ async def erase_person(session: AsyncSession, person_id: int, telegram_id: int |
     await session.execute(update(Broadcast).where(Broadcast.progress_chat_id == telegram_id)
                           .values(progress_chat_id=None, progress_message_id=None))
     pattern = f"%:{telegram_id}:%"
+    await conversation.forget(session)  # pending state changes first; read afresh after
     await session.execute(delete(FsmRecord).where(or_(FsmRecord.key.like(pattern),
                                                       FsmRecord.key.like(f"%:{telegram_id}"))))
 

@@ -55,9 +55,11 @@ router = Routes("people_registration")
 
 @router.message(CommandStart())
 async def on_start(message: Message, command: CommandObject, state: FSMContext, session: AsyncSession, roles: Roles,
-                   settings: Settings) -> None:
+                   settings: Settings, person: Person | None = None) -> None:
     assert message.from_user is not None
-    person = await people.first_contact(session, message.from_user.id, message.from_user.first_name)
+    # The session middleware looked the person up in this transaction already.
+    person = person or await people.first_contact(session, message.from_user.id, message.from_user.first_name,
+                                                  looked_up=True)
     if command.args:
         await state.update_data(start_payload=command.args[:64])
     if person.is_registered:

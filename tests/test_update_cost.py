@@ -1,0 +1,73 @@
+"""What an update costs the database, counted (not timed): the registration and vote steps of
+``benchmarks/registration.py`` run one transaction each, with about five statements on the common path — the
+update claim, the person with roles, channel link and conversation state in one read, the handler's own work —
+and the conversation state written at most once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import event
+
+from benchmarks.registration import register, vote, voters
+from storage.db import current_session
+from tests.harness import Harness
+
+
+class PerUpdate:
+    """Statements and commits of each update's session (``storage.db.current_session``), in order; the
+    background jobs' own sessions are not counted."""
+
+    def __init__(self, bot: Harness) -> None:
+        self.statements: Counter[int] = Counter()
+        self.commits: Counter[int] = Counter()
+        self.texts: dict[int, list[str]] = {}
+        self.owner: dict[int, int] = {}  # connection → the update session that used it last (commits come after)
+        engine = bot.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "commit", self._commit)
+
+    def _statement(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        session = current_session.get()
+        self.owner[id(conn)] = id(session) if session is not None else 0
+        if session is not None:
+            self.statements[id(session)] += 1
+            self.texts.setdefault(id(session), []).append(" ".join(statement.split())[:80])
+
+    def _commit(self, conn: Any) -> None:
+        session = self.owner.get(id(conn), 0)
+        if session:
+            self.commits[session] += 1
+
+    def take(self) -> tuple[list[int], list[int], list[list[str]]]:
+        keys = list(self.statements)
+        taken = [self.statements[k] for k in keys], [self.commits[k] for k in keys], [self.texts[k] for k in keys]
+        self.statements.clear()
+        self.commits.clear()
+        self.texts.clear()
+        return taken
+
+
+async def test_registration_and_vote_updates_are_one_transaction_of_few_statements(bot: Harness) -> None:
+    await voters(bot.db, 1, 500000)
+    await bot.emu.settle(timeout=30)
+    counted = PerUpdate(bot)
+    sqlite = bot.db.dialect == "sqlite"  # SQLite's BEGIN IMMEDIATE is a statement of its own
+
+    newcomer = bot.user(100000, "V0", language_code="en", phone="+996770000000")
+    await register(newcomer)
+    statements, commits, texts = counted.take()
+    assert len(statements) == 6 and commits == [1] * 6, (statements, commits)
+    # Each update: claim, the combined read, the handler's reads and writes, one write of the state.
+    assert sum(statements) <= (36 if sqlite else 30), texts  # 35 and 29 now; 65 and 59 before
+    assert all(sum("fsm_record" in t for t in update) <= 1 for update in texts), texts  # read with the person
+
+    villager = bot.user(500000, "V0", language_code="en")
+    await vote(villager)
+    statements, commits, texts = counted.take()
+    assert len(statements) == 5 and commits == [1] * 5, (statements, commits)
+    # A ballot button: claim, person, round, ballot (and BEGIN on SQLite). The first one also reads what a
+    # voting round keeps for good (its villages, the village's ballot), cached from then on.
+    assert statements[2:4] == ([5, 5] if sqlite else [4, 4]), texts
+    assert not any("channel_identity" in t for update in texts for t in update), texts  # not linked elsewhere
