@@ -13,11 +13,12 @@ from aiogram.types import Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 from sqlalchemy import bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import channels
 from services.people import mark_reachable, person_with_roles
-from storage.db import Database, current_session, dialect_insert
+from storage.db import Database, current_session
 from storage.fsm import DatabaseStorage
 from storage.models import ProcessedUpdate, utcnow
 
@@ -78,21 +79,18 @@ class SessionMiddleware(BaseMiddleware):
                 current_session.reset(token)
 
 
-def _claim_statement(dialect: str) -> Any:
-    return (dialect_insert(dialect)(ProcessedUpdate)
+def _claim_statement(dialect: Any) -> Any:
+    return (dialect.insert(ProcessedUpdate)
             .values(update_id=bindparam("update_id"), processed_at=bindparam("processed_at"))
             .on_conflict_do_nothing(index_elements=["update_id"]).returning(ProcessedUpdate.update_id))
 
 
-_CLAIM: dict[str, Any] = {}  # one statement per back end, built when first used (no PostgreSQL dialect on SQLite)
+_CLAIM = {"postgresql": _claim_statement(postgresql), "sqlite": _claim_statement(sqlite)}
 
 
 async def claim_update(session: AsyncSession, update_id: int) -> bool:
     """Claim an update id with one INSERT … ON CONFLICT DO NOTHING; False when it was handled already."""
-    dialect = session.bind.dialect.name
-    statement = _CLAIM.get(dialect)
-    if statement is None:
-        statement = _CLAIM[dialect] = _claim_statement(dialect)
+    statement = _CLAIM[session.bind.dialect.name]
     result = await session.execute(statement, {"update_id": update_id, "processed_at": utcnow()})
     return result.first() is not None
 

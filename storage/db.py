@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -51,21 +52,9 @@ def dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
-def dialect_insert(name: str) -> Any:
-    """The ``insert`` of a back end ("postgresql" or "sqlite"), with ``on_conflict_do_nothing``/``_do_update``.
-    Its dialect module is imported here, when first used: a bot on SQLite never loads PostgreSQL's (nor asyncpg)."""
-    if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        return postgresql_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert
-
-
 def insert(session: AsyncSession, table: Any) -> Any:
     """An INSERT for the session's database, so ``.on_conflict_do_nothing()`` and ``.returning()`` work on both."""
-    return dialect_insert(dialect(session))(table)
+    return (postgresql.insert if dialect(session) == "postgresql" else sqlite.insert)(table)
 
 
 def make_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:

@@ -14,11 +14,12 @@ from typing import Any
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
 from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.db import Database, absent_fsm_keys, dialect_insert
+from storage.db import Database, absent_fsm_keys
 from storage.models import FsmRecord, utcnow
 
 
@@ -55,7 +56,7 @@ class DatabaseStorage(BaseStorage):
                 absent.add(built)
                 return
             now = utcnow()
-            insert = dialect_insert(self.db.dialect)(FsmRecord)
+            insert = (postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert)(FsmRecord)
             statement = insert.values(key=built, state=state, data=data, updated_at=now)
             # Only the columns written now: a concurrent write of the other column is kept.
             statement = statement.on_conflict_do_update(
