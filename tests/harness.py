@@ -20,6 +20,13 @@ from storage.db import Database
 
 PHONE_HASH_KEY = "test-phone-hash-key-0123456789"
 ADMIN_ID = 9001
+# How long the harness's emulators wait for something that should happen (a reply, a settled queue) before the
+# test fails. Generous, because the suite runs in parallel processes on a possibly loaded machine; a wait ends
+# as soon as its condition holds, so a passing test is no slower for it.
+PATIENCE = 60.0
+# How long a test waits for a ``jamaat`` process it started to be up: a new Python importing aiogram and
+# migrating its database, which on a machine loaded by other work can take a while.
+STARTUP = 2 * PATIENCE
 
 
 @dataclass
@@ -105,11 +112,11 @@ async def running_bot(db: Database, *, limits: Limits | None = None, places: boo
     """Emulator + Jamaat on ``db``; sample places loaded unless ``places=False``; with ``whatsapp`` also the
     WhatsApp Cloud API emulator (with those limits, if given), which knows the bot's templates."""
     async with AsyncExitStack() as stack:
-        emu = await stack.enter_async_context(Emulator(limits=limits))
+        emu = await stack.enter_async_context(Emulator(limits=limits, timeout=PATIENCE))
         wa = None
         if whatsapp:
             wa_limits = whatsapp if isinstance(whatsapp, WhatsAppLimits) else None
-            wa = await stack.enter_async_context(WhatsAppEmulator(limits=wa_limits))
+            wa = await stack.enter_async_context(WhatsAppEmulator(limits=wa_limits, timeout=PATIENCE))
             settings = {**whatsapp_settings(wa), **settings}
         if places:
             await db.upgrade()

@@ -48,7 +48,7 @@ async def test_publishing_a_ballot_queues_the_notices_in_the_background_once(bot
         return all(any("Voting is open" in (m.text or "") or "Голосование" in (m.text or "") or m.buttons
                        for m in bot.user(t).messages) for t in VILLAGERS)
 
-    await bot.emu.wait_for(got_notice, timeout=30)
+    await bot.emu.wait_for(got_notice)
     # Running the task again (after a stop, say) queues nothing twice.
     assert await queue_notices(bot.app, round_id, "ballot", by=ORGANISER, progress_chat_id=ORGANISER) == 0
     async with bot.db.session() as session:
@@ -58,6 +58,6 @@ async def test_publishing_a_ballot_queues_the_notices_in_the_background_once(bot
         texts = await session.scalar(select(func.count(func.distinct(OutboxMessage.text))).where(
             OutboxMessage.dedupe_key.startswith(f"voting:{round_id}:ballot:person:")))
         assert texts == 6  # three languages in two villages: rendered once each
-    await bot.emu.settle(timeout=30)
+    await bot.emu.settle()
     for telegram_id in VILLAGERS:
         assert sum(1 for m in bot.user(telegram_id).messages if m.buttons) == 1

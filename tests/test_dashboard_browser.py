@@ -31,7 +31,7 @@ from services import dashboard as dash
 from storage.db import Database
 from storage.models import utcnow
 from tests.dashboard_data import LAWYER, ORGANISER, OTHER_ORGANISER, Sample, build
-from tests.harness import harness_settings
+from tests.harness import PATIENCE, harness_settings
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -139,7 +139,7 @@ class Page:
     async def script(self, code: str, *args: Any) -> Any:
         return await self.run(self.driver.execute_script, code, *args)
 
-    async def wait(self, condition: Any, what: str, timeout: float = 20) -> Any:
+    async def wait(self, condition: Any, what: str, timeout: float = PATIENCE) -> Any:
         """Poll the page until ``condition(self)`` (an async function) is truthy."""
         deadline = time.monotonic() + timeout
         while True:
@@ -158,12 +158,16 @@ class Page:
     async def screenshot(self, name: str, width: int = 1280) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"dashboard-{name}-{self.backend}.png"
+        # Written whole under a name of this process, then renamed: parallel workers (or runs) never leave a
+        # half-written screenshot.
+        partial = path.with_name(f".{path.stem}-{os.getpid()}.png")
 
         def shoot() -> None:
             self.driver.execute_script("window.scrollTo(0, 0)")
             height = self.driver.execute_script("return document.documentElement.scrollHeight")
             self.driver.set_window_size(width, min(max(height + 120, 700), 6000))
-            self.driver.save_screenshot(str(path))
+            self.driver.save_screenshot(str(partial))
+            os.replace(partial, path)
             self.driver.set_window_size(1280, 1000)
 
         await self.run(shoot)

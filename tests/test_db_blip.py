@@ -24,8 +24,8 @@ from storage.voting import Ballot
 from tests.backends import POSTGRES_URL, REDIS_URL, postgres_schema, redis_prefix
 from tests.faults import proxy_to
 from tests.harness import Harness, harness_settings, running_bot
+from tests.ports import free_port
 from tests.test_voting_services import add_villager, protocol_round
-from tests.test_webhook import free_port
 
 VOTERS = range(5101, 5109)
 NEWCOMERS = range(5201, 5209)

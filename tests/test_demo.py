@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import aiohttp
 
 from bot.demo import run_demo
+from tests.harness import PATIENCE
 
 
 async def say(session: aiohttp.ClientSession, base: str, user_id: int, text: str) -> dict:
@@ -16,7 +18,8 @@ async def say(session: aiohttp.ClientSession, base: str, user_id: int, text: str
         version = (await response.json())["version"]
     async with session.post(f"{base}/_emu/chats/{user_id}/message", json={"text": text}) as response:
         assert response.status == 200
-    for _ in range(50):
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
         async with session.get(f"{base}/_emu/chats/{user_id}", params={"since": version, "wait": 1}) as response:
             view = await response.json()
         replies = [m["raw"] for m in view["messages"] if m["outgoing"]]
@@ -31,7 +34,7 @@ async def test_demo_web_chat_talks_to_the_bot_in_kyrgyz(tmp_path: Path) -> None:
     stop = asyncio.Event()
     demo = asyncio.create_task(run_demo(port=0, data=tmp_path, fresh=True, ready=ready, stop=stop))
     try:
-        base = await asyncio.wait_for(ready, 30)
+        base = await asyncio.wait_for(ready, PATIENCE)
         async with aiohttp.ClientSession() as session:
             async with session.get(f"{base}/") as page:
                 assert page.status == 200 and "<html" in (await page.text()).lower()
@@ -59,7 +62,7 @@ async def test_demo_web_chat_talks_to_the_bot_in_kyrgyz(tmp_path: Path) -> None:
         assert (tmp_path / "jamaat-demo.db").exists()
     finally:
         stop.set()
-        await asyncio.wait_for(demo, 30)
+        await asyncio.wait_for(demo, PATIENCE)
 
 
 async def test_demo_web_chat_talks_as_a_villager_on_whatsapp(tmp_path: Path) -> None:
@@ -69,7 +72,7 @@ async def test_demo_web_chat_talks_as_a_villager_on_whatsapp(tmp_path: Path) -> 
     demo = asyncio.create_task(run_demo(port=0, data=tmp_path, fresh=True, ready=ready, stop=stop,
                                         whatsapp_ready=wa_ready))
     try:
-        base = await asyncio.wait_for(wa_ready, 30)
+        base = await asyncio.wait_for(wa_ready, PATIENCE)
         async with aiohttp.ClientSession() as session:
             async with session.get(f"{base}/whatsapp") as page:
                 assert page.status == 200 and "WhatsApp" in await page.text()
@@ -77,7 +80,8 @@ async def test_demo_web_chat_talks_as_a_villager_on_whatsapp(tmp_path: Path) -> 
                 wa_id = (await response.json())[0]["wa_id"]
 
             async def last_bot_message() -> dict:
-                for _ in range(100):
+                deadline = time.monotonic() + PATIENCE
+                while time.monotonic() < deadline:
                     async with session.get(f"{base}/_wa/chats/{wa_id}") as response:
                         messages = [m for m in (await response.json())["messages"] if m["outgoing"]]
                     if messages:
@@ -92,4 +96,4 @@ async def test_demo_web_chat_talks_as_a_villager_on_whatsapp(tmp_path: Path) -> 
                 "Кыргызча", "Русский", "Oʻzbekcha", "Ўзбекча", "English"]
     finally:
         stop.set()
-        await asyncio.wait_for(demo, 30)
+        await asyncio.wait_for(demo, PATIENCE)

@@ -28,7 +28,7 @@ from storage.db import Database
 from storage.delivery import OPEN_STATES, OutboxMessage, ScheduledTask
 from storage.events import Event, EventInvite, EventQuestion
 from storage.models import AiylAimak, Person, Village, utcnow
-from tests.harness import Harness, running_bot
+from tests.harness import PATIENCE, Harness, running_bot
 
 ZONE = ZoneInfo("Asia/Bishkek")
 ORGANISER = 8001
@@ -94,7 +94,7 @@ async def make_event(bot: Harness, aimak: str, *, starts_in: timedelta, reminder
         return event.id
 
 
-async def delivered(bot: Harness, *, timeout: float = 15.0) -> None:
+async def delivered(bot: Harness, *, timeout: float = PATIENCE) -> None:
     """Wait until the background sender has emptied the outbox (polling the database, as the test driver polls
     the emulator)."""
     deadline = time.monotonic() + timeout
@@ -354,9 +354,10 @@ async def test_a_broadcast_to_500_villagers_arrives_exactly_once(db: Database) -
             bot.emu.block(telegram_id)
         bot.emu.inject_429(2, retry_after=1)
         event_id = await make_event(bot, "cholpon", starts_in=timedelta(days=10))
-        await bot.emu.wait_for(lambda: sum(len(bot.emu.user(t).messages) for t in people) >= 300, timeout=20)
+        await bot.emu.wait_for(lambda: sum(len(bot.emu.user(t).messages) for t in people) >= 300,
+                               timeout=2 * PATIENCE)
         await bot.restart()  # stops the sender in the middle: calls in flight are recorded, claims given back
-        await delivered(bot, timeout=30)
+        await delivered(bot, timeout=2 * PATIENCE)
         counts = Counter({t: len(bot.emu.user(t).messages) for t in people})
         reachable = [t for t in people if t not in blocked]
         assert all(counts[t] == 1 for t in reachable)  # the notice with its calendar file, once each

@@ -301,3 +301,53 @@ async def test_satisfaction_survey_and_the_report(bot: Harness) -> None:
 
 def question_occ(message) -> int:
     return ScoreCB.unpack(message.callback_data("1")).occ
+
+
+async def test_dates_the_steps_cannot_read_are_refused_and_asked_again(bot: Harness) -> None:
+    """Each typed-date step (an activity's start and due dates, its monitoring dates, the council's approval, a
+    survey's first date) answers a text without the dates it needs, or with the due date before the start, and
+    stays at that step."""
+    await people(bot)
+    await closed_round(bot.db)
+    organiser = bot.user(ORGANISER)
+    unreadable = "I could not read a date. Please write dates like 31.12.2026."
+    await organiser.send("/plans")
+    await organiser.tap(contains="New plan from")
+    await organiser.tap("➕ Activity")
+    await organiser.tap("1. Ички жолдор")
+    await organiser.send("Gravel for the inner roads")
+    await organiser.tap("a named person")
+    await organiser.send(str(MAN))
+    start, due = local_day(5), local_day(60)
+    await organiser.send(f"{start:%d.%m.%Y}")  # one date where two are needed
+    assert organiser.last.text == unreadable
+    await organiser.send(f"{due:%d.%m.%Y} {start:%d.%m.%Y}")
+    assert organiser.last.text == "The due date cannot be before the start."
+    await organiser.send(f"{start:%d.%m.%Y} {due:%d.%m.%Y}")
+    await organiser.tap("local budget")
+    await organiser.send("1000")
+    await organiser.tap("✔️ Done")
+    await organiser.send("Gravel on all inner roads")
+    await organiser.send("4 km of road gravelled")
+    await organiser.tap("On set dates")
+    await organiser.send("in the spring")
+    assert organiser.last.text == unreadable
+    await organiser.send(f"{local_day(20):%d.%m.%Y}")
+    assert "Gravel for the inner roads" in organiser.last.text
+    await organiser.send("/plans")
+    await organiser.tap(contains="ЖМБА 2026")
+    await organiser.tap("✅ Council approval")
+    await organiser.send("decision No. 12")
+    assert organiser.last.text == unreadable
+    await organiser.send("31.02.2026 decision No. 12")  # no such day
+    assert organiser.last.text == unreadable
+    await organiser.send(f"{local_day(-1):%d.%m.%Y} decision No. 12")
+    assert organiser.last.text.startswith("Recorded: approved by the local council on ")
+    await organiser.send("/plans")
+    await organiser.tap(contains="ЖМБА 2026")
+    await organiser.tap("⭐ Satisfaction survey")
+    await organiser.tap("roads")
+    await organiser.send(f"{local_day(10):%d.%m.%Y} {local_day(20):%d.%m.%Y}")  # two first dates
+    assert organiser.last.text == unreadable
+    await organiser.send(f"{local_day(10):%d.%m.%Y} 6 2")
+    assert organiser.last.text.startswith("The survey about roads is planned: first on ")

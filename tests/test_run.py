@@ -5,23 +5,22 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import aiohttp
 
 from bot.emulator import Emulator
+from tests.harness import PATIENCE, STARTUP
+from tests.ports import free_port
 from tests.villager import whatsapp_webhook_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 async def test_jamaat_run_polls_and_answers(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        dashboard_port = probe.getsockname()[1]
-    async with Emulator(timeout=30) as emu:
+    dashboard_port = free_port()
+    async with Emulator(timeout=PATIENCE) as emu:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JAMAAT_")}
         env.update({
             "PYTHONPATH": str(ROOT),
@@ -35,11 +34,11 @@ async def test_jamaat_run_polls_and_answers(tmp_path: Path) -> None:
             sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         try:
-            await emu.wait_for(lambda: emu.polling, timeout=30, message="jamaat run never started polling")
+            await emu.wait_for(lambda: emu.polling, timeout=STARTUP, message="jamaat run never started polling")
             assert emu.commands(language_code="ru")["profile"] == "Ваш профиль"  # menus set per language
             user = emu.user(1601, "Aibek", language_code="ru")
             await user.send("/start", wait=False)
-            reply = await user.wait_for_message(lambda m: bool(m.buttons), timeout=30)
+            reply = await user.wait_for_message(lambda m: bool(m.buttons))
             assert reply.text == "Выберите язык:"
             async with aiohttp.ClientSession() as client:  # the dashboard is served alongside the polling
                 async with client.get(f"http://127.0.0.1:{dashboard_port}/dashboard/") as response:
@@ -47,7 +46,7 @@ async def test_jamaat_run_polls_and_answers(tmp_path: Path) -> None:
                     assert "/dashboard" in await response.text()
         finally:
             process.send_signal(signal.SIGTERM)  # as a deploy stops it
-            output, _ = await asyncio.wait_for(process.communicate(), 30)
+            output, _ = await asyncio.wait_for(process.communicate(), PATIENCE)
         log = output.decode()
         assert process.returncode == 0, log[-2000:]
         assert "Polling stopped" in log and " ERROR " not in log, log[-2000:]
@@ -55,10 +54,8 @@ async def test_jamaat_run_polls_and_answers(tmp_path: Path) -> None:
 
 
 async def test_jamaat_webhook_serves_and_stops_cleanly(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    async with Emulator(timeout=30) as emu:
+    port = free_port()
+    async with Emulator(timeout=PATIENCE) as emu:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JAMAAT_")}
         env.update({
             "PYTHONPATH": str(ROOT),
@@ -75,13 +72,13 @@ async def test_jamaat_webhook_serves_and_stops_cleanly(tmp_path: Path) -> None:
             sys.executable, "-m", "bot.cli", "webhook", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         try:
-            await emu.wait_for(lambda: emu.webhook_info()["url"], timeout=30, message="no webhook was set")
+            await emu.wait_for(lambda: emu.webhook_info()["url"], timeout=STARTUP, message="no webhook was set")
             user = emu.user(1602, "Aibek", language_code="en")
             await user.send("/start")
             assert user.last.text == "Choose your language:"
         finally:
             process.send_signal(signal.SIGTERM)
-            output, _ = await asyncio.wait_for(process.communicate(), 30)
+            output, _ = await asyncio.wait_for(process.communicate(), PATIENCE)
         assert process.returncode == 0, output.decode()[-2000:]
 
 
@@ -89,10 +86,8 @@ async def test_jamaat_run_serves_the_whatsapp_webhook_beside_polling(tmp_path: P
     """With the WhatsApp settings, ``jamaat run`` (polling) answers WhatsApp's webhook on its small server."""
     from bot.emulator.whatsapp import WhatsAppEmulator
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    async with Emulator(timeout=30) as emu, WhatsAppEmulator() as wa:
+    port = free_port()
+    async with Emulator(timeout=PATIENCE) as emu, WhatsAppEmulator() as wa:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JAMAAT_")}
         env.update({
             "PYTHONPATH": str(ROOT),
@@ -109,15 +104,15 @@ async def test_jamaat_run_serves_the_whatsapp_webhook_beside_polling(tmp_path: P
             sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         try:
-            await emu.wait_for(lambda: emu.polling, timeout=30, message="jamaat run never started polling")
+            await emu.wait_for(lambda: emu.polling, timeout=STARTUP, message="jamaat run never started polling")
             await whatsapp_webhook_answers(wa, f"http://127.0.0.1:{port}/whatsapp/webhook", "996700900002")
             user = emu.user(1603, "Aibek", language_code="ru")  # and Telegram is polled as before
             await user.send("/start", wait=False)
-            reply = await user.wait_for_message(lambda m: bool(m.buttons), timeout=30)
+            reply = await user.wait_for_message(lambda m: bool(m.buttons))
             assert reply.text == "Выберите язык:"
         finally:
             process.send_signal(signal.SIGTERM)
-            output, _ = await asyncio.wait_for(process.communicate(), 30)
+            output, _ = await asyncio.wait_for(process.communicate(), PATIENCE)
         log = output.decode()
         assert process.returncode == 0, log[-2000:]
         assert "Polling stopped" in log and " ERROR " not in log, log[-2000:]

@@ -46,7 +46,7 @@ def with_button(user, text: str):
 
 
 async def notice(user, text: str):
-    return await user.wait_for_message(lambda m: text in (m.text or ""), timeout=15)
+    return await user.wait_for_message(lambda m: text in (m.text or ""))
 
 
 def test_ballot_buttons_fit_in_64_bytes() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import aiohttp
 from aiohttp import web
 
@@ -13,12 +11,7 @@ from bot.webhook import WEBHOOK_PATH, register_webhook, webhook_app
 from services.places import SAMPLE_PLACES, import_places
 from storage.db import Database
 from tests.harness import harness_settings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.ports import free_port
 
 
 async def test_registration_over_the_webhook(db: Database) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -30,7 +29,8 @@ from storage.db import Database
 from storage.delivery import OutboxMessage
 from storage.models import Person, utcnow
 from storage.voting import Ballot
-from tests.harness import Harness, running_bot
+from tests.harness import PATIENCE, STARTUP, Harness, running_bot
+from tests.ports import free_port
 from tests.test_events import FAST, delivered, make_event, organiser
 from tests.test_whatsapp_flow import twelve_problem_round, wa_register
 from tests.villager import whatsapp_webhook_answers
@@ -256,10 +256,8 @@ def test_the_templates_command_lists_every_template_in_ky_and_ru() -> None:
 
 
 async def test_jamaat_webhook_serves_whatsapp_too(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    async with Emulator(timeout=30) as emu, WhatsAppEmulator() as wa:
+    port = free_port()
+    async with Emulator(timeout=PATIENCE) as emu, WhatsAppEmulator() as wa:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JAMAAT_")}
         env.update({
             "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
@@ -276,11 +274,11 @@ async def test_jamaat_webhook_serves_whatsapp_too(tmp_path: Path) -> None:
             sys.executable, "-m", "bot.cli", "webhook", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         try:
-            await emu.wait_for(lambda: emu.webhook_info()["url"], timeout=30, message="no webhook was set")
+            await emu.wait_for(lambda: emu.webhook_info()["url"], timeout=STARTUP, message="no webhook was set")
             await whatsapp_webhook_answers(wa, f"http://127.0.0.1:{port}/whatsapp/webhook", "996700900001")
         finally:
             process.send_signal(signal.SIGTERM)
-            output, _ = await asyncio.wait_for(process.communicate(), 30)
+            output, _ = await asyncio.wait_for(process.communicate(), PATIENCE)
         assert process.returncode == 0, output.decode()[-2000:]
 
 

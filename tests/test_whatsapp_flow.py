@@ -386,7 +386,7 @@ async def test_throttling_is_counted_in_the_organisers_broadcast_report(db: Data
         bot.wa.limits = WhatsAppLimits(per_second=1)  # the second notice within a second is throttled
         await make_event(bot, "kok-irim", starts_in=timedelta(days=3), progress=ORGANISER)
         await delivered(bot)
-        report = await boss.wait_for_message(lambda m: (m.text or "").startswith("✅ Sent"), timeout=15)
+        report = await boss.wait_for_message(lambda m: (m.text or "").startswith("✅ Sent"))
         assert bot.wa.stats["130429"] > 0
         line = next(line for line in report.text.splitlines() if line.startswith("Slowed down by the messenger"))
         assert int(line.rsplit(" ", 1)[1]) > 0, report.text

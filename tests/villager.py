@@ -6,6 +6,7 @@ flow shows is the phone step: Telegram asks for the contact, WhatsApp tells the 
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from bot.emulator.driver import TestUser
 from bot.emulator.whatsapp import WaPhone
 from storage.channels import ChannelIdentity
-from tests.harness import Harness
+from tests.harness import PATIENCE, Harness
 
 CHANNELS = ("telegram", "whatsapp")
 
@@ -170,8 +171,7 @@ async def whatsapp_webhook_answers(wa: Any, url: str, wa_id: str) -> None:
             assert await response.text() == "42"
     villager = wa.user(wa_id, "Aibek")
     await villager.send("salam")  # answered at once (200), handled in the background
-    for _ in range(300):
-        if villager.messages:
-            break
+    deadline = time.monotonic() + PATIENCE
+    while not villager.messages and time.monotonic() < deadline:
         await wa.wait_change(0.1)
     assert villager.last.text == "Тилди тандаңыз:"

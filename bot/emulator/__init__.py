@@ -7,7 +7,8 @@
         assert "Salam" in user.last.text
 """
 
-from .driver import OWN, BotMessage, Emulator, FileView, TestChat, TestGroup, TestUser, tiny_png
+from .bot_message import OWN, BotMessage, FileView, tiny_png
+from .driver import Emulator, TestChat, TestGroup, TestUser
 from .server import ApiError, BotApiServer, Limits, Stats, parse_html
 
 __all__ = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Bot
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
@@ -25,43 +27,40 @@ router.message.filter(HasRole(Role.ADMIN))
 @router.message(Command("grant"))
 async def on_grant(message: Message, command: CommandObject, session: AsyncSession, settings: Settings, bot: Bot,
                    i18n: I18n) -> None:
-    assert message.from_user is not None
-    try:
-        role, telegram_id, aimak = await parse(session, settings, command.args)
-        added = await role_service.grant(session, telegram_id, role, aimak.id if aimak else None,
-                                         by=message.from_user.id)
-    except (UsageError, RoleError):
-        await usage(message, "grant")
-        return
-    what = scope_text(role, aimak, i18n.current_locale)
-    if not added:
-        await message.answer(_("{person} already has the role {role}.").format(person=telegram_id, role=what))
-        return
-    await message.answer(_("Done: {person} is now {role}.").format(person=telegram_id, role=what))
-    await tell_grantee(bot, i18n, session, settings, telegram_id, lambda: _(
-        "You have been given the role {role}. Send /help to see what you can do."
-    ).format(role=scope_text(role, aimak, i18n.current_locale)))
+    await _change_role(message, command, session, settings, bot, i18n, "grant", role_service.grant,
+                       unchanged=_("{person} already has the role {role}."),
+                       done=_("Done: {person} is now {role}."),
+                       notice=lambda: _("You have been given the role {role}. Send /help to see what you can do."))
 
 
 @router.message(Command("revoke"))
 async def on_revoke(message: Message, command: CommandObject, session: AsyncSession, settings: Settings, bot: Bot,
                     i18n: I18n) -> None:
+    await _change_role(message, command, session, settings, bot, i18n, "revoke", role_service.revoke,
+                       unchanged=_("{person} does not have the role {role}."),
+                       done=_("Done: {person} no longer has the role {role}."),
+                       notice=lambda: _("Your role {role} has been taken away."))
+
+
+async def _change_role(message: Message, command: CommandObject, session: AsyncSession, settings: Settings, bot: Bot,
+                       i18n: I18n, name: str, change: Callable[..., Awaitable[bool]], *, unchanged: str, done: str,
+                       notice: Callable[[], str]) -> None:
+    """/grant and /revoke: read the role, person and aiyl aimak, change the role (``change``: the service,
+    False when there was nothing to change), answer the admin and tell the person in their own language."""
     assert message.from_user is not None
     try:
         role, telegram_id, aimak = await parse(session, settings, command.args)
-    except UsageError:
-        await usage(message, "revoke")
+        changed = await change(session, telegram_id, role, aimak.id if aimak else None, by=message.from_user.id)
+    except (UsageError, RoleError):
+        await usage(message, name)
         return
     what = scope_text(role, aimak, i18n.current_locale)
-    removed = await role_service.revoke(session, telegram_id, role, aimak.id if aimak else None,
-                                        by=message.from_user.id)
-    if not removed:
-        await message.answer(_("{person} does not have the role {role}.").format(person=telegram_id, role=what))
+    if not changed:
+        await message.answer(unchanged.format(person=telegram_id, role=what))
         return
-    await message.answer(_("Done: {person} no longer has the role {role}.").format(person=telegram_id, role=what))
-    await tell_grantee(bot, i18n, session, settings, telegram_id, lambda: _(
-        "Your role {role} has been taken away."
-    ).format(role=scope_text(role, aimak, i18n.current_locale)))
+    await message.answer(done.format(person=telegram_id, role=what))
+    await tell_grantee(bot, i18n, session, settings, telegram_id, lambda: notice().format(
+        role=scope_text(role, aimak, i18n.current_locale)))
 
 
 @router.message(Command("roles"))

@@ -27,6 +27,7 @@ from handlers.plan.common import (
     refuse,
     show_activity,
     state_plan,
+    typed_dates,
 )
 from handlers.plan.states import PlanEdit
 from handlers.plan.views import error_text, fmt_of, status_text
@@ -120,15 +121,11 @@ async def on_responsible_name(message: Message, state: FSMContext, session: Asyn
 
 @router.message(PlanEdit.dates, F.text & ~F.text.startswith("/"))
 async def on_dates(message: Message, state: FSMContext) -> None:
-    assert message.text is not None
-    try:
-        days = plans.parse_dates(message.text)
-        if len(days) != 2:
-            raise PlanError("bad_date")
-        if days[1] < days[0]:
-            raise PlanError("bad_dates")
-    except PlanError as exc:
-        await message.answer(error_text(exc.code))
+    days = await typed_dates(message, 2)
+    if days is None:
+        return
+    if days[1] < days[0]:
+        await message.answer(error_text("bad_dates"))
         return
     await state.update_data(starts=days[0].isoformat(), due=days[1].isoformat())
     await ask_funding(message, state)
@@ -206,13 +203,8 @@ async def on_schedule(query: CallbackQuery, message: Message, callback_data: Org
 @router.message(PlanEdit.schedule_dates, F.text & ~F.text.startswith("/"))
 async def on_schedule_dates(message: Message, state: FSMContext, session: AsyncSession, roles: Roles, i18n: I18n,
                             settings: Settings) -> None:
-    assert message.text is not None
-    try:
-        days = plans.parse_dates(message.text)
-        if not days:
-            raise PlanError("bad_date")
-    except PlanError as exc:
-        await message.answer(error_text(exc.code))
+    days = await typed_dates(message)
+    if days is None:
         return
     await create_activity(message, state, session, roles, i18n, settings, every_months=None, dates=days)
 

@@ -110,6 +110,20 @@ async def state_plan(message: Message, state: FSMContext, session: AsyncSession,
         return None
 
 
+async def typed_dates(message: Message, count: int | None = None) -> list[date] | None:
+    """The dates in the message (``count``: exactly that many, else at least one); None after saying what is
+    wrong with them (none readable, or a day that does not exist)."""
+    assert message.text is not None
+    try:
+        days = plans.parse_dates(message.text)
+        if not days if count is None else len(days) != count:
+            raise PlanError("bad_date")
+    except PlanError as exc:
+        await message.answer(error_text(exc.code))
+        return None
+    return days
+
+
 async def ask_dates(message: Message, state: FSMContext) -> None:
     await state.set_state(PlanEdit.dates)
     await message.answer(_("Start and due dates, e.g. <code>01.04.2026 31.12.2026</code>:"))

@@ -16,7 +16,7 @@ from bot.text import escape
 from handlers.admin.common import UsageError, resolve_person
 from handlers.plan import views
 from handlers.plan.buttons import OrgCB
-from handlers.plan.common import button_step, group_of, plan_of, state_group, state_plan
+from handlers.plan.common import button_step, group_of, plan_of, state_group, state_plan, typed_dates
 from handlers.plan.states import PlanEdit
 from handlers.plan.views import error_text, fmt_of, group_keyboard, group_text
 from services import plan as plans
@@ -167,12 +167,8 @@ async def on_approval(message: Message, state: FSMContext, session: AsyncSession
     plan = await state_plan(message, state, session, roles)
     if plan is None:
         return
-    try:
-        days = plans.parse_dates(message.text)
-        if not days:
-            raise PlanError("bad_date")
-    except PlanError as exc:
-        await message.answer(error_text(exc.code))
+    days = await typed_dates(message)
+    if days is None:
         return
     decision = plans.DATE_RE.sub("", message.text, count=1).strip()
     await plans.approve(session, plan, days[0], decision, by=message.chat.id, zone=settings.zone)

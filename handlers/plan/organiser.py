@@ -17,7 +17,7 @@ from bot.settings import Settings
 from bot.text import escape
 from handlers.plan import views
 from handlers.plan.buttons import OrgCB
-from handlers.plan.common import button_step, plan_of, refuse, show_plan, state_plan
+from handlers.plan.common import button_step, plan_of, refuse, show_plan, state_plan, typed_dates
 from handlers.plan.states import PlanEdit
 from handlers.plan.views import error_text, fmt_of
 from services import plan as plans
@@ -99,10 +99,10 @@ async def on_survey_schedule(message: Message, state: FSMContext, session: Async
     if plan is None:
         return
     data = await state.get_data()
+    days = await typed_dates(message, 1)
+    if days is None:
+        return
     try:
-        days = plans.parse_dates(message.text)
-        if len(days) != 1:
-            raise PlanError("bad_date")
         numbers = [int(w) for w in plans.DATE_RE.sub(" ", message.text).split() if w.isdigit()]
         every = numbers[0] if numbers else None
         times = numbers[1] if len(numbers) > 1 else (2 if every else 1)
