@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
+from benchmarks.result import result  # noqa: E402
 from services import faq  # noqa: E402
 from services.helpdesk import TOPICS  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -139,6 +140,8 @@ async def bench(backend: str, entries: int, count: int, rich: int) -> None:
     print(f"hits per search (first 50 queries): mean {statistics.mean(hits):.2f}")
     target = TARGET_P95_MS[backend]
     print(f"search p95 {percentile(results['search'], 0.95):.1f} ms (target <= {target:g} ms at 20,000 answers)")
+    result("faq_search", backend, p95_ms=percentile(results["search"], 0.95),
+           median_ms=statistics.median(results["search"]), entries=entries)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
+from benchmarks.result import result
 from bot.emulator import Emulator
 from services import outbox
 from services.places import SAMPLE_PLACES, import_places
@@ -144,6 +145,9 @@ async def run(count: int, drain_seconds: float) -> None:
                 sent = sum(len(chat.messages) for chat in emu.chats.values())
                 print(f"while draining for {drain_seconds:g} s ({sent:,} sent): jamaat run VmHWM {peak:.0f} MB: "
                       f"+{peak - jamaat_idle['VmHWM']:.0f} MB over its idle (target <= +{LOAD_TARGET_MB} MB)")
+                result("memory", "sqlite", idle_over_echo_mb=jamaat_idle["VmHWM"] - echo_idle["VmHWM"],
+                       load_over_idle_mb=peak - jamaat_idle["VmHWM"], echo_mb=echo_idle["VmHWM"],
+                       idle_mb=jamaat_idle["VmHWM"], peak_mb=peak, people=count)
             finally:
                 await stopped(jamaat)
         await db.dispose()

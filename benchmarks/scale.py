@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
+from benchmarks.result import result
 from bot.app import Jamaat
 from bot.emulator import Emulator
 from jobs.sender import send_pending
@@ -87,6 +88,7 @@ async def run(db: Database, label: str, count: int, drain_seconds: float) -> Non
           f"({'target <= 10 s on PostgreSQL' if label == 'postgresql' else 'no target on SQLite'}); "
           f"drain with limits lifted: {sent:,} sent in {drained:.1f} s = {rate:,.0f} msg/s per process "
           f"({left:,} still queued)")
+    result("scale", label, enqueue_s=enqueue, drain_per_s=rate, people=queued)
     for cap_label, cap in CAPS.items():
         times = ", ".join(f"{n} process{'es' if n > 1 else ''}: {duration(NATIONAL / min(n * rate, cap))}"
                           for n in (1, 2, 4))

@@ -31,6 +31,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import text
 
+from benchmarks.result import result
 from services import voting
 from storage.db import Database
 
@@ -189,6 +190,7 @@ async def run(backend: str, ballots: int, problems: int, villages: int, repeat: 
     print(f"{'':9} full recount (every choice joined and grouped, same rows):          {full_s * 1000:9.1f} ms")
     print(f"{'':9} ratio tally / plain count: {tally_s / baseline_s:.2f} (target <= {TARGET}); "
           f"full recount / plain count: {full_s / baseline_s:.2f}")
+    result("tally", backend, ratio=tally_s / baseline_s, tally_ms=tally_s * 1000, full_ratio=full_s / baseline_s)
 
 
 def main() -> None:

@@ -113,8 +113,6 @@ async def _run(settings: Settings) -> None:
     from bot.app import Jamaat
 
     settings.require("bot_token", "phone_hash_key")
-    from bot.webhook import WHATSAPP_PATH, mount_whatsapp
-
     app = Jamaat.create(settings)
     dashboard = None
     try:
@@ -123,6 +121,7 @@ async def _run(settings: Settings) -> None:
         # which also serves WhatsApp's webhook at /whatsapp/webhook when WhatsApp is configured.
         if settings.dashboard_port:
             from bot.dashboard import serve
+            from bot.webhook import WHATSAPP_PATH, mount_whatsapp  # aiohttp's server only with the dashboard
 
             try:
                 dashboard = await serve(app, settings.dashboard_host, settings.dashboard_port,

@@ -47,18 +47,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jamaat.resilience")
 
-try:  # asyncpg and redis are dependencies, but the classification must not break without them
-    import asyncpg
-    _ASYNCPG: tuple[type[BaseException], ...] = (
-        asyncpg.exceptions.ConnectionDoesNotExistError,
-        asyncpg.exceptions.CannotConnectNowError,
-        asyncpg.exceptions.PostgresConnectionError,
-        asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, pg_terminate_backend
-        asyncpg.exceptions.InterfaceError,
-        asyncpg.exceptions.TooManyConnectionsError,
+def _asyncpg_errors() -> tuple[type[BaseException], ...]:
+    """asyncpg's connection errors, once asyncpg is loaded (SQLAlchemy imports it with a PostgreSQL engine; a bot
+    on SQLite never loads it, and then no asyncpg error can happen)."""
+    exceptions = sys.modules.get("asyncpg.exceptions")
+    if exceptions is None:
+        return ()
+    return (
+        exceptions.ConnectionDoesNotExistError,
+        exceptions.CannotConnectNowError,
+        exceptions.PostgresConnectionError,
+        exceptions.OperatorInterventionError,  # admin shutdown, pg_terminate_backend
+        exceptions.InterfaceError,
+        exceptions.TooManyConnectionsError,
     )
-except ImportError:  # pragma: no cover
-    _ASYNCPG = ()
 
 
 def _redis_errors() -> tuple[type[BaseException], ...]:
@@ -110,7 +112,7 @@ def is_transient(exc: BaseException) -> bool:
             return True
         if isinstance(error, sa_exc.OperationalError) and "database is locked" in str(error):
             return True
-        if isinstance(error, _ASYNCPG + _redis_errors() + _OS):
+        if isinstance(error, _asyncpg_errors() + _redis_errors() + _OS):
             return True
         if type(error) is OSError:  # "Multiple exceptions: [Errno 111] Connect call failed", unreachable network
             return True

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
 from bot.dashboard.urls import PREFIX, link_url, public_url
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 __all__ = ["dashboard_app", "link_url", "mount", "public_url", "serve"]
@@ -21,6 +22,8 @@ def dashboard_app(app: Any, *, demo_personas: Iterable[int] = ()) -> web.Applica
     """The dashboard for one running ``Jamaat``; ``demo_personas`` may sign in without a link (demo only)."""
     # The pages (Jinja2, aiohttp-jinja2) are imported when a dashboard is built, not with the package: the
     # chat's /dashboard command needs only the addresses, and `jamaat run` without a dashboard stays lean.
+    from aiohttp import web  # aiohttp's server, like the pages, only when a dashboard is built
+
     from bot.dashboard import auth, event_form, events, helpdesk, pages, plan, voting
     from bot.dashboard.common import DEMO_PERSONAS, HERE, JAMAAT, dashboard_middleware, setup_templates
 
@@ -43,6 +46,8 @@ async def serve(app: Any, host: str, port: int, *, also: Callable[[web.Applicati
                 **options: Any) -> web.AppRunner:
     """A small aiohttp server of the dashboard (``jamaat run``, the demo), with whatever ``also`` adds to it
     (``jamaat run``: WhatsApp's webhook); returns its runner."""
+    from aiohttp import web
+
     server = web.Application()
     mount(server, app, **options)
     if also is not None:
