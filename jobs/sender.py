@@ -402,41 +402,53 @@ async def _broadcasts(run: _Run) -> None:
 
 
 async def _one_broadcast(run: _Run, broadcast: Broadcast, every: timedelta) -> None:
+    """The organiser's one message about a broadcast: on Telegram the progress message, edited every
+    ``outbox_progress_seconds`` and at the end into the final report; a broadcast done before any progress was
+    shown, or one whose organiser is on WhatsApp (no edits there: each would be a new message), gets only the final
+    report, queued in the outbox. Either way the report reaches them once."""
     app = run.app
     now = run.clock()
+    chat_id = broadcast.progress_chat_id
+    editable = chat_id is not None and not is_whatsapp_chat(chat_id)
     async with app.db.session() as session:
         progress = await outbox.broadcast_progress(session, broadcast.id)
         final = progress.done and await outbox.finish_broadcast(session, broadcast.id, now=now)
-        if not final and (progress.done or broadcast.progress_chat_id is None
+        if not final and (progress.done or not editable
                           or not await outbox.claim_progress(session, broadcast.id, now=now, every=every)):
             return
-    if broadcast.progress_chat_id is None:
+    if chat_id is None:
         return
-    language = await _language_of(app, broadcast.created_by or broadcast.progress_chat_id)
+    language = await _language_of(app, broadcast.created_by or chat_id)
     with in_language(app.i18n, language):
         text = _progress_text(escape(broadcast.title), progress, Formatter(language, app.settings.zone), final)
-    async with app.db.session() as session:
-        # The first progress message is sent by whoever sets the placeholder 0 (exactly one worker).
-        message_id = await outbox.progress_message(session, broadcast.id)
+    message_id: int | None = None
+    if editable:
+        async with app.db.session() as session:
+            # The first progress message is sent by whoever sets the placeholder 0 (exactly one worker).
+            message_id = await outbox.progress_message(session, broadcast.id)
+    if final and not message_id:
+        # No progress message to turn into the report (none shown, or WhatsApp): the report as a message of its
+        # own, through the outbox (exactly once, retried like any notice).
+        await _queue_report(app, broadcast, text)
+        return
     try:
-        if message_id is None and final:
-            pass  # finished before any progress was shown: the final report below is the one message
-        elif message_id is None:
-            sent = await app.bot.send_message(broadcast.progress_chat_id, text)
+        if message_id is None:
+            sent = await app.bot.send_message(chat_id, text)
             async with app.db.session() as session:
                 await outbox.set_progress_message(session, broadcast.id, sent.message_id)
         elif message_id > 0:
-            await app.bot.edit_message_text(text=text, chat_id=broadcast.progress_chat_id, message_id=message_id)
-    except TelegramBadRequest as exc:
-        if "not modified" not in exc.message:
-            log.warning("progress of broadcast %s: %s", broadcast.id, exc.message)
+            await app.bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id)
     except TelegramAPIError as exc:
         log.warning("progress of broadcast %s: %s", broadcast.id, exc)
-    if final:
-        # The final report as a new message (an edit does not notify), through the outbox: exactly once.
-        async with app.db.session() as session:
-            await outbox.enqueue(session, chat_id=broadcast.progress_chat_id, text=text,
-                                 dedupe_key=f"broadcast:{broadcast.id}:report")
+        if final:  # the progress message could not become the report (deleted, say): the report on its own
+            await _queue_report(app, broadcast, text)
+
+
+async def _queue_report(app: App, broadcast: Broadcast, text: str) -> None:
+    assert broadcast.progress_chat_id is not None
+    async with app.db.session() as session:
+        await outbox.enqueue(session, chat_id=broadcast.progress_chat_id, text=text,
+                             dedupe_key=f"broadcast:{broadcast.id}:report")
 
 
 # --------------------------------------------------------------------------- in the background
