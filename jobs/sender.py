@@ -35,7 +35,6 @@ from aiogram.types import (
     BufferedInputFile,
     ForceReply,
     InlineKeyboardMarkup,
-    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
@@ -43,6 +42,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.client import FloodBucket, flood_bucket, prepaid
 from bot.i18n import Formatter, in_language
+from bot.lean import LeanSender
 from bot.resilience import Outage, is_transient
 from bot.text import escape
 from jobs.tasks import worker_name
@@ -78,6 +78,7 @@ class SendReport:
 class _State:
     bucket: FloodBucket  # Telegram's: the bot's own, shared with everything else it sends
     whatsapp: FloodBucket | None = None  # the WhatsApp number's (its own limit: the two channels send side by side)
+    lean: LeanSender | None = None  # text messages to Telegram chats without aiogram's models (``bot.lean``)
     paused_until: datetime | None = None
     drainer: asyncio.Task[None] | None = None
     stopping: bool = False
@@ -86,8 +87,8 @@ class _State:
     outage: Outage = field(default_factory=lambda: Outage(log, "outbox sender"))
 
 
-# A message sent: its row, the messenger's answer, a new file id to remember, throttling answers on the way.
-Answer = tuple[outbox.Claimed, Message, str | None, int]
+# A message sent: its row, the messenger's message id, a new file id to remember, throttling answers on the way.
+Answer = tuple[outbox.Claimed, int | None, str | None, int]
 
 _STATES: dict[int, _State] = {}
 
@@ -102,7 +103,8 @@ def _state(app: App) -> _State:
     state = _STATES.get(key)
     if state is None:
         state = _STATES[key] = _State(bucket=flood_bucket(app.bot, sending_rate(app.settings)),
-                                      whatsapp=FloodBucket(app.settings.whatsapp_per_second))
+                                      whatsapp=FloodBucket(app.settings.whatsapp_per_second),
+                                      lean=LeanSender(app.bot))
         weakref.finalize(app, _STATES.pop, key, None)
     return state
 
@@ -119,15 +121,20 @@ def _markup(raw: dict[str, Any] | None) -> Any:
     return ForceReply.model_validate(raw)
 
 
-async def _call(app: App, message: outbox.Claimed) -> tuple[Message, str | None]:
-    """The Bot API call; returns Telegram's message and, for a first upload, the new file_id."""
+async def _call(app: App, message: outbox.Claimed, lean: LeanSender | None) -> tuple[int | None, str | None]:
+    """The Bot API call; returns the messenger's message id and, for a first upload, the new file_id. A text
+    message to a Telegram chat takes the lean path (prepared JSON, only the answer's ok and message id read)."""
     bot = app.bot
+    paid = app.settings.allow_paid_broadcast
+    if message.file is None and lean is not None and lean.usable and not is_whatsapp_chat(message.chat_id):
+        return await lean.send_message(message.chat_id, message.text, parse_mode=message.parse_mode,
+                                       reply_markup=message.reply_markup, paid=paid), None
     markup = _markup(message.reply_markup)
-    paid: dict[str, Any] = {"allow_paid_broadcast": True} if app.settings.allow_paid_broadcast else {}
+    extra: dict[str, Any] = {"allow_paid_broadcast": True} if paid else {}
     if message.file is None:
         sent = await bot.send_message(message.chat_id, message.text, parse_mode=message.parse_mode,
-                                      reply_markup=markup, **paid)
-        return sent, None
+                                      reply_markup=markup, **extra)
+        return sent.message_id, None
     source: Any = message.file.telegram_file_id
     if source is None:
         async with app.db.session() as session:
@@ -135,13 +142,13 @@ async def _call(app: App, message: outbox.Claimed) -> tuple[Message, str | None]
     caption = message.text or None
     if message.file.kind == "photo":
         sent = await bot.send_photo(message.chat_id, source, caption=caption, parse_mode=message.parse_mode,
-                                    reply_markup=markup, **paid)
+                                    reply_markup=markup, **extra)
         new_id = sent.photo[-1].file_id if sent.photo else None
     else:
         sent = await bot.send_document(message.chat_id, source, caption=caption, parse_mode=message.parse_mode,
-                                       reply_markup=markup, **paid)
+                                       reply_markup=markup, **extra)
         new_id = sent.document.file_id if sent.document else None
-    return sent, new_id if message.file.telegram_file_id is None else None
+    return sent.message_id, new_id if message.file.telegram_file_id is None else None
 
 
 class _Run:
@@ -256,7 +263,7 @@ class _Run:
         throttles = [0]  # throttling answers on the way (a channel's client counts them)
         token = outbox.THROTTLES.set(throttles)
         try:
-            sent, new_file_id = await prepaid(lambda: _call(self.app, message))
+            sent, new_file_id = await prepaid(lambda: _call(self.app, message, self.state.lean))
         except Exception as exc:  # noqa: BLE001 - sorted out in _failed
             try:
                 await self._failed(message, exc)
@@ -270,7 +277,7 @@ class _Run:
     async def _record(self, session: Any, answered: list[Answer]) -> None:
         if not answered:
             return
-        await outbox.mark_sent_many(session, [(m.id, sent.message_id, throttled) for m, sent, _, throttled in answered],
+        await outbox.mark_sent_many(session, [(m.id, sent, throttled) for m, sent, _, throttled in answered],
                                     now=self.clock())
         for message, _sent, new_file_id, _throttled in answered:
             if new_file_id is not None and message.file is not None:
