@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAID_PER_SECOND = 1000.0  # Telegram's ceiling for paid broadcasts (allow_paid_broadcast)
+LANES = 2  # windows of one channel in flight side by side (see ``_Run.send``)
+WINDOWS_PER_BATCH = 4  # a drain claims at least this many windows at once (``batch_size``)
 
 
 @dataclass
@@ -96,6 +98,20 @@ _STATES: dict[int, _State] = {}
 def sending_rate(settings: Any) -> float:
     """Messages a second: the setting, or Telegram's paid-broadcast ceiling when that is switched on."""
     return PAID_PER_SECOND if settings.allow_paid_broadcast else settings.outbox_per_second
+
+
+def window_size(settings: Any) -> int:
+    """Telegram messages in flight at once: ``outbox_concurrency`` (at least a tenth of a second's worth when
+    paid broadcasts are on)."""
+    if settings.allow_paid_broadcast:
+        return max(settings.outbox_concurrency, int(PAID_PER_SECOND / 10))
+    return int(settings.outbox_concurrency)
+
+
+def batch_size(settings: Any) -> int:
+    """Messages a drain claims at once: ``outbox_batch``, and at least a few windows (at a high rate a claim of
+    one window would stop the sending at every window's end)."""
+    return max(settings.outbox_batch, min(1000, WINDOWS_PER_BATCH * window_size(settings)))
 
 
 def _state(app: App) -> _State:
@@ -164,10 +180,7 @@ class _Run:
         self.report = SendReport()
         self.stop = False
         self.lease = timedelta(seconds=self.settings.outbox_lease_seconds)
-        # Messages in flight at once: ``outbox_concurrency`` (at least a tenth of a second's worth when paid).
-        self.window = self.settings.outbox_concurrency
-        if self.settings.allow_paid_broadcast:
-            self.window = max(self.window, int(PAID_PER_SECOND / 10))
+        self.window = window_size(self.settings)
 
     def clock(self) -> datetime:
         """``now`` as given, moving on with the real time spent in this run."""
@@ -180,10 +193,16 @@ class _Run:
         channels: dict[bool, list[outbox.Claimed]] = {}
         for message in claimed:
             channels.setdefault(is_whatsapp_chat(message.chat_id), []).append(message)
-        await asyncio.gather(*(self._send_channel(
-            messages, self.state.whatsapp if whatsapp and self.state.whatsapp else self.state.bucket,
-            self.settings.whatsapp_concurrency if whatsapp else self.window)
-            for whatsapp, messages in channels.items()))
+        lanes = []
+        for whatsapp, messages in channels.items():
+            bucket = self.state.whatsapp if whatsapp and self.state.whatsapp else self.state.bucket
+            width = self.settings.whatsapp_concurrency if whatsapp else self.window
+            # Two lanes of half the width each: one lane's transaction runs while the other's calls are in
+            # flight, so the messenger is never left waiting on the database. Still at most ``width`` messages
+            # marked ``sending`` at once (one claim holds at most one message a chat, so order is kept).
+            count = min(LANES, width)
+            lanes += [self._send_channel(messages[lane::count], bucket, width // count) for lane in range(count)]
+        await asyncio.gather(*lanes)
 
     async def _send_channel(self, claimed: list[outbox.Claimed], bucket: FloodBucket, width: int) -> None:
         """Send in windows of ``outbox_concurrency`` messages: one transaction records the answers of the last
@@ -465,7 +484,7 @@ async def drain(app: App) -> None:
     """Send until nothing is due (what the scheduled job starts)."""
     state = _state(app)
     while not state.stopping:
-        report = await send_pending(app, limit=app.settings.outbox_batch)
+        report = await send_pending(app, limit=batch_size(app.settings))
         if report.paused_until is not None:
             await asyncio.sleep(max(0.05, (report.paused_until - utcnow()).total_seconds()))
             continue
