@@ -306,6 +306,24 @@ async def test_progress_is_one_edited_message_that_becomes_the_final_report(db: 
         assert "Waiting" not in texts[0]
 
 
+@pytest.mark.parametrize(("language", "sent", "delivered_line"), [
+    ("ky", "✅ Жөнөтүлдү: ", "Жеткирилди"), ("ru", "✅ Отправлено: ", "Доставлено"),
+    ("uz", "✅ Yuborildi: ", "Yetkazildi")])
+async def test_the_one_report_is_in_the_organisers_language(db: Database, language: str, sent: str,
+                                                           delivered_line: str) -> None:
+    async with senders(db, outbox_progress_seconds=0.0) as (emu, [app]):
+        await people(db, emu, 1, first=779, languages=(language,))
+        recipients = await people(db, emu, 12)
+        await queue(db, recipients, progress_chat_id=779)
+        start = utcnow()
+        await send_pending(app, now=start, limit=4)  # the progress message is shown
+        await drain(app, start, limit=4)
+        await drain(app, start + timedelta(seconds=60))
+        texts = emu.user(779).texts
+        assert len(texts) == 1 and texts[0].startswith(sent + "Test <notice>"), texts
+        assert delivered_line in texts[0] and "12" in texts[0]
+
+
 def _png() -> bytes:
     from bot.emulator.driver import tiny_png
 
