@@ -30,7 +30,7 @@ from typing import Any
 
 from bot.app import Jamaat
 from bot.emulator import Emulator, Limits
-from jobs.sender import SendReport, batch_size, send_pending
+from jobs.sender import LANES, SendReport, batch_size, send_pending
 from services import outbox
 from storage.db import Database
 from storage.delivery import Broadcast
@@ -143,8 +143,8 @@ async def run(database_url: str | None, schema: str | None, limited: int, unlimi
     url = database_url or f"sqlite+aiosqlite:///{tmp / 'benchmark.db'}"
     db = Database(url, schema=schema)
     await db.upgrade()
-    print(f"database: {db.dialect}; concurrency {concurrency} with limits, {unlimited_concurrency} without (in two "
-          f"lanes); a drain claims the larger of the batch setting ({DEFAULT_BATCH}) and 4 windows")
+    print(f"database: {db.dialect}; concurrency {concurrency} with limits, {unlimited_concurrency} without (in "
+          f"{LANES} lane(s)); a drain claims the larger of the batch setting ({DEFAULT_BATCH}) and 4 windows")
     try:
         if limited:
             async with Emulator(limits=Limits()) as emu:
