@@ -1,9 +1,10 @@
-"""An organiser never waits: with N registered villagers (100,000 by default) in a round's villages, the organiser
-publishes the ballot through the Bot API emulator; the time until the organiser has the answer (target <= 1 s),
-and, while the notices are being queued and sent in the background, how long another villager waits for /help,
-next to the same /help on the idle bot (the baseline, same run).
+"""An organiser never waits: with N registered villagers (100,000 by default) in an aiyl aimak, the organiser
+publishes a round's ballot (``ballot``) or announces an event to the whole aiyl aimak (``event``) through the Bot
+API emulator; the time until the organiser has the answer (target <= 1 s), and, while the notices are being
+queued and sent in the background, how long another villager waits for /help, next to the same /help on the idle
+bot (the baseline, same run).
 
-    .venv/bin/python -m benchmarks.organiser [--people 100000] [--backends sqlite,postgres]
+    .venv/bin/python -m benchmarks.organiser [--people 100000] [--backends sqlite,postgres] [--what ballot,event]
 """
 
 from __future__ import annotations
@@ -61,7 +62,27 @@ async def timed(coroutine) -> float:  # noqa: ANN001
     return time.perf_counter() - started
 
 
-async def run(backend: str, count: int) -> None:
+async def publish_ballot(organiser) -> float:  # noqa: ANN001 - TestUser
+    await organiser.send("/rounds")
+    await organiser.tap(contains="Priorities 2027")
+    return await timed(organiser.tap("Publish the ballot and open voting"))
+
+
+async def announce_event(organiser, settings) -> float:  # noqa: ANN001 - TestUser, Settings
+    starts = (utcnow() + timedelta(days=10)).astimezone(settings.zone).replace(hour=15, minute=0)
+    await organiser.send("/event")
+    await organiser.tap("Public hearing")
+    await organiser.send("Draft local budget for 2027")
+    await organiser.send("-")
+    await organiser.send(starts.strftime("%d.%m.%Y %H:%M"))
+    await organiser.send("Club")
+    await organiser.tap(contains="The whole aiyl aimak")
+    await organiser.tap("Done")  # the villages
+    await organiser.tap("No documents")
+    return await timed(organiser.tap("📤 Send"))
+
+
+async def run(backend: str, count: int, what: str = "ballot") -> None:
     with tempfile.TemporaryDirectory() as folder:
         async with database(backend, Path(folder)) as db, Emulator(limits=None) as emu:
             await setup(db, emu, count)
@@ -72,9 +93,10 @@ async def run(backend: str, count: int) -> None:
                 organiser = harness.user(ORGANISER, "Gulnara", language_code="en")
                 other = harness.user(OTHER, "Other", language_code="en")
                 idle_help = await timed(other.send("/help"))
-                await organiser.send("/rounds")
-                await organiser.tap(contains="Priorities 2027")
-                answered = await timed(organiser.tap("Publish the ballot and open voting"))
+                if what == "event":
+                    answered = await announce_event(organiser, harness.settings)
+                else:
+                    answered = await publish_ballot(organiser)
                 text = organiser.last.text or ""
                 busy = []
                 deadline = time.monotonic() + 60
@@ -83,7 +105,8 @@ async def run(backend: str, count: int) -> None:
                     busy.append(await timed(other.send("/help")))
                     async with db.session() as session:
                         queued = await session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
-                print(f"{backend}: {count:,} villagers; the organiser's publish answered in {answered:.2f} s "
+                action = "announcement of an event" if what == "event" else "publishing of the ballot"
+                print(f"{backend}: {count:,} villagers; the organiser's {action} answered in {answered:.2f} s "
                       f"(target <= {TARGET:g} s): {text.splitlines()[0] if text else ''!r}")
                 print(f"    meanwhile /help from another person: max {max(busy):.2f} s, median "
                       f"{sorted(busy)[len(busy) // 2]:.2f} s over {len(busy)} tries (idle bot: {idle_help:.2f} s); "
@@ -96,10 +119,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--what", default="ballot,event", help="ballot, event or both (comma-separated)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    for backend in args.backends.split(","):
-        await run(backend, args.people)
+    for what in args.what.split(","):
+        for backend in args.backends.split(","):
+            await run(backend, args.people, what)
 
 
 if __name__ == "__main__":

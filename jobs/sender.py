@@ -35,7 +35,6 @@ from aiogram.types import (
     BufferedInputFile,
     ForceReply,
     InlineKeyboardMarkup,
-    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
@@ -43,6 +42,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.client import FloodBucket, flood_bucket, prepaid
 from bot.i18n import Formatter, in_language
+from bot.lean import LeanSender
 from bot.resilience import Outage, is_transient
 from bot.text import escape
 from jobs.tasks import worker_name
@@ -58,6 +58,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAID_PER_SECOND = 1000.0  # Telegram's ceiling for paid broadcasts (allow_paid_broadcast)
+# Windows of one channel in flight side by side (see ``_Run.send``). 2 is faster, but a cancel then sometimes
+# leaves answers unrecorded (tests/test_outbox.py::test_a_stopped_sender_resumes_and_delivers_exactly_once): open.
+LANES = 1
+WINDOWS_PER_BATCH = 4  # a drain claims at least this many windows at once (``batch_size``)
 
 
 @dataclass
@@ -78,6 +82,7 @@ class SendReport:
 class _State:
     bucket: FloodBucket  # Telegram's: the bot's own, shared with everything else it sends
     whatsapp: FloodBucket | None = None  # the WhatsApp number's (its own limit: the two channels send side by side)
+    lean: LeanSender | None = None  # text messages to Telegram chats without aiogram's models (``bot.lean``)
     paused_until: datetime | None = None
     drainer: asyncio.Task[None] | None = None
     stopping: bool = False
@@ -86,8 +91,8 @@ class _State:
     outage: Outage = field(default_factory=lambda: Outage(log, "outbox sender"))
 
 
-# A message sent: its row, the messenger's answer, a new file id to remember, throttling answers on the way.
-Answer = tuple[outbox.Claimed, Message, str | None, int]
+# A message sent: its row, the messenger's message id, a new file id to remember, throttling answers on the way.
+Answer = tuple[outbox.Claimed, int | None, str | None, int]
 
 _STATES: dict[int, _State] = {}
 
@@ -97,12 +102,27 @@ def sending_rate(settings: Any) -> float:
     return PAID_PER_SECOND if settings.allow_paid_broadcast else settings.outbox_per_second
 
 
+def window_size(settings: Any) -> int:
+    """Telegram messages in flight at once: ``outbox_concurrency`` (at least a tenth of a second's worth when
+    paid broadcasts are on)."""
+    if settings.allow_paid_broadcast:
+        return max(settings.outbox_concurrency, int(PAID_PER_SECOND / 10))
+    return int(settings.outbox_concurrency)
+
+
+def batch_size(settings: Any) -> int:
+    """Messages a drain claims at once: ``outbox_batch``, and at least a few windows (at a high rate a claim of
+    one window would stop the sending at every window's end)."""
+    return max(settings.outbox_batch, min(1000, WINDOWS_PER_BATCH * window_size(settings)))
+
+
 def _state(app: App) -> _State:
     key = id(app)
     state = _STATES.get(key)
     if state is None:
         state = _STATES[key] = _State(bucket=flood_bucket(app.bot, sending_rate(app.settings)),
-                                      whatsapp=FloodBucket(app.settings.whatsapp_per_second))
+                                      whatsapp=FloodBucket(app.settings.whatsapp_per_second),
+                                      lean=LeanSender(app.bot))
         weakref.finalize(app, _STATES.pop, key, None)
     return state
 
@@ -119,15 +139,20 @@ def _markup(raw: dict[str, Any] | None) -> Any:
     return ForceReply.model_validate(raw)
 
 
-async def _call(app: App, message: outbox.Claimed) -> tuple[Message, str | None]:
-    """The Bot API call; returns Telegram's message and, for a first upload, the new file_id."""
+async def _call(app: App, message: outbox.Claimed, lean: LeanSender | None) -> tuple[int | None, str | None]:
+    """The Bot API call; returns the messenger's message id and, for a first upload, the new file_id. A text
+    message to a Telegram chat takes the lean path (prepared JSON, only the answer's ok and message id read)."""
     bot = app.bot
+    paid = app.settings.allow_paid_broadcast
+    if message.file is None and lean is not None and lean.usable and not is_whatsapp_chat(message.chat_id):
+        return await lean.send_message(message.chat_id, message.text, parse_mode=message.parse_mode,
+                                       reply_markup=message.reply_markup, paid=paid), None
     markup = _markup(message.reply_markup)
-    paid: dict[str, Any] = {"allow_paid_broadcast": True} if app.settings.allow_paid_broadcast else {}
+    extra: dict[str, Any] = {"allow_paid_broadcast": True} if paid else {}
     if message.file is None:
         sent = await bot.send_message(message.chat_id, message.text, parse_mode=message.parse_mode,
-                                      reply_markup=markup, **paid)
-        return sent, None
+                                      reply_markup=markup, **extra)
+        return sent.message_id, None
     source: Any = message.file.telegram_file_id
     if source is None:
         async with app.db.session() as session:
@@ -135,13 +160,13 @@ async def _call(app: App, message: outbox.Claimed) -> tuple[Message, str | None]
     caption = message.text or None
     if message.file.kind == "photo":
         sent = await bot.send_photo(message.chat_id, source, caption=caption, parse_mode=message.parse_mode,
-                                    reply_markup=markup, **paid)
+                                    reply_markup=markup, **extra)
         new_id = sent.photo[-1].file_id if sent.photo else None
     else:
         sent = await bot.send_document(message.chat_id, source, caption=caption, parse_mode=message.parse_mode,
-                                       reply_markup=markup, **paid)
+                                       reply_markup=markup, **extra)
         new_id = sent.document.file_id if sent.document else None
-    return sent, new_id if message.file.telegram_file_id is None else None
+    return sent.message_id, new_id if message.file.telegram_file_id is None else None
 
 
 class _Run:
@@ -157,10 +182,7 @@ class _Run:
         self.report = SendReport()
         self.stop = False
         self.lease = timedelta(seconds=self.settings.outbox_lease_seconds)
-        # Messages in flight at once: ``outbox_concurrency`` (at least a tenth of a second's worth when paid).
-        self.window = self.settings.outbox_concurrency
-        if self.settings.allow_paid_broadcast:
-            self.window = max(self.window, int(PAID_PER_SECOND / 10))
+        self.window = window_size(self.settings)
 
     def clock(self) -> datetime:
         """``now`` as given, moving on with the real time spent in this run."""
@@ -173,10 +195,16 @@ class _Run:
         channels: dict[bool, list[outbox.Claimed]] = {}
         for message in claimed:
             channels.setdefault(is_whatsapp_chat(message.chat_id), []).append(message)
-        await asyncio.gather(*(self._send_channel(
-            messages, self.state.whatsapp if whatsapp and self.state.whatsapp else self.state.bucket,
-            self.settings.whatsapp_concurrency if whatsapp else self.window)
-            for whatsapp, messages in channels.items()))
+        lanes = []
+        for whatsapp, messages in channels.items():
+            bucket = self.state.whatsapp if whatsapp and self.state.whatsapp else self.state.bucket
+            width = self.settings.whatsapp_concurrency if whatsapp else self.window
+            # LANES lanes of a share of the width each: one lane's transaction runs while the other's calls are in
+            # flight, so the messenger is never left waiting on the database. Still at most ``width`` messages
+            # marked ``sending`` at once (one claim holds at most one message a chat, so order is kept).
+            count = min(LANES, width)
+            lanes += [self._send_channel(messages[lane::count], bucket, width // count) for lane in range(count)]
+        await asyncio.gather(*lanes)
 
     async def _send_channel(self, claimed: list[outbox.Claimed], bucket: FloodBucket, width: int) -> None:
         """Send in windows of ``outbox_concurrency`` messages: one transaction records the answers of the last
@@ -256,7 +284,7 @@ class _Run:
         throttles = [0]  # throttling answers on the way (a channel's client counts them)
         token = outbox.THROTTLES.set(throttles)
         try:
-            sent, new_file_id = await prepaid(lambda: _call(self.app, message))
+            sent, new_file_id = await prepaid(lambda: _call(self.app, message, self.state.lean))
         except Exception as exc:  # noqa: BLE001 - sorted out in _failed
             try:
                 await self._failed(message, exc)
@@ -270,7 +298,7 @@ class _Run:
     async def _record(self, session: Any, answered: list[Answer]) -> None:
         if not answered:
             return
-        await outbox.mark_sent_many(session, [(m.id, sent.message_id, throttled) for m, sent, _, throttled in answered],
+        await outbox.mark_sent_many(session, [(m.id, sent, throttled) for m, sent, _, throttled in answered],
                                     now=self.clock())
         for message, _sent, new_file_id, _throttled in answered:
             if new_file_id is not None and message.file is not None:
@@ -402,41 +430,53 @@ async def _broadcasts(run: _Run) -> None:
 
 
 async def _one_broadcast(run: _Run, broadcast: Broadcast, every: timedelta) -> None:
+    """The organiser's one message about a broadcast: on Telegram the progress message, edited every
+    ``outbox_progress_seconds`` and at the end into the final report; a broadcast done before any progress was
+    shown, or one whose organiser is on WhatsApp (no edits there: each would be a new message), gets only the final
+    report, queued in the outbox. Either way the report reaches them once."""
     app = run.app
     now = run.clock()
+    chat_id = broadcast.progress_chat_id
+    editable = chat_id is not None and not is_whatsapp_chat(chat_id)
     async with app.db.session() as session:
         progress = await outbox.broadcast_progress(session, broadcast.id)
         final = progress.done and await outbox.finish_broadcast(session, broadcast.id, now=now)
-        if not final and (progress.done or broadcast.progress_chat_id is None
+        if not final and (progress.done or not editable
                           or not await outbox.claim_progress(session, broadcast.id, now=now, every=every)):
             return
-    if broadcast.progress_chat_id is None:
+    if chat_id is None:
         return
-    language = await _language_of(app, broadcast.created_by or broadcast.progress_chat_id)
+    language = await _language_of(app, broadcast.created_by or chat_id)
     with in_language(app.i18n, language):
         text = _progress_text(escape(broadcast.title), progress, Formatter(language, app.settings.zone), final)
-    async with app.db.session() as session:
-        # The first progress message is sent by whoever sets the placeholder 0 (exactly one worker).
-        message_id = await outbox.progress_message(session, broadcast.id)
+    message_id: int | None = None
+    if editable:
+        async with app.db.session() as session:
+            # The first progress message is sent by whoever sets the placeholder 0 (exactly one worker).
+            message_id = await outbox.progress_message(session, broadcast.id)
+    if final and not message_id:
+        # No progress message to turn into the report (none shown, or WhatsApp): the report as a message of its
+        # own, through the outbox (exactly once, retried like any notice).
+        await _queue_report(app, broadcast, text)
+        return
     try:
-        if message_id is None and final:
-            pass  # finished before any progress was shown: the final report below is the one message
-        elif message_id is None:
-            sent = await app.bot.send_message(broadcast.progress_chat_id, text)
+        if message_id is None:
+            sent = await app.bot.send_message(chat_id, text)
             async with app.db.session() as session:
                 await outbox.set_progress_message(session, broadcast.id, sent.message_id)
         elif message_id > 0:
-            await app.bot.edit_message_text(text=text, chat_id=broadcast.progress_chat_id, message_id=message_id)
-    except TelegramBadRequest as exc:
-        if "not modified" not in exc.message:
-            log.warning("progress of broadcast %s: %s", broadcast.id, exc.message)
+            await app.bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id)
     except TelegramAPIError as exc:
         log.warning("progress of broadcast %s: %s", broadcast.id, exc)
-    if final:
-        # The final report as a new message (an edit does not notify), through the outbox: exactly once.
-        async with app.db.session() as session:
-            await outbox.enqueue(session, chat_id=broadcast.progress_chat_id, text=text,
-                                 dedupe_key=f"broadcast:{broadcast.id}:report")
+        if final:  # the progress message could not become the report (deleted, say): the report on its own
+            await _queue_report(app, broadcast, text)
+
+
+async def _queue_report(app: App, broadcast: Broadcast, text: str) -> None:
+    assert broadcast.progress_chat_id is not None
+    async with app.db.session() as session:
+        await outbox.enqueue(session, chat_id=broadcast.progress_chat_id, text=text,
+                             dedupe_key=f"broadcast:{broadcast.id}:report")
 
 
 # --------------------------------------------------------------------------- in the background
@@ -446,7 +486,7 @@ async def drain(app: App) -> None:
     """Send until nothing is due (what the scheduled job starts)."""
     state = _state(app)
     while not state.stopping:
-        report = await send_pending(app, limit=app.settings.outbox_batch)
+        report = await send_pending(app, limit=batch_size(app.settings))
         if report.paused_until is not None:
             await asyncio.sleep(max(0.05, (report.paused_until - utcnow()).total_seconds()))
             continue

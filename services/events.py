@@ -6,15 +6,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import tasks
 from services.audit import RuleError, audit
 from services.roles import Roles
 from storage import db
+from storage.db import Database
 from storage.events import (
     EVENT_KINDS,
     Event,
@@ -24,7 +26,7 @@ from storage.events import (
     EventQuestion,
     EventVillage,
 )
-from storage.models import Person, Village, utcnow
+from storage.models import Person, UTCDateTime, Village, utcnow
 
 REMINDER_TASK = "event.reminder"
 DECISION_BASES = ("present", "cast")
@@ -181,15 +183,19 @@ def concerns(event: Event, person: Person | None) -> bool:
             and person.village_id in event.village_ids)
 
 
+def recipient_condition(event: Event) -> Any:
+    """Registered villagers of the event's villages who can be written to (a condition on ``Person``)."""
+    return and_(Person.village_id.in_(event.village_ids), Person.registered_at.is_not(None),
+                Person.forgotten_at.is_(None), Person.telegram_id.is_not(None))
+
+
 async def recipients(session: AsyncSession, event: Event) -> list[Person]:
     """Registered villagers of the event's villages who can be written to."""
-    query = (
-        select(Person)
-        .where(Person.village_id.in_(event.village_ids), Person.registered_at.is_not(None),
-               Person.forgotten_at.is_(None), Person.telegram_id.is_not(None))
-        .order_by(Person.id)
-    )
-    return list((await session.scalars(query)).all())
+    return list((await session.scalars(select(Person).where(recipient_condition(event)).order_by(Person.id))).all())
+
+
+async def count_recipients(session: AsyncSession, event: Event) -> int:
+    return int(await session.scalar(select(func.count(Person.id)).where(recipient_condition(event))) or 0)
 
 
 async def invite(session: AsyncSession, event: Event, people: list[Person]) -> None:
@@ -200,6 +206,32 @@ async def invite(session: AsyncSession, event: Event, people: list[Person]) -> N
         rows = [{"event_id": event.id, "person_id": p.id, "invited_at": now} for p in people[start:start + 500]]
         await session.execute(db.insert(session, table).values(rows).on_conflict_do_nothing(
             index_elements=["event_id", "person_id"]))
+
+
+async def invite_recipients(database: Database, event: Event, *, chunk: int = 5000) -> int:
+    """``invite`` for every recipient without holding them in memory: set-based ``INSERT … SELECT`` in committed
+    chunks of people (running it again invites nobody twice). Returns how many were invited now."""
+    table = EventInvite.__table__
+    invited, after = 0, 0
+    while True:
+        async with database.session() as session:
+            window = (select(Person.id).where(recipient_condition(event), Person.id > after).order_by(Person.id)
+                      .limit(chunk))
+            upto = await session.scalar(select(func.max(window.subquery().c.id)))
+            if upto is None:
+                return invited
+            rows = select(literal(event.id, Integer), Person.id, literal(utcnow(), UTCDateTime())).where(
+                recipient_condition(event), Person.id > after, Person.id <= upto)
+            result = await session.execute(
+                db.insert(session, table).from_select(["event_id", "person_id", "invited_at"], rows)
+                .on_conflict_do_nothing(index_elements=["event_id", "person_id"]))
+            invited += max(int(result.rowcount or 0), 0)
+        after = upto
+
+
+def invited_condition(event_id: int) -> Any:
+    """The people invited to an event, as a SELECT of ``Person.id`` (for ``outbox.enqueue_to_people``)."""
+    return select(EventInvite.person_id).where(EventInvite.event_id == event_id)
 
 
 async def invited_people(session: AsyncSession, event: Event, *, skip_declined: bool = False) -> list[Person]:

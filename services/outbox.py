@@ -41,9 +41,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
-from services.channels import WHATSAPP_BASE
+from services.channels import WHATSAPP_BASE, reach
 from services.people import mark_unreachable
 from storage import db
+from storage.channels import ChannelIdentity
 from storage.db import Database
 from storage.delivery import (
     CANCELLED,
@@ -177,7 +178,7 @@ class Notice:
     attachment: Attachment | None = None
 
 
-Render = Callable[[str | None, int | None], Notice]  # (language, village id) → the notice they read
+Render = Callable[[str | None, int | None], Notice | None]  # (language, village id) → their notice (None: none)
 
 
 async def enqueue_to_people(database: Database, *, broadcast_id: int | None, dedupe_prefix: str, people: Any,
@@ -201,6 +202,8 @@ async def enqueue_to_people(database: Database, *, broadcast_id: int | None, ded
     queued = 0
     for language, village_id in groups:
         notice = render(language, village_id)
+        if notice is None:
+            continue
         limit = MAX_CAPTION if notice.attachment is not None else MAX_TEXT
         if len(notice.text) > limit:
             raise ValueError(f"text of {len(notice.text)} characters is over the limit of {limit}")
@@ -231,6 +234,7 @@ async def enqueue_to_people(database: Database, *, broadcast_id: int | None, ded
                     .on_conflict_do_nothing(index_elements=["dedupe_key"])
                 )
                 queued += max(int(result.rowcount or 0), 0)
+                await _reach_linked(session, dedupe_prefix, and_(group, Person.id > after, Person.id <= upto))
             after = upto
     if queued >= ANALYZE_AFTER:
         # Fresh statistics: planned with the old ones (an empty queue), the sender's claim would sort the whole
@@ -242,6 +246,18 @@ async def enqueue_to_people(database: Database, *, broadcast_id: int | None, ded
             await session.execute(update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.ready_at.is_(None))
                                   .values(ready_at=utcnow()).execution_options(synchronize_session=False))
     return queued
+
+
+async def _reach_linked(session: AsyncSession, dedupe_prefix: str, people: Any) -> None:
+    """People linked across channels get their notice where they wrote last (``channels.reach``), as
+    ``bot.delivery.notify`` does: the few such rows of a chunk are moved to that chat."""
+    linked = select(ChannelIdentity.person_id).where(ChannelIdentity.person_id.is_not(None),
+                                                     ChannelIdentity.chat_id.is_not(None))
+    ids = list((await session.scalars(select(Person.id).where(people, Person.id.in_(linked)))).all())
+    for person_id, chat_id in (await reach(session, ids)).items():
+        await session.execute(update(OutboxMessage).where(OutboxMessage.dedupe_key == f"{dedupe_prefix}{person_id}",
+                                                          OutboxMessage.status == PENDING)
+                              .values(chat_id=chat_id).execution_options(synchronize_session=False))
 
 
 async def broadcast_progress(session: AsyncSession, broadcast_id: int) -> Progress:

@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from jobs.voting import queue_notices
 from services import voting
 from services.places import find_aiyl_aimak
 from services.roles import Role, grant
+from storage.db import Database
 from storage.delivery import OutboxMessage, ScheduledTask
 from storage.models import utcnow
 from tests.harness import Harness
@@ -61,3 +64,70 @@ async def test_publishing_a_ballot_queues_the_notices_in_the_background_once(bot
     await bot.emu.settle()
     for telegram_id in VILLAGERS:
         assert sum(1 for m in bot.user(telegram_id).messages if m.buttons) == 1
+
+
+async def test_an_event_announcement_is_background_work_that_survives_a_stop(db: Database) -> None:
+    """Announcing an event answers the organiser from the update (nobody invited, nothing queued in it); the
+    durable task invites and queues; a process that dies half-way through the task leaves it to the next one,
+    and every villager gets the notice exactly once, the organiser one report."""
+    from jobs.events import announce, schedule_announcement
+    from services import events, roles
+    from storage.events import EventInvite
+    from tests.harness import running_bot
+    from tests.test_events import FAST, ORGANISER, aimak_id, delivered, organiser, villagers
+
+    async with running_bot(db, **{**FAST, "jobs_interval_seconds": 3600}) as bot:  # no background runs yet
+        await organiser(bot, "kok-irim")
+        people = await villagers(bot, "kok-irim", 60, first=40_000, languages=("ky", "ru", "en"))
+        aimak = await aimak_id(bot.db, "kok-irim")
+        async with bot.db.session() as session:  # what the organiser's update does
+            event = await events.create_event(
+                session, roles=await roles.roles_of(session, ORGANISER), aiyl_aimak_id=aimak,
+                kind="hearing", topic="Draft local budget for 2027", agenda="1. Revenues", place="Club",
+                starts_at=(utcnow() + timedelta(days=5)).replace(second=0, microsecond=0), village_ids=[],
+                whole_aimak=True, reminder_minutes=[1440])
+            assert await schedule_announcement(session, event, settings=bot.settings,
+                                               progress_chat_id=ORGANISER) == 61
+            event_id = event.id
+        async with bot.db.session() as session:
+            assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+            assert await session.scalar(select(func.count()).select_from(EventInvite)) == 0
+            key = f"event:{event_id}:notices:v1"
+            task = await session.scalar(select(ScheduledTask).where(ScheduledTask.key == key))
+            assert task is not None and task.status == "pending"
+
+        # The process dies in the middle of the task: a fault after the third committed chunk of notices (a
+        # statement that fails, so the chunk in progress rolls back as in a crash), the rest never queued.
+        assert bot.app is not None
+        inserts = [0]
+
+        def die(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+            if statement.lstrip().upper().startswith("INSERT INTO OUTBOX_MESSAGE"):
+                inserts[0] += 1
+                if inserts[0] > 3:
+                    raise ConnectionError("the process died")
+
+        engine = bot.db.engine.sync_engine
+        sa_event.listen(engine, "before_cursor_execute", die)
+        try:
+            with pytest.raises(Exception, match="the process died"):
+                await announce(bot.app, event_id, progress_chat_id=ORGANISER, chunk=3)
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", die)
+        async with bot.db.session() as session:
+            queued = await session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+        assert 0 < queued < 61
+
+        bot.settings = bot.settings.model_copy(update={"jobs_interval_seconds": 0.2})
+        await bot.restart()  # the next process runs the task (again) and sends
+        await delivered(bot, timeout=60)
+        report = await bot.user(ORGANISER).wait_for_message(lambda m: (m.text or "").startswith("✅ Sent"),
+                                                            timeout=30)
+        assert "Delivered: 61 of 61" in report.text
+        for telegram_id in people:
+            notices = [m for m in bot.user(telegram_id).messages if "Draft local budget" in (m.text or "")]
+            assert len(notices) == 1, bot.user(telegram_id).texts
+        async with bot.db.session() as session:
+            assert await session.scalar(select(func.count()).select_from(EventInvite)) == 61
+            keys = Counter(await session.scalars(select(OutboxMessage.dedupe_key)))
+            assert set(keys.values()) == {1}

@@ -23,6 +23,7 @@ from bot.dashboard import mount
 from bot.dashboard.auth import check_init_data
 from bot.emulator import Emulator
 from bot.emulator.driver import tiny_png
+from jobs.tasks import run_due_tasks
 from services import dashboard as dash
 from services import voting
 from services.events import answers, events_of
@@ -340,6 +341,9 @@ async def test_an_organiser_announces_a_hearing_from_the_dashboard(site: Site) -
     assert foreign.status == 400 and "Only organisers of this aiyl aimak" in await foreign.text()
     sent = await site.client.post("/dashboard/events/new", data={**form, "send": "1"}, allow_redirects=False)
     assert sent.status == 303
+    async with site.db.session() as session:  # the fan-out is background work: a durable task, nothing queued yet
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert await run_due_tasks(site.app) >= 1  # the announcement (and whatever else is due in the sample)
     async with site.db.session() as session:
         created = (await events_of(session, {s.kok_irim}))
         event = next(e for e in created if e.topic == "Жол <салуу>")

@@ -284,7 +284,9 @@ async def test_two_senders_deliver_each_message_exactly_once(backend: str, tmp_p
                 await app.close()
 
 
-async def test_progress_is_one_edited_message_and_a_final_report(db: Database) -> None:
+async def test_progress_is_one_edited_message_that_becomes_the_final_report(db: Database) -> None:
+    """The organiser gets one message: the progress, edited in place until it is the final report (issue 12: a
+    report is sent once)."""
     async with senders(db, outbox_progress_seconds=0.0) as (emu, [app]):
         await people(db, emu, 1, first=777, languages=("en",))  # the organiser reads English
         organiser = emu.user(777, "Organiser")
@@ -296,11 +298,30 @@ async def test_progress_is_one_edited_message_and_a_final_report(db: Database) -
         progress = organiser.messages[0]
         assert progress.text.startswith("📤 Sending: Test <notice>")
         await drain(app, start, limit=10)
-        await drain(app, start + timedelta(seconds=60))  # the report goes through the outbox too
+        await drain(app, start + timedelta(seconds=60))  # nothing more for the organiser
         texts = organiser.texts
-        assert len(texts) == 2 and progress.edited
-        assert texts[0] == texts[1] and texts[1].startswith("✅ Sent: Test <notice>")
-        assert "Delivered: 29 of 30" in texts[1] and "Unreachable (blocked the bot): 1" in texts[1]
+        assert len(texts) == 1 and progress.edited
+        assert texts[0].startswith("✅ Sent: Test <notice>")
+        assert "Delivered: 29 of 30" in texts[0] and "Unreachable (blocked the bot): 1" in texts[0]
+        assert "Waiting" not in texts[0]
+
+
+@pytest.mark.parametrize(("language", "sent", "delivered_line"), [
+    ("ky", "✅ Жөнөтүлдү: ", "Жеткирилди"), ("ru", "✅ Отправлено: ", "Доставлено"),
+    ("uz", "✅ Yuborildi: ", "Yetkazildi")])
+async def test_the_one_report_is_in_the_organisers_language(db: Database, language: str, sent: str,
+                                                           delivered_line: str) -> None:
+    async with senders(db, outbox_progress_seconds=0.0) as (emu, [app]):
+        await people(db, emu, 1, first=779, languages=(language,))
+        recipients = await people(db, emu, 12)
+        await queue(db, recipients, progress_chat_id=779)
+        start = utcnow()
+        await send_pending(app, now=start, limit=4)  # the progress message is shown
+        await drain(app, start, limit=4)
+        await drain(app, start + timedelta(seconds=60))
+        texts = emu.user(779).texts
+        assert len(texts) == 1 and texts[0].startswith(sent + "Test <notice>"), texts
+        assert delivered_line in texts[0] and "12" in texts[0]
 
 
 def _png() -> bytes:

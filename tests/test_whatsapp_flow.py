@@ -404,3 +404,23 @@ async def test_a_village_link_on_whatsapp_registers_into_the_village(wabot: Harn
     await villager.tap("English")
     await villager.tap("Skip")
     assert "you are registered in Арал" in villager.last.text, villager.dump()
+
+
+async def test_a_broadcast_report_to_whatsapp_is_one_message(db: Database) -> None:
+    """WhatsApp has no edits (each would be a new message): a progress chat there gets no progress messages, only
+    the final report, once (issue 12)."""
+    from tests.test_outbox import people, queue
+
+    async with running_bot(db, whatsapp=True, **{**FAST, "outbox_batch": 3, "outbox_progress_seconds": 0.0}) as bot:
+        boss = await wa_register(bot, "996700400009")
+        seen = len(boss.messages)
+        recipients = await people(db, bot.emu, 12, languages=("en",))
+        await queue(db, recipients, progress_chat_id=await chat_of(bot, boss))
+        for _ in range(300):  # the report is queued once the last notice is sent
+            await delivered(bot)
+            new = [m.text or "" for m in boss.messages[seen:]]
+            if any(text.startswith("✅ Sent") for text in new):
+                break
+            await bot.wa.wait_change(0.1)
+        assert len(new) == 1 and new[0].startswith("✅ Sent: Test <notice>"), new
+        assert "Delivered: 12 of 12" in new[0]

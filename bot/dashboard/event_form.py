@@ -98,7 +98,7 @@ async def new_event_post(request: web.Request) -> web.StreamResponse:
             # The preview: the rules checked on a draft that is not kept, the notice in the villagers' languages.
             async with session.begin_nested() as draft:
                 event = await event_service.create_event(session, roles=viewer(request).roles, **data)
-                count = len(await event_service.recipients(session, event))
+                count = await event_service.count_recipients(session, event)
                 texts = _notices(app, event, await _villages(session, event))
                 await draft.rollback()
             context["preview"] = {"count": count, "texts": texts}
@@ -106,9 +106,10 @@ async def new_event_post(request: web.Request) -> web.StreamResponse:
         event = await event_service.create_event(session, roles=viewer(request).roles, **data)
     except EventError as error:
         return render(request, "event_form.html", {**context, "error": event_refusal(error.code)}, status=400)
-    from jobs.events import announce  # the chat's broadcast: invitations, notices, calendar file, reminders
+    # The chat's broadcast (invitations, notices, calendar file, reminders), as background work.
+    from jobs.events import schedule_announcement
 
-    await announce(session, bot=app.bot, i18n=app.i18n, settings=app.settings, event=event, progress_chat_id=None)
+    await schedule_announcement(session, event, settings=app.settings, progress_chat_id=None)
     return redirect(url(f"/events/{event.id}?sent=1"))
 
 

@@ -26,7 +26,7 @@ from handlers.events import views
 from handlers.events.buttons import NewEventCB
 from handlers.events.states import MAX_DOCUMENTS, RULES, NewEvent
 from handlers.events.views import docs_markup, refusal, stale, villages_markup
-from jobs.events import announce
+from jobs.events import schedule_announcement
 from services import events
 from services.events import Document, EventError
 from services.places import list_villages
@@ -327,8 +327,8 @@ async def on_send(query: CallbackQuery, message: Message, state: FSMContext, ses
         log.warning("user %s could not announce: %s", query.from_user.id, error.code)
         await query.answer(refusal(error), show_alert=True)
         return
-    await announce(session, bot=bot, i18n=i18n, settings=settings, event=event,
-                   progress_chat_id=message.chat.id)
+    # The invitations and notices are background work (a durable task): the organiser has the answer at once.
+    await schedule_announcement(session, event, settings=settings, progress_chat_id=message.chat.id)
     await state.clear()
     await query.answer()
     await message.edit_reply_markup(reply_markup=None)
