@@ -25,7 +25,7 @@ from bot.dashboard.labels import phase_label, place_name, sex_label, voting_refu
 from services import dashboard as dash
 from services import voting
 from services.voting import Results, SessionInput, VotingError, problem_title
-from services.voting_report import band_label, chart_png, tables, tie_note, to_csv, to_xlsx
+from services.voting_report import band_label, chart_png, merged_from, tables, tie_note, to_csv, to_xlsx
 from storage.voting import VotingRound
 
 routes = web.RouteTableDef()
@@ -73,6 +73,7 @@ def results_view(results: Results, lang: str, *, merged: bool) -> dict[str, Any]
     problems.sort(key=lambda p: (-total.get(p.id, 0), p.id))
     order = [p.id for p in problems]
     villages = results.villages
+    names = {v.id: place_name(v, lang) for v in villages}
     per_village = {v.id: tally.village(v.id) for v in villages}
     by_band = tally.by("age_band")
     bands = sorted(by_band, key=lambda band: band or "~")
@@ -87,11 +88,10 @@ def results_view(results: Results, lang: str, *, merged: bool) -> dict[str, Any]
         "problems": problems, "title": {p.id: problem_title(p, lang) for p in results.problems.values()},
         "total": total, "bars": _bars(total, order), "phone": by_source.get("phone", {}),
         "session": by_source.get("session", {}), "villages": villages,
-        "village_name": {v.id: place_name(v, lang) for v in villages}, "per_village": per_village,
+        "village_name": names, "per_village": per_village,
         "bands": bands, "band_label": lambda b: band_label(b, _), "by_band": by_band,
         "sexes": sexes, "sex_label": sex_label, "by_sex": by_sex, "tops": tops,
-        "merged_from": {p.id: [problem_title(q, lang) for q in results.problems.values() if q.merged_into_id == p.id]
-                        for p in problems},
+        "merged_from": {p.id: merged_from(results, p.id, names, lang) for p in problems},
     }
 
 
@@ -125,14 +125,17 @@ async def merge(request: web.Request) -> web.StreamResponse:
     back = url(f"/rounds/{rnd.id}")
     if len(chosen) < 2:
         return redirect(f"{back}?error=pick_two")
-    total = (await voting.tally(session, rnd.id, merged=True)).total()
+    village = int_arg(str(form.get("village") or ""))  # none: in all villages; else within that village only
+    tally = await voting.tally(session, rnd.id, merged=True)
+    total = tally.total() if village is None else tally.village(village)
     into = int_arg(str(form.get("into") or ""))
     if into not in chosen:
         into = min(chosen, key=lambda pid: (-total.get(pid, 0), pid))  # the one with most votes keeps its name
     try:
         for source in chosen:
             if source != into:
-                await voting.merge_problems(session, rnd, source, into, by=viewer(request).telegram_id)
+                await voting.merge_problems(session, rnd, source, into, by=viewer(request).telegram_id,
+                                            village_id=village)
     except VotingError as error:
         return redirect(f"{back}?error={error.code}")
     return redirect(f"{back}?done=merged")

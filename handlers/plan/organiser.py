@@ -56,7 +56,8 @@ async def on_new_plan(query: CallbackQuery, message: Message, callback_data: Org
         return
     if rnd.phase == "closed" and len(await voting.round_villages(session, rnd.id)) > 1:
         results = await voting.results(session, rnd)
-        overall, own = ({p for p, _votes in plans.round_priorities(results, per_village=each)} for each in (False, True))
+        overall, own = ({p for p, _votes in plans.round_priorities(results, per_village=each)}
+                        for each in (False, True))
         if overall != own:  # the same problems either way: nothing to choose
             await query.answer()
             await message.answer(views.plan_source_text(rnd.title, len(overall), len(own)),
