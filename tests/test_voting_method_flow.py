@@ -233,3 +233,50 @@ async def test_the_organiser_makes_a_plan_of_each_village_s_own_top_five(bot: Ha
     async with bot.db.session() as session:
         plan = await session.scalar(select(Plan))
         assert [p.problem_id for p in await plans.priorities_of(session, plan.id)] == own
+
+
+async def test_a_session_entered_after_phone_votes_is_checked_against_them(bot: Harness) -> None:
+    """A round with both sources: two villagers of Арал vote by phone before Арал's session is on record, so
+    nobody asked them whether they took part in it. Their ballots count (they are not asked afterwards, and a
+    forged "yes" does not take them back); the organiser who enters the session sheet is told how many phone
+    ballots were cast unasked, next to the sheet's participants, in the chat and on the dashboard."""
+    await setup_people(bot)
+    round_id, problems = await protocol_round(bot.db, ORGANISER)
+    aral = await village_id(bot, "aral")
+    aigul = bot.user(101)
+    await aigul.send("/vote")
+    assert "Ballot of Арал" in aigul.last.text  # no session on record: no question
+    await aigul.tap("▫️ Питьевая вода")
+    await aigul.tap(contains="Next: check my choice")
+    await aigul.tap("✅ Confirm")
+    assert "Your ballot is counted." in aigul.last.text
+    await vote(bot.db, round_id, 102, problems, ["inner roads"])
+    organiser = bot.user(ORGANISER, "Gulnara", language_code="en")
+    await organiser.send("/rounds")
+    await organiser.tap(contains="ЖМБА 2026")
+    await organiser.tap("Add a session result")
+    await organiser.tap("Арал")
+    await organiser.tap("18–35")
+    await organiser.send("12.03.2026")
+    await organiser.send("Мектеп")
+    await organiser.send("20")
+    await organiser.send("9")
+    await organiser.send(f"#{problems['inner roads']} 40\n#{problems['drinking water']} 30")
+    await organiser.tap("✅ Save")
+    said = recent(organiser, 2)
+    assert "The session result is saved." in said
+    assert ("Арал: 2 villagers voted by phone without being asked whether they took part in the village's session "
+            "(they voted before it was on record, or through an assistant). The phone ballots count: if any of "
+            "them are on the session sheet (20 participants), take them and their stickers off the sheet and enter "
+            "it again.") in said
+    assert "Бирдик" not in said  # no session there: nothing to check
+    # The early voter is not asked afterwards: the ballot stands and can still be changed.
+    await aigul.send("/vote")
+    assert "Ballot of Арал" in aigul.last.text and "did you take part" not in aigul.last.text
+    await aigul.tap_data(f"va:y:{round_id}:{aral}")  # a forged "yes, I took part"
+    async with bot.db.session() as session:
+        assert await voting.attendance_of(session, round_id, (await person(session, 101)).id) is None
+        assert await session.scalar(select(func.count()).select_from(Ballot)) == 2
+    # A villager who has not voted yet is asked first.
+    await bot.user(103).send("/vote")
+    assert "did you take part in the meeting" in bot.user(103).last.text

@@ -7,12 +7,14 @@ from datetime import date
 from typing import Any
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiohttp import web
 
 from bot.dashboard.common import (
     XLSX,
     db_session,
     download,
+    fmt,
     int_arg,
     language,
     redirect,
@@ -23,7 +25,7 @@ from bot.dashboard.common import (
 )
 from bot.dashboard.labels import phase_label, place_name, sex_label, voting_refusal
 from services import dashboard as dash
-from services import voting
+from services import voting, voting_results
 from services.voting import Results, SessionInput, VotingError, problem_title
 from services.voting_report import band_label, chart_png, merged_from, tables, tie_note, to_csv, to_xlsx
 from storage.voting import VotingRound
@@ -107,7 +109,12 @@ async def round_card(request: web.Request) -> web.StreamResponse:
         chart_village = None
     error = request.query.get("error")
     done = request.query.get("done")
+    names = {v.id: place_name(v, lang) for v in results.villages}
+    # Nobody counted twice: what the sheets and the phone ballots say, shown while it holds.
+    warnings = await voting_results.double_count_warnings(session, results, names, gettext=_, ngettext=ngettext,
+                                                          number=fmt(request).number)
     return render(request, "round.html", {
+        "double_counts": warnings,
         "rnd": rnd, "aimak": place_name(results.aiyl_aimak, lang), "phase": phase_label(rnd.phase),
         "results": results, "merged": merged, "may_edit": viewer(request).roles.may_organise(rnd.aiyl_aimak_id),
         "error": voting_refusal(error) if error else None, "done": done if done in DONE else None,
