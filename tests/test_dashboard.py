@@ -406,3 +406,15 @@ async def test_dashboard_command_in_chat(bot: Harness) -> None:
         token = parts.query.removeprefix("t=")
         signed = await client.post("/dashboard/login", data={"t": token})
         assert signed.status == 200 and "Көк-Ирим" in await signed.text()
+
+
+async def test_the_round_page_says_which_phone_ballots_the_session_sheet_must_leave_out(site: Site) -> None:
+    """Nobody counted twice: Арал's three villagers voted by phone before Арал's session was on record, so nobody
+    asked them whether they took part in it; the round's page says so next to the sheet's participants."""
+    s = site.sample
+    await site.sign_in(ORGANISER)
+    page = await (await site.client.get(f"/dashboard/rounds/{s.round_id}")).text()
+    assert 'id="double-counts"' in page
+    assert ("Арал: 3 villagers voted by phone without being asked whether they took part in the village&#39;s "
+            "session") in page and "(12 participants)" in page
+    assert "Бирдик: " not in page  # no session there: nothing to check
