@@ -126,6 +126,7 @@ def ranked_lines(results: Results, top: Top, village_id: int | None, *, gettext:
                  detail: Callable[[int], str] | None = None, ngettext: Ngettext | None = None) -> list[str]:
     """The priorities as lines, "4–5. Drinking water: 36", each shared place followed by one note (a tie at the
     cut says all of them are shown); ``detail``: a line under each problem (e.g. its ``breakdown``)."""
+    ngettext = plural_of(gettext, ngettext)
     found = top_places(results, top, village_id, merged=merged)
     lines: list[str] = []
     for index, ranked in enumerate(top.items):
@@ -137,8 +138,10 @@ def ranked_lines(results: Results, top: Top, village_id: int | None, *, gettext:
         following = top.items[index + 1] if index + 1 < len(top.items) else None
         if place.shared > 1 and (following is None or found[following.problem_id].label != place.label):
             if ranked.problem_id in top.tied:
-                lines.append("   " + gettext("Tie at place {place}: {count} problems have {votes} votes each, so all "
-                                             "of them are shown.").format(
+                lines.append("   " + ngettext(
+                    "Tie at place {place}: {count} problems have {votes} vote each, so all of them are shown.",
+                    "Tie at place {place}: {count} problems have {votes} votes each, so all of them are shown.",
+                    top.tie_votes or 0).format(
                     place=top.tie_rank, count=len(top.tied), votes=number(top.tie_votes or 0)))
             else:
                 lines.append("   " + place_note(place, gettext, number, ngettext))
@@ -311,11 +314,14 @@ async def double_count_checks(session: AsyncSession, results: Results) -> list[D
 def double_count_warning(check: DoubleCountCheck, village: str, *, gettext: Gettext, number: Number = str,
                          ngettext: Ngettext | None = None) -> str:
     """What the organiser is told about one village (empty when nothing is amiss), one line per finding."""
-    plural = plural_of(gettext, ngettext)
+    ngettext = plural_of(gettext, ngettext)
     lines = []
     if check.attended_over_sessions:
-        lines.append(gettext("{village}: {said} villagers say they took part in a session, but the session sheets "
-                             "count {participants}. Check the sheets.").format(
+        lines.append(ngettext(
+            "{village}: {said} villager says they took part in a session, but the session sheets count "
+            "{participants}. Check the sheets.",
+            "{village}: {said} villagers say they took part in a session, but the session sheets count "
+            "{participants}. Check the sheets.", check.said_attended).format(
             village=village, said=number(check.said_attended), participants=number(check.session_participants)))
     if check.over_population:
         lines.append(gettext("{village}: {phone} phone votes and {participants} session participants are more than "
@@ -323,7 +329,7 @@ def double_count_warning(check: DoubleCountCheck, village: str, *, gettext: Gett
             village=village, phone=number(check.phone_voters), participants=number(check.session_participants),
             population=number(check.population or 0)))
     if check.voted_before_session:
-        lines.append(plural(
+        lines.append(ngettext(
             "{village}: {count} villager voted by phone without being asked whether they took part in the "
             "village's session (they voted before it was on record, or through an assistant). The phone ballot "
             "counts: if that person is on the session sheet "

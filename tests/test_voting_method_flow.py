@@ -42,7 +42,7 @@ async def test_a_sessions_only_round_sends_villagers_nothing(bot: Harness) -> No
     assert "Open collection of problems" not in str(organiser.last.buttons)
     await organiser.tap("Import sessions (CSV)", message=with_button(organiser, "Import sessions (CSV)"))
     await organiser.send_document(PROTOCOL_CSV.encode(), "sessions.csv", mime_type="text/csv")
-    assert "Imported: 1 new sessions, 0 replaced, 75 votes, 9 new problems." in recent(organiser)
+    assert "Imported: 1 new session, 0 replaced, 75 votes, 9 new problems." in recent(organiser)
     await organiser.send("/rounds")
     await organiser.tap(contains="Sessions 2026")
     await organiser.tap("Close the round")

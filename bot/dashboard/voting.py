@@ -85,7 +85,7 @@ def results_view(results: Results, lang: str, *, merged: bool) -> dict[str, Any]
     for village in [*villages, None]:
         top = results.top(village.id if village else None, merged=merged)
         tops.append({"name": place_name(village, lang) if village else None, "top": top,
-                     "note": tie_note(top, _)})
+                     "note": tie_note(top, _, ngettext)})
     return {
         "problems": problems, "title": {p.id: problem_title(p, lang) for p in results.problems.values()},
         "total": total, "bars": _bars(total, order), "phone": by_source.get("phone", {}),
@@ -218,7 +218,7 @@ async def report(request: web.Request) -> web.StreamResponse:
     rnd = await _round(request)
     lang = language(request)
     results = await voting.results(db_session(request), rnd)
-    parts = tables(results, gettext=_, language=lang, zone=settings(request).zone)
+    parts = tables(results, gettext=_, language=lang, zone=settings(request).zone, ngettext=ngettext)
     if request.match_info["kind"] == "csv":
         return download(to_csv(parts, language=lang), f"round-{rnd.id}.csv", "text/csv")
     return download(to_xlsx(parts, language=lang), f"round-{rnd.id}.xlsx", XLSX)

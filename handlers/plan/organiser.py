@@ -158,9 +158,9 @@ async def on_report(query: CallbackQuery, message: Message, callback_data: OrgCB
     await query.answer(_("Preparing the report…"))
     language = i18n.current_locale
     report = await plan_report.gather(session, plan, zone=settings.zone)
-    files = plan_report.render(report, gettext=_, language=language, zone=settings.zone)
+    files = plan_report.render(report, gettext=_, language=language, zone=settings.zone, ngettext=ngettext)
     stem = plan_report.file_stem(report)
-    summary = "\n".join(plan_report.summary_lines(report, gettext=_, language=language))
+    summary = "\n".join(plan_report.summary_lines(report, gettext=_, language=language, ngettext=ngettext))
     await message.answer_photo(BufferedInputFile(files.chart, f"{stem}.png"),
                                caption=_("📊 Monitoring report: {plan}").format(plan=escape(plan.title)))
     await message.answer_document(BufferedInputFile(files.xlsx, f"{stem}.xlsx"))

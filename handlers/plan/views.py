@@ -218,7 +218,9 @@ def activity_keyboard(plan: Plan, activity: PlanActivity) -> InlineKeyboardMarku
 
 def composition_text(made: plans.Composition, villages: dict[int, Village], language: str, fmt: Formatter) -> str:
     share = made.women_share
-    lines = [_("{members} members: women {women}, men {men}, not given {unknown} (women {share}).").format(
+    lines = [ngettext("{members} member: women {women}, men {men}, not given {unknown} (women {share}).",
+                      "{members} members: women {women}, men {men}, not given {unknown} (women {share}).",
+                      made.members).format(
         members=fmt.number(made.members), women=fmt.number(made.women), men=fmt.number(made.men),
         unknown=fmt.number(made.sex_not_given), share=fmt.percent(share) if share is not None else "—")]
     if made.by_band:

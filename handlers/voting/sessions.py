@@ -190,11 +190,13 @@ async def on_sessions_file(message: Message, state: FSMContext, session: AsyncSe
         await message.answer("\n".join(lines))
         return
     await state.clear()
-    await message.answer(_("Imported: {added} new sessions, {replaced} replaced, {votes} votes, {problems} new "
-                           "problems.").format(added=fmt.number(report.sessions_added),
-                                               replaced=fmt.number(report.sessions_replaced),
-                                               votes=fmt.number(report.votes),
-                                               problems=fmt.number(report.problems_added)))
+    parts = [ngettext("{count} new session", "{count} new sessions", report.sessions_added),
+             ngettext("{count} replaced", "{count} replaced", report.sessions_replaced),
+             ngettext("{count} vote", "{count} votes", report.votes),
+             ngettext("{count} new problem", "{count} new problems", report.problems_added)]
+    counts = (report.sessions_added, report.sessions_replaced, report.votes, report.problems_added)
+    await message.answer(_("Imported: {counts}.").format(
+        counts=", ".join(part.format(count=fmt.number(n)) for part, n in zip(parts, counts, strict=True))))
     await warn_double_counts(message, session, rnd, i18n, settings)
 
 
