@@ -66,7 +66,7 @@ def _bars(votes: dict[int, int], order: list[int]) -> list[tuple[int, int, float
     return [(pid, votes.get(pid, 0), 100 * votes.get(pid, 0) / top) for pid in order]
 
 
-def results_view(results: Results, lang: str, *, merged: bool) -> dict[str, Any]:
+def results_view(results: Results, lang: str, *, merged: bool, fmt_number: Any = str) -> dict[str, Any]:
     """What the round's page shows, from the same ``Results`` the chat's results and the report use."""
     tally = results.merged if merged else results.as_voted
     total = tally.total()
@@ -83,9 +83,15 @@ def results_view(results: Results, lang: str, *, merged: bool) -> dict[str, Any]
     sexes = [s for s in ("f", "m", None) if s in by_sex]
     tops = []
     for village in [*villages, None]:
-        top = results.top(village.id if village else None, merged=merged)
+        village_id = village.id if village else None
+        top = results.top(village_id, merged=merged)
+        found = voting_results.top_places(results, top, village_id, merged=merged)
+        shared = {found[r.problem_id].label: voting_results.place_note(found[r.problem_id], _, fmt_number,
+                                                                        ngettext)
+                  for r in top.items if found[r.problem_id].shared > 1}
         tops.append({"name": place_name(village, lang) if village else None, "top": top,
-                     "note": tie_note(top, _, ngettext)})
+                     "places": {pid: place.label for pid, place in found.items()},
+                     "notes": [*shared.values(), *filter(None, [tie_note(top, _, ngettext)])]})
     return {
         "problems": problems, "title": {p.id: problem_title(p, lang) for p in results.problems.values()},
         "total": total, "bars": _bars(total, order), "phone": by_source.get("phone", {}),
@@ -119,7 +125,7 @@ async def round_card(request: web.Request) -> web.StreamResponse:
         "results": results, "merged": merged, "may_edit": viewer(request).roles.may_organise(rnd.aiyl_aimak_id),
         "error": voting_refusal(error) if error else None, "done": done if done in DONE else None,
         "participation": results.participation, "chart_village": chart_village,
-        **results_view(results, lang, merged=merged),
+        **results_view(results, lang, merged=merged, fmt_number=fmt(request).number),
     })
 
 
