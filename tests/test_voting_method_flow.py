@@ -262,6 +262,7 @@ async def test_a_session_entered_after_phone_votes_is_checked_against_them(bot: 
     await organiser.send("20")
     await organiser.send("9")
     await organiser.send(f"#{problems['inner roads']} 40\n#{problems['drinking water']} 30")
+    assert organiser.last.text.endswith("• Внутренние дороги: 40\n• Питьевая вода: 30")  # numbers read as titles
     await organiser.tap("✅ Save")
     said = recent(organiser, 2)
     assert "The session result is saved." in said

@@ -132,7 +132,11 @@ async def on_session_votes(message: Message, state: FSMContext, session: AsyncSe
         village=place_name(village, i18n.current_locale) if village else "?", band=age_band_label(data["vr_band"]),
         date=fmt.date(voting.parse_date(data["vr_date"])), place=escape(data["vr_place"]),
         participants=fmt.number(data["vr_participants"]), women=fmt.number(data["vr_women"]))]
-    lines += [f"• {escape(name)}: {fmt.number(votes)}" for name, votes in rows]
+    # A problem given by its number is shown by its title, so the organiser checks what they meant.
+    titles = {f"#{p.id}": voting.problem_title(p, i18n.current_locale)
+              for p in await voting.problems_of(session, data["vr_round"])}
+    named = [(titles.get("".join(name.split()), name), votes) for name, votes in rows]
+    lines += [f"• {escape(name)}: {fmt.number(votes)}" for name, votes in named]
     await message.answer("\n".join(lines), reply_markup=views.save_session_keyboard(data["vr_round"]))
 
 
