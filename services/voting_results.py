@@ -331,11 +331,11 @@ def double_count_warning(check: DoubleCountCheck, village: str, *, gettext: Gett
     if check.voted_before_session:
         lines.append(ngettext(
             "{village}: {count} villager voted by phone without being asked whether they took part in the "
-            "village's session (they voted before it was on record, or through an assistant). The phone ballot "
+            "village's session (they voted before it was on record). The phone ballot "
             "counts: if that person is on the session sheet "
             "({participants} participants), take them and their stickers off the sheet and enter it again.",
             "{village}: {count} villagers voted by phone without being asked whether they took part in the "
-            "village's session (they voted before it was on record, or through an assistant). The phone ballots "
+            "village's session (they voted before it was on record). The phone ballots "
             "count: if any of them are on the session sheet "
             "({participants} participants), take them and their stickers off the sheet and enter it again.",
             check.unasked_voters).format(village=village, count=number(check.unasked_voters),

@@ -267,7 +267,7 @@ async def test_a_session_entered_after_phone_votes_is_checked_against_them(bot: 
     said = recent(organiser, 2)
     assert "The session result is saved." in said
     assert ("Арал: 2 villagers voted by phone without being asked whether they took part in the village's session "
-            "(they voted before it was on record, or through an assistant). The phone ballots count: if any of "
+            "(they voted before it was on record). The phone ballots count: if any of "
             "them are on the session sheet (20 participants), take them and their stickers off the sheet and enter "
             "it again.") in said
     assert "Бирдик" not in said  # no session there: nothing to check
