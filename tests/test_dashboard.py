@@ -464,3 +464,28 @@ async def test_the_round_page_names_shared_places(site: Site) -> None:
     assert re.findall(r'data-place="([^"]+)"', birdik) == ["1", "2–3", "2–3", "4–5", "4–5"]
     assert "places 2–3 shared: 2 problems with 2 votes each" in birdik
     assert "places 4–5 shared: 2 problems with 1 vote each" in birdik
+
+
+async def test_the_event_page_shows_who_did_not_say_their_sex_apart(site: Site) -> None:
+    """The answers to an event's notice: a villager who did not say their sex is counted in their own column and
+    left out of the women's share."""
+    import re
+
+    from services import events
+    from tests.test_voting_services import add_villager, person
+
+    s = site.sample
+    await site.sign_in(ORGANISER)
+    before = await (await site.client.get(f"/dashboard/events/{s.event_id}")).text()
+    row = r'data-answer="yes"><td>[^<]*</td><td class="n">(\d+)</td><td class="n">(\d+)</td><td class="n">(\d+)</td>' \
+          r'<td class="n">([^<]*)</td>'
+    people, women, not_said, share = re.search(row, before).groups()
+    await add_villager(site.db, 8802, "aral")  # no sex given
+    async with site.db.session() as session:
+        event = await events.get_event(session, s.event_id)
+        who = await person(session, 8802)
+        await events.invite(session, event, [who])
+        await events.respond(session, event.id, who, "yes")
+    after = await (await site.client.get(f"/dashboard/events/{s.event_id}")).text()
+    assert re.search(row, after).groups() == (str(int(people) + 1), women, str(int(not_said) + 1), share)
+    assert share == f"{100 * int(women) // (int(people) - int(not_said))}%"  # of those who said
