@@ -489,3 +489,16 @@ async def test_the_event_page_shows_who_did_not_say_their_sex_apart(site: Site) 
     after = await (await site.client.get(f"/dashboard/events/{s.event_id}")).text()
     assert re.search(row, after).groups() == (str(int(people) + 1), women, str(int(not_said) + 1), share)
     assert share == f"{100 * int(women) // (int(people) - int(not_said))}%"  # of those who said
+
+
+async def test_the_helpdesk_statistics_page_counts_women_among_those_who_asked(site: Site) -> None:
+    """As in the chat's statistics: the people who asked, the women among them with their share, and those who
+    did not say their sex apart."""
+    await site.sign_in(LAWYER)
+    page = await (await site.client.get("/dashboard/helpdesk/stats")).text()
+    found = {key: re.search(rf'id="{key}">([^<]*)<', page).group(1)
+             for key in ("askers", "askers-women", "askers-share", "askers-not-said")}
+    people, women, not_said = int(found["askers"]), int(found["askers-women"]), int(found["askers-not-said"])
+    assert people >= 1 and women + not_said <= people  # two questions in the sample
+    said = people - not_said
+    assert found["askers-share"] == (f"{round(100 * women / said)}%" if said else "—")
