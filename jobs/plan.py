@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import delivery
@@ -222,7 +223,7 @@ async def yearly_report(app: App, payload: dict[str, Any], *, run_at: datetime, 
         for chat_id, person in await organisers(session, app, plan.aiyl_aimak_id):
             language = language_of(app, person)
             with in_language(app.i18n, language):
-                files = plan_report.render(report, gettext=_, language=language, zone=zone)
+                files = plan_report.render(report, gettext=_, language=language, zone=zone, ngettext=ngettext)
                 caption = views.yearly_caption(plan, year)
             key = f"plan:yearly:{plan.id}:{year}:{chat_id}"
             await delivery.notify(session, chat_id, caption, document=Attachment("photo", f"{stem}.png", files.chart),

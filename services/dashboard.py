@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import RuleError
 from services.roles import Roles
+from services.voting import Turnout
 from storage.dashboard import DashboardLink, DashboardSession
 from storage.events import Event
 from storage.models import AiylAimak, AuditEntry, Person, Village, utcnow
@@ -228,18 +229,20 @@ async def audit_entries(session: AsyncSession, roles: Roles, *, group: str | Non
 # --------------------------------------------------------------------------- events
 
 
-async def rsvp_women(session: AsyncSession, event_id: int) -> dict[str, tuple[int, int]]:
-    """Answers to an event's notice by response (yes / no / "-" for none yet): (people, women among them)."""
+async def rsvp_women(session: AsyncSession, event_id: int) -> dict[str, Turnout]:
+    """Answers to an event's notice by response (yes / no / "-" for none yet): people, women among them and those
+    who did not say their sex (their own group, outside the women's share)."""
     from sqlalchemy import case
 
     from storage.events import EventInvite
 
     women = func.sum(case((Person.sex == "f", 1), else_=0))
+    not_said = func.sum(case((Person.sex.is_(None), 1), else_=0))
     rows = (await session.execute(
-        select(EventInvite.response, func.count(EventInvite.id), women)
+        select(EventInvite.response, func.count(EventInvite.id), women, not_said)
         .join(Person, Person.id == EventInvite.person_id)
         .where(EventInvite.event_id == event_id).group_by(EventInvite.response))).all()
-    return {response or "-": (int(n), int(w or 0)) for response, n, w in rows}
+    return {response or "-": Turnout(int(n), int(w or 0), int(u or 0)) for response, n, w, u in rows}
 
 
 # --------------------------------------------------------------------------- helpdesk FAQ

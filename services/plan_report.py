@@ -22,10 +22,12 @@ from services import charts
 from services import plan as plans
 from services.plan import Composition, Money, SurveyResults
 from services.voting_report import Share, Table, to_xlsx
+from services.voting_results import plural_of
 from storage.models import AiylAimak, Person, Village, utcnow
 from storage.plan import MonitoringAnswer, Plan, PlanActivity, PlanFunding, PlanGroup, PlanPriority
 
 Gettext = Callable[[str], str]
+Ngettext = Callable[[str, str, int], str]
 
 __all__ = ["PlanReport", "gather", "tables", "to_xlsx", "chart_png", "to_docx", "status_label", "source_label",
            "responsible_label", "service_label"]
@@ -330,16 +332,22 @@ def chart_png(report: PlanReport, *, gettext: Gettext, language: str) -> bytes:
 # --------------------------------------------------------------------------- the document read out at a gathering
 
 
-def summary_lines(report: PlanReport, *, gettext: Gettext, language: str) -> list[str]:
-    """The report in plain sentences: what is done, what is late, where the money went, who monitored."""
+def summary_lines(report: PlanReport, *, gettext: Gettext, language: str,
+                  ngettext: Ngettext | None = None) -> list[str]:
+    """The report in plain sentences: what is done, what is late, where the money went, who monitored
+    (``ngettext``: the reader's plurals; without it, English's)."""
+    ngettext = plural_of(gettext, ngettext)
     number = lambda value: format_decimal(value, locale=language)  # noqa: E731
     share = lambda value: format_percent(value, locale=language) if value is not None else "—"  # noqa: E731
     counts = {s: sum(1 for a in report.activities if a.status == s) for s in plans.STATUSES}
     total = report.total_money()
     group = report.composition
     lines = [
-        gettext("The plan has {count} activities: {done} done, {in_progress} in progress, {planned} planned, "
-                "{stalled} stalled, {cancelled} cancelled. Progress of the plan: {progress}.").format(
+        ngettext("The plan has {count} activity: {done} done, {in_progress} in progress, {planned} planned, "
+               "{stalled} stalled, {cancelled} cancelled. Progress of the plan: {progress}.",
+               "The plan has {count} activities: {done} done, {in_progress} in progress, {planned} planned, "
+               "{stalled} stalled, {cancelled} cancelled. Progress of the plan: {progress}.",
+               len(report.activities)).format(
             count=number(len(report.activities)), done=number(counts["done"]),
             in_progress=number(counts["in_progress"]), planned=number(counts["planned"]),
             stalled=number(counts["stalled"]), cancelled=number(counts["cancelled"]), progress=share(report.progress)),
@@ -351,18 +359,21 @@ def summary_lines(report: PlanReport, *, gettext: Gettext, language: str) -> lis
     if late:
         lines.append(gettext("Past the due date and not done: {titles}.").format(
             titles="; ".join(a.title for a in late)))
-    lines.append(gettext("The monitoring group has {members} members, of them {women} women ({share}); it gave "
-                         "{answers} monitoring answers.").format(
-        members=number(group.members), women=number(group.women), share=share(group.women_share),
-        answers=number(len(report.answers))))
+    lines.append(" ".join([
+        ngettext("The monitoring group has {members} member, of them women {women} ({share}).",
+               "The monitoring group has {members} members, of them women {women} ({share}).", group.members).format(
+            members=number(group.members), women=number(group.women), share=share(group.women_share)),
+        ngettext("It gave {answers} monitoring answer.", "It gave {answers} monitoring answers.",
+               len(report.answers)).format(answers=number(len(report.answers)))]))
     if group.members and not group.balanced:
         lines.append(gettext("The method advises that the smaller sex makes up at least 30 % of the group."))
     return lines
 
 
 def to_docx(report: PlanReport, *, gettext: Gettext, language: str, zone: ZoneInfo,
-            chart: bytes | None = None) -> bytes:
+            chart: bytes | None = None, ngettext: Ngettext | None = None) -> bytes:
     """A short document in plain words, to read out at a gathering or hearing and put on the notice board."""
+    ngettext = plural_of(gettext, ngettext)
     from docx import Document
     from docx.shared import Cm
 
@@ -382,7 +393,7 @@ def to_docx(report: PlanReport, *, gettext: Gettext, language: str, zone: ZoneIn
                   day=format_date(report.period_end, "long", locale=language)))
     document.add_paragraph(period)
     document.add_heading(gettext("In short"), level=1)
-    for line in summary_lines(report, gettext=gettext, language=language):
+    for line in summary_lines(report, gettext=gettext, language=language, ngettext=ngettext):
         document.add_paragraph(line, style="List Bullet")
 
     document.add_heading(gettext("Activities by priority"), level=1)
@@ -441,7 +452,9 @@ def to_docx(report: PlanReport, *, gettext: Gettext, language: str, zone: ZoneIn
         document.add_heading(gettext("Satisfaction with municipal services"), level=1)
         for results in report.surveys:
             mean = results.overall.mean
-            document.add_paragraph(gettext("{service}: {answers} answers, mean score {mean} of 5.").format(
+            document.add_paragraph(ngettext(
+                "{service}: {answers} answer, mean score {mean} of 5.",
+                "{service}: {answers} answers, mean score {mean} of 5.", results.overall.answers).format(
                 service=service_label(results.survey.service, gettext), answers=number(results.overall.answers),
                 mean=format_decimal(round(mean, 1), locale=language) if mean else "—"), style="List Bullet")
     if chart:
@@ -458,10 +471,11 @@ class Files:
     docx: bytes
 
 
-def render(report: PlanReport, *, gettext: Gettext, language: str, zone: ZoneInfo) -> Files:
+def render(report: PlanReport, *, gettext: Gettext, language: str, zone: ZoneInfo,
+           ngettext: Ngettext | None = None) -> Files:
     chart = chart_png(report, gettext=gettext, language=language)
     return Files(chart=chart, xlsx=xlsx(report, gettext=gettext, language=language, zone=zone),
-                 docx=to_docx(report, gettext=gettext, language=language, zone=zone, chart=chart))
+                 docx=to_docx(report, gettext=gettext, language=language, zone=zone, chart=chart, ngettext=ngettext))
 
 
 def file_stem(report: PlanReport) -> str:

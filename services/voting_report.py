@@ -18,7 +18,15 @@ from babel.numbers import format_decimal, format_percent
 from services import charts, voting_results
 from services.dates import moment_text, short_day
 from services.voting import SOURCES, Results, Top, Turnout, problem_title
-from services.voting_results import SEX_GROUPS, bands_of, place_note, top_places, votes_by_band, votes_by_sex
+from services.voting_results import (
+    SEX_GROUPS,
+    bands_of,
+    place_note,
+    plural_of,
+    top_places,
+    votes_by_band,
+    votes_by_sex,
+)
 from storage.models import Village
 
 Gettext = Callable[[str], str]
@@ -57,10 +65,13 @@ def source_label(source: str, gettext: Gettext) -> str:
 band_label = voting_results.band_label
 
 
-def tie_note(top: Top, gettext: Gettext) -> str:
+def tie_note(top: Top, gettext: Gettext, ngettext: Callable[[str, str, int], str] | None = None) -> str:
     if not top.tied:
         return ""
-    return gettext("tie at place {place}: {count} problems with {votes} votes each, all shown").format(
+    ngettext = plural_of(gettext, ngettext)
+    return ngettext("tie at place {place}: {count} problems with {votes} vote each, all shown",
+                    "tie at place {place}: {count} problems with {votes} votes each, all shown",
+                    top.tie_votes or 0).format(
         place=top.tie_rank, count=len(top.tied), votes=top.tie_votes)
 
 
@@ -159,7 +170,7 @@ def tables(results: Results, *, gettext: Gettext, language: str, zone: ZoneInfo,
         view = gettext("merges applied") if merged else gettext("as voted")
         for village_id, name in [*((v.id, names[v.id]) for v in villages), (None, gettext("Aiyl aimak in all"))]:
             top = results.top(village_id, merged=merged)
-            cut = tie_note(top, gettext)
+            cut = tie_note(top, gettext, ngettext)
             found = top_places(results, top, village_id, merged=merged)
             for ranked in top.items:
                 problem = problems[ranked.problem_id]

@@ -126,6 +126,7 @@ def ranked_lines(results: Results, top: Top, village_id: int | None, *, gettext:
                  detail: Callable[[int], str] | None = None, ngettext: Ngettext | None = None) -> list[str]:
     """The priorities as lines, "4–5. Drinking water: 36", each shared place followed by one note (a tie at the
     cut says all of them are shown); ``detail``: a line under each problem (e.g. its ``breakdown``)."""
+    ngettext = plural_of(gettext, ngettext)
     found = top_places(results, top, village_id, merged=merged)
     lines: list[str] = []
     for index, ranked in enumerate(top.items):
@@ -137,8 +138,10 @@ def ranked_lines(results: Results, top: Top, village_id: int | None, *, gettext:
         following = top.items[index + 1] if index + 1 < len(top.items) else None
         if place.shared > 1 and (following is None or found[following.problem_id].label != place.label):
             if ranked.problem_id in top.tied:
-                lines.append("   " + gettext("Tie at place {place}: {count} problems have {votes} votes each, so all "
-                                             "of them are shown.").format(
+                lines.append("   " + ngettext(
+                    "Tie at place {place}: {count} problems have {votes} vote each, so all of them are shown.",
+                    "Tie at place {place}: {count} problems have {votes} votes each, so all of them are shown.",
+                    top.tie_votes or 0).format(
                     place=top.tie_rank, count=len(top.tied), votes=number(top.tie_votes or 0)))
             else:
                 lines.append("   " + place_note(place, gettext, number, ngettext))
@@ -261,6 +264,7 @@ class DoubleCountCheck:
     phone_voters: int
     said_attended: int  # villagers who said they took part in the village's session (and were refused a ballot)
     population: int | None
+    unasked_voters: int = 0  # phone ballots whose voter was never asked (before the session was on record, assisted)
 
     @property
     def attended_over_sessions(self) -> bool:
@@ -272,12 +276,20 @@ class DoubleCountCheck:
         return self.population is not None and self.session_participants + self.phone_voters > self.population
 
     @property
+    def voted_before_session(self) -> bool:
+        """The village's session is on record and some phone voters voted before it was, so they were never asked
+        whether they took part in it: their ballots count, and the session sheet must not count them again."""
+        return self.session_participants > 0 and self.unasked_voters > 0
+
+    @property
     def ok(self) -> bool:
-        return not (self.attended_over_sessions or self.over_population)
+        return not (self.attended_over_sessions or self.over_population or self.voted_before_session)
 
 
 async def double_count_checks(session: AsyncSession, results: Results) -> list[DoubleCountCheck]:
-    """Per village: the session sheets' participants against the phone ballots and the attendance answers."""
+    """Per village: the session sheets' participants against the phone ballots and the attendance answers. In a
+    round with both sources, a phone ballot with no attendance answer was cast before the village's session was
+    on record (once it is, the ballot asks first)."""
     round_id = results.round.id
     attended = dict((await session.execute(
         select(Attendance.village_id, func.count()).where(Attendance.round_id == round_id,
@@ -286,19 +298,54 @@ async def double_count_checks(session: AsyncSession, results: Results) -> list[D
     voters = dict((await session.execute(
         select(Ballot.village_id, func.count()).where(Ballot.round_id == round_id)
         .group_by(Ballot.village_id))).all())
+    unasked: dict[int, int] = {}
+    if (results.round.mode or "both") == "both":
+        answered = select(Attendance.person_id).where(Attendance.round_id == round_id,
+                                               Attendance.person_id == Ballot.person_id)
+        unasked = dict((await session.execute(
+            select(Ballot.village_id, func.count()).where(Ballot.round_id == round_id, ~answered.exists())
+            .group_by(Ballot.village_id))).all())
     share = results.participation
     return [DoubleCountCheck(v.id, share.sessions.get(v.id, Turnout(0, 0)).people, int(voters.get(v.id, 0)),
-                             int(attended.get(v.id, 0)), v.population) for v in results.villages]
+                             int(attended.get(v.id, 0)), v.population, int(unasked.get(v.id, 0)))
+            for v in results.villages]
 
 
-def double_count_warning(check: DoubleCountCheck, village: str, *, gettext: Gettext, number: Number = str) -> str:
+def double_count_warning(check: DoubleCountCheck, village: str, *, gettext: Gettext, number: Number = str,
+                         ngettext: Ngettext | None = None) -> str:
+    """What the organiser is told about one village (empty when nothing is amiss), one line per finding."""
+    ngettext = plural_of(gettext, ngettext)
+    lines = []
     if check.attended_over_sessions:
-        return gettext("{village}: {said} villagers say they took part in a session, but the session sheets count "
-                       "{participants}. Check the sheets.").format(
-            village=village, said=number(check.said_attended), participants=number(check.session_participants))
+        lines.append(ngettext(
+            "{village}: {said} villager says they took part in a session, but the session sheets count "
+            "{participants}. Check the sheets.",
+            "{village}: {said} villagers say they took part in a session, but the session sheets count "
+            "{participants}. Check the sheets.", check.said_attended).format(
+            village=village, said=number(check.said_attended), participants=number(check.session_participants)))
     if check.over_population:
-        return gettext("{village}: {phone} phone votes and {participants} session participants are more than its "
-                       "{population} inhabitants; someone may be counted twice.").format(
+        lines.append(gettext("{village}: {phone} phone votes and {participants} session participants are more than "
+                             "its {population} inhabitants; someone may be counted twice.").format(
             village=village, phone=number(check.phone_voters), participants=number(check.session_participants),
-            population=number(check.population or 0))
-    return ""
+            population=number(check.population or 0)))
+    if check.voted_before_session:
+        lines.append(ngettext(
+            "{village}: {count} villager voted by phone without being asked whether they took part in the "
+            "village's session (they voted before it was on record). The phone ballot "
+            "counts: if that person is on the session sheet "
+            "({participants} participants), take them and their stickers off the sheet and enter it again.",
+            "{village}: {count} villagers voted by phone without being asked whether they took part in the "
+            "village's session (they voted before it was on record). The phone ballots "
+            "count: if any of them are on the session sheet "
+            "({participants} participants), take them and their stickers off the sheet and enter it again.",
+            check.unasked_voters).format(village=village, count=number(check.unasked_voters),
+                                         participants=number(check.session_participants)))
+    return "\n".join(lines)
+
+
+async def double_count_warnings(session: AsyncSession, results: Results, names: dict[int, str], *,
+                                gettext: Gettext, number: Number = str, ngettext: Ngettext | None = None) -> list[str]:
+    """Every village's findings (``names``: the villages' names in the reader's language)."""
+    return [double_count_warning(check, names.get(check.village_id, "?"), gettext=gettext, number=number,
+                                 ngettext=ngettext)
+            for check in await double_count_checks(session, results) if not check.ok]

@@ -101,3 +101,49 @@ async def test_a_representative_registers_votes_and_answers_for_a_villager(bot: 
         assert await session.scalar(select(func.count()).select_from(Ballot)) == 1
         tally = await voting.tally(session, round_id)
         assert tally.total() == {problems[1]: 1}
+
+
+async def test_a_representative_is_asked_whether_the_villager_was_at_the_session(bot: Harness) -> None:
+    """Nobody counted twice with help too: once Арал's session is on record, the representative asks the villager
+    (once) whether they took part; a yes casts no phone ballot, and the next try is refused the same way."""
+    from datetime import date
+
+    from services.voting import SessionInput
+    from storage.models import Village
+    from storage.voting import Attendance
+
+    round_id, problems = await setting(bot)
+    helper = bot.user(REPRESENTATIVE, language_code="en")
+    for phone, name in (("0700 555 777", "Бурул"), ("0700 555 888", "Асан")):
+        await helper.send("/assist")
+        await helper.tap("➕ Register a villager")
+        await helper.tap("Арал")
+        await helper.send(phone)
+        await helper.send(name)
+        await helper.tap("✅ They agree")
+    async with bot.db.session() as session:
+        aral = await session.scalar(select(Village.id).where(Village.code == "aral"))
+        rnd = await voting.get_round(session, round_id)
+        await voting.record_session(session, rnd, SessionInput(aral, "18-35", date(2026, 3, 12), "Мектеп", 20, 9,
+                                                               {problems[0]: 40}), by=1)
+    await helper.send("/assist")
+    await helper.tap("🗳 Vote for a villager")
+    await helper.tap("Бурул …77")
+    assert "Before the ballot, ask Бурул once: did they take part in the meeting" in helper.last.text
+    await helper.tap("Yes, they took part")
+    assert "Бурул took part in the village's session" in helper.last.text and "nobody is counted twice" in (
+        helper.last.text)
+    await helper.send("/assist")
+    await helper.tap("🗳 Vote for a villager")
+    await helper.tap("Бурул …77")
+    assert "Бурул took part in the village's session" in helper.last.text  # asked once: the answer stands
+    await helper.send("/assist")
+    await helper.tap("🗳 Vote for a villager")
+    await helper.tap("Асан …88")
+    await helper.tap("No, they did not")
+    await helper.tap(contains="Ички жолдор")
+    await helper.tap("Confirm the ballot")
+    assert "marked as assisted" in helper.last.text
+    async with bot.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Ballot)) == 1
+        assert sorted(await session.scalars(select(Attendance.attended))) == [False, True]

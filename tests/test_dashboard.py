@@ -410,3 +410,99 @@ async def test_dashboard_command_in_chat(bot: Harness) -> None:
         token = parts.query.removeprefix("t=")
         signed = await client.post("/dashboard/login", data={"t": token})
         assert signed.status == 200 and "Көк-Ирим" in await signed.text()
+
+
+async def test_the_round_page_says_which_phone_ballots_the_session_sheet_must_leave_out(site: Site) -> None:
+    """Nobody counted twice: Арал's three villagers voted by phone before Арал's session was on record, so nobody
+    asked them whether they took part in it; the round's page says so next to the sheet's participants."""
+    s = site.sample
+    await site.sign_in(ORGANISER)
+    page = await (await site.client.get(f"/dashboard/rounds/{s.round_id}")).text()
+    assert 'id="double-counts"' in page
+    assert ("Арал: 3 villagers voted by phone without being asked whether they took part in the village&#39;s "
+            "session") in page and "(12 participants)" in page
+    assert "Бирдик: " not in page  # no session there: nothing to check
+
+
+async def test_women_s_share_leaves_out_those_who_did_not_say_their_sex(site: Site) -> None:
+    """A voter who did not say their sex is a group of their own on the round's page and the people page: the
+    women's share is of those who said, so it does not read low."""
+    import re
+
+    from tests.test_voting_services import add_villager, person
+
+    s = site.sample
+    await site.sign_in(ORGANISER)
+    before = await (await site.client.get(f"/dashboard/rounds/{s.round_id}")).text()
+    people_before = await (await site.client.get("/dashboard/people")).text()
+    assert 'id="not-said"' not in before
+    await add_villager(site.db, 8801, "aral")  # no sex given
+    async with site.db.session() as session:
+        rnd = await voting.get_round(session, s.round_id)
+        who = await person(session, 8801)
+        await voting.cast_ballot(session, rnd, who, who.village_id, [s.problem_ids[0]])
+    after = await (await site.client.get(f"/dashboard/rounds/{s.round_id}")).text()
+    people_after = await (await site.client.get("/dashboard/people")).text()
+
+    def share(page: str, where: str) -> str:
+        return re.search(where, page, re.S).group(1)
+
+    card = r'id="turnout">(\d+)</span>\s*· Women (\d+) \(([^)]*)\)'
+    assert re.search(card, after).group(1) == str(int(re.search(card, before).group(1)) + 1)
+    assert re.search(card, after).group(3) == re.search(card, before).group(3)  # the share did not drop
+    assert share(after, r'id="not-said">(\d+)<') == "1"
+    assert share(people_after, r'id="women-share">([^<]*)<') == share(people_before, r'id="women-share">([^<]*)<')
+
+
+async def test_the_round_page_names_shared_places(site: Site) -> None:
+    """Top 5 per village on the dashboard as in the chat and the report: problems with the same votes share a
+    place, read "4–5", with a note (here Бирдик's phone votes: 3, 2, 2, 1, 1)."""
+    import re
+
+    s = site.sample
+    await site.sign_in(ORGANISER)
+    page = await (await site.client.get(f"/dashboard/rounds/{s.round_id}")).text()
+    tops = page[page.index('id="tops"'):page.index("Participation by village")]
+    birdik = tops[tops.index("Бирдик"):]
+    birdik = birdik[:birdik.index("</div>")]
+    assert re.findall(r'data-place="([^"]+)"', birdik) == ["1", "2–3", "2–3", "4–5", "4–5"]
+    assert "places 2–3 shared: 2 problems with 2 votes each" in birdik
+    assert "places 4–5 shared: 2 problems with 1 vote each" in birdik
+
+
+async def test_the_event_page_shows_who_did_not_say_their_sex_apart(site: Site) -> None:
+    """The answers to an event's notice: a villager who did not say their sex is counted in their own column and
+    left out of the women's share."""
+    import re
+
+    from services import events
+    from tests.test_voting_services import add_villager, person
+
+    s = site.sample
+    await site.sign_in(ORGANISER)
+    before = await (await site.client.get(f"/dashboard/events/{s.event_id}")).text()
+    row = r'data-answer="yes"><td>[^<]*</td><td class="n">(\d+)</td><td class="n">(\d+)</td><td class="n">(\d+)</td>' \
+          r'<td class="n">([^<]*)</td>'
+    people, women, not_said, share = re.search(row, before).groups()
+    await add_villager(site.db, 8802, "aral")  # no sex given
+    async with site.db.session() as session:
+        event = await events.get_event(session, s.event_id)
+        who = await person(session, 8802)
+        await events.invite(session, event, [who])
+        await events.respond(session, event.id, who, "yes")
+    after = await (await site.client.get(f"/dashboard/events/{s.event_id}")).text()
+    assert re.search(row, after).groups() == (str(int(people) + 1), women, str(int(not_said) + 1), share)
+    assert share == f"{100 * int(women) // (int(people) - int(not_said))}%"  # of those who said
+
+
+async def test_the_helpdesk_statistics_page_counts_women_among_those_who_asked(site: Site) -> None:
+    """As in the chat's statistics: the people who asked, the women among them with their share, and those who
+    did not say their sex apart."""
+    await site.sign_in(LAWYER)
+    page = await (await site.client.get("/dashboard/helpdesk/stats")).text()
+    found = {key: re.search(rf'id="{key}">([^<]*)<', page).group(1)
+             for key in ("askers", "askers-women", "askers-share", "askers-not-said")}
+    people, women, not_said = int(found["askers"]), int(found["askers-women"]), int(found["askers-not-said"])
+    assert people >= 1 and women + not_said <= people  # two questions in the sample
+    said = people - not_said
+    assert found["askers-share"] == (f"{round(100 * women / said)}%" if said else "—")

@@ -281,7 +281,7 @@ async def test_an_organiser_reads_the_round_merges_enters_a_session_and_download
     # The hearing: answers with women's share, the question received.
     await page.open(f"/dashboard/events/{s.event_id}")
     coming = await page.text('tr[data-answer="yes"]')
-    assert coming.split()[-3:][0] == "4"  # people coming
+    assert coming.split()[-4:][0] == "4"  # people coming (then women, did not say, women's share)
     assert "Көпүрө качан курулат?" in await page.text("#questions")
     await page.screenshot("event")
 
@@ -295,6 +295,44 @@ async def test_an_organiser_reads_the_round_merges_enters_a_session_and_download
         await page.screenshot(name)
     await page.open("/dashboard/audit?group=merges")
     assert "voting.problem.merge" in await page.text("#audit")
+
+
+async def test_an_organiser_merges_two_problems_in_one_village_only(page: Page) -> None:
+    """The dashboard's merge, like the chat's, can be limited to one village (the method merges within one
+    village's gallery): that village's column sums the two, the other village keeps them apart, and the merges
+    list names the village."""
+    s = page.sample
+    await page.sign_in(ORGANISER)
+    async with page.db.session() as session:
+        from services import voting
+
+        aral, birdik = sorted(await voting.round_villages(session, s.round_id), key=lambda v: v.code)
+    await page.open(f"/dashboard/rounds/{s.round_id}")
+    first, second = s.problem_ids[:2]
+
+    async def cell(problem: int, village: int) -> int:
+        return int(await page.text(f'tr[data-problem="{problem}"] td[data-village="{village}"]'))
+
+    before = {(p, v): await cell(p, v) for p in (first, second) for v in (aral.id, birdik.id)}
+    assert before[(second, birdik.id)] > 0 and before[(second, aral.id)] > 0
+    await page.script("window.stillHere = true")
+    await page.click(f"#pick-{first}")
+    await page.click(f"#pick-{second}")
+    await page.fill("#merge-village", str(birdik.id))
+    await page.fill('select[name="into"]', str(first))
+    await page.screenshot("round-merge-village-form")
+    await page.click("#merge")
+    await page.wait(lambda p: p.script("return !!document.querySelector('#done')"), "the merge")
+    assert await page.script("return window.stillHere === true")
+    assert await cell(first, birdik.id) == before[(first, birdik.id)] + before[(second, birdik.id)]
+    assert await cell(first, aral.id) == before[(first, aral.id)]  # Арал keeps them apart
+    assert await cell(second, aral.id) == before[(second, aral.id)] and await cell(second, birdik.id) == 0
+    merges = await page.text("#merges")
+    assert "Бирдик" in merges and "Арал" not in merges
+    await page.screenshot("round-merged-village")
+    async with page.db.session() as session:
+        found = await voting.merges_of(session, s.round_id)
+    assert [(m.source_id, m.target_id, m.village_id) for m in found] == [(second, first, birdik.id)]
 
 
 async def test_an_organiser_prepares_a_hearing(page: Page) -> None:

@@ -150,12 +150,12 @@ async def test_an_organiser_announces_in_chat_and_villagers_answer(bot: Harness)
     assert "Added: budget-2027.pdf" in boss.last.text
     await boss.tap("Done")
     assert "Preview" in boss.last.text and "It goes to 4 registered villagers" in boss.last.text
-    assert "1 day(s), 2 hour(s)" in boss.last.text
+    assert "1 day, 2 hours" in boss.last.text
     await boss.tap(contains="Русский")
     assert "(Русский)" in boss.last.text
     await boss.tap("⏰ Change reminders")
     await boss.send("2d, 3h")
-    assert "2 day(s), 3 hour(s)" in boss.last.text
+    assert "2 days, 3 hours" in boss.last.text
     await boss.tap("📤 Send")
     assert "The notice is on its way" in boss.last.text
     await delivered(bot)
@@ -284,14 +284,14 @@ async def test_reminders_survive_a_restart_and_follow_answers(bot: Harness) -> N
     assert await run_due_tasks(bot.app, now=starts_at - timedelta(days=1) + timedelta(minutes=1)) == 1
     await delivered(bot)
     for telegram_id in (coming, silent, ORGANISER):
-        assert texts(bot, telegram_id)[-1].startswith("⏰ Reminder, in 1 day(s): Public hearing")
+        assert texts(bot, telegram_id)[-1].startswith("⏰ Reminder, in 1 day: Public hearing")
     assert not any((t or "").startswith("⏰") for t in texts(bot, declining))
 
     # The one who was coming changes their mind: the second reminder skips them.
     await bot.user(coming).tap("I can't come", message=bot.user(coming).messages[0])
     assert await run_due_tasks(bot.app, now=starts_at - timedelta(minutes=119)) == 1
     await delivered(bot)
-    assert texts(bot, silent)[-1].startswith("⏰ Reminder, in 2 hour(s)")
+    assert texts(bot, silent)[-1].startswith("⏰ Reminder, in 2 hours")
     assert sum((t or "").startswith("⏰") for t in texts(bot, coming)) == 1
     # A reminder made for another start time (the event moved) is dropped.
     await remind(bot.app, {"event_id": event_id, "minutes": 60,

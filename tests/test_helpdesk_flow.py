@@ -234,7 +234,7 @@ async def test_stats_for_admins_with_files(desk_bot: Harness) -> None:
     await asker.tap("Submit the question")
     await admin.send("/stats")
     text = admin.messages[-2].text
-    assert "Questions: 1, from 1 municipalities" in text and "Municipal property: 1" in text
+    assert "Questions: 1, from 1 municipality" in text and "Municipal property: 1" in text
     assert "Көк-Ирим: 1" in text and "waiting 1" in text
     assert admin.last.photo is not None
     await admin.tap("CSV", message=admin.messages[-2])

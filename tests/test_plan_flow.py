@@ -276,9 +276,9 @@ async def test_satisfaction_survey_and_the_report(bot: Harness) -> None:
     assert files[0].photo is not None and files[0].caption.startswith("📊 Monitoring report: ЖМБА 2026")
     assert [m.document.filename.rsplit(".", 1)[1] for m in files[1:]] == ["xlsx", "docx"]
     text = "\n".join(p.text for p in Document(io.BytesIO(files[2].document.data)).paragraphs)
-    assert "The plan has 1 activities: 0 done, 0 in progress, 1 planned" in text
+    assert "The plan has 1 activity: 0 done, 0 in progress, 1 planned" in text
     assert "Money: 150,000 som planned, 0 som spent" in text
-    assert "The monitoring group has 3 members, of them 1 women (33%)" in text
+    assert "The monitoring group has 3 members, of them women 1 (33%)" in text
     assert "drinking water: 2 answers, mean score 3 of 5." in text
 
     # The council's approval; the yearly report comes on its anniversary, through the outbox.

@@ -210,7 +210,7 @@ async def test_activities_funding_schedule_groups_and_report(db: Database) -> No
     files = plan_report.render(report, gettext=english, language="en", zone=ZONE)
     assert files.chart.startswith(b"\x89PNG")
     text = "\n".join(p.text for p in Document(io.BytesIO(files.docx)).paragraphs)
-    assert "The monitoring group has 7 members, of them 2 women (29%)" in text
+    assert "The monitoring group has 7 members, of them women 2 (29%)" in text
     assert "Money: 700,000 som planned, 230,000 som spent (33%)." in text
     assert "Past the due date and not done: Gravel for the inner roads." in text
     assert "drinking water: 4 answers, mean score 3.5 of 5." in text

@@ -167,7 +167,7 @@ async def test_round_from_collection_to_published_results(bot: Harness, caplog) 
     await vote(bot.db, round_id, 203, problems, ["club roof", "drinking water"])
     await organiser.tap("Import sessions (CSV)", message=with_button(organiser, "Import sessions (CSV)"))
     await organiser.send_document(PROTOCOL_CSV.encode(), "sessions.csv", mime_type="text/csv")
-    assert "Imported: 1 new sessions, 0 replaced, 75 votes, 0 new problems." in recent(organiser)
+    assert "Imported: 1 new session, 0 replaced, 75 votes, 0 new problems." in recent(organiser)
 
     # Merge irrigation water into drinking water; close; the tie at the cut is named.
     await organiser.send(f"/merge {problems['irrigation water']} {problems['drinking water']}")

@@ -4,11 +4,13 @@ mode, nobody counted twice, the import's checks, and the organiser's language (K
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 
 from services import plan as plans
 from services import voting, voting_results
@@ -17,7 +19,7 @@ from services.events import EventError, parse_lead_times
 from services.places import find_aiyl_aimak
 from services.roles import Roles
 from services.voting import SessionInput, VotingError
-from services.voting_report import chart_by_age_png, tables, to_csv, wrap_label
+from services.voting_report import chart_by_age_png, tables, to_csv, to_xlsx, wrap_label
 from storage.db import Database
 from storage.models import utcnow
 from tests.test_voting_report import sections
@@ -54,52 +56,84 @@ async def village_merged_results(db: Database) -> tuple[voting.Results, dict[str
         return await voting.results(session, rnd), problems, villages
 
 
+AGE_COLUMNS = ["18–35", "36–55", "56+", "not given", "Total"]
+AGE_ROWS = [  # village, problem, votes by age group, total
+    ["Арал", "Питьевая вода", 19, 1, 1, 0, 21],          # 10 + irrigation 9 in the session, 101, 102
+    ["Арал", "Внутренние дороги", 12, 0, 0, 0, 12],
+    ["Арал", "Крыша клуба", 12, 0, 0, 0, 12],
+    ["Арал", "Состояние школы", 10, 0, 0, 0, 10],
+    ["Арал", "Нет детского сада", 6, 1, 0, 0, 7],
+    ["Арал", "Нет уличного освещения", 6, 1, 0, 0, 7],
+    ["Арал", "Нет условий для молодёжи", 6, 0, 0, 0, 6],
+    ["Арал", "Нет доступа к интернету", 6, 0, 0, 0, 6],
+    ["Бирдик", "Внутренние дороги", 0, 1, 1, 0, 2],
+    ["Бирдик", "Крыша клуба", 0, 1, 0, 1, 2],
+    ["Бирдик", "Питьевая вода", 0, 0, 0, 1, 1],
+    ["Бирдик", "Состояние школы", 0, 1, 0, 0, 1],
+    ["Бирдик", "Поливная вода", 0, 1, 0, 0, 1],          # not merged in Бирдик: its own problem
+    ["Бирдик", "Нет детского сада", 0, 1, 0, 0, 1],
+    ["Aiyl aimak in all", "Питьевая вода", 19, 1, 1, 1, 22],
+    ["Aiyl aimak in all", "Внутренние дороги", 12, 1, 1, 0, 14],
+    ["Aiyl aimak in all", "Крыша клуба", 12, 1, 0, 1, 14],
+    ["Aiyl aimak in all", "Состояние школы", 10, 1, 0, 0, 11],
+    ["Aiyl aimak in all", "Нет детского сада", 6, 2, 0, 0, 8],
+    ["Aiyl aimak in all", "Нет уличного освещения", 6, 1, 0, 0, 7],
+    ["Aiyl aimak in all", "Нет условий для молодёжи", 6, 0, 0, 0, 6],
+    ["Aiyl aimak in all", "Нет доступа к интернету", 6, 0, 0, 0, 6],
+    ["Aiyl aimak in all", "Поливная вода", 0, 1, 0, 0, 1],
+]
+SEX_COLUMNS = ["Phone: women", "Phone: men", "Phone: did not say", "Sessions (sex not recorded)", "Total"]
+SEX_ROWS = [  # village, problem, phone women / men / did not say, sessions, total
+    ["Арал", "Питьевая вода", 1, 1, 0, 19, 21],
+    ["Арал", "Внутренние дороги", 0, 0, 0, 12, 12],
+    ["Арал", "Крыша клуба", 0, 0, 0, 12, 12],
+    ["Арал", "Состояние школы", 0, 0, 0, 10, 10],
+    ["Арал", "Нет детского сада", 1, 0, 0, 6, 7],
+    ["Арал", "Нет уличного освещения", 1, 0, 0, 6, 7],
+    ["Арал", "Нет условий для молодёжи", 1, 0, 0, 5, 6],
+    ["Арал", "Нет доступа к интернету", 1, 0, 0, 5, 6],
+    ["Бирдик", "Внутренние дороги", 1, 1, 0, 0, 2],
+    ["Бирдик", "Крыша клуба", 1, 0, 1, 0, 2],
+    ["Бирдик", "Питьевая вода", 0, 0, 1, 0, 1],
+    ["Бирдик", "Состояние школы", 1, 0, 0, 0, 1],
+    ["Бирдик", "Поливная вода", 1, 0, 0, 0, 1],
+    ["Бирдик", "Нет детского сада", 1, 0, 0, 0, 1],
+    ["Aiyl aimak in all", "Питьевая вода", 1, 1, 1, 19, 22],
+    ["Aiyl aimak in all", "Внутренние дороги", 1, 1, 0, 12, 14],
+    ["Aiyl aimak in all", "Крыша клуба", 1, 0, 1, 12, 14],
+    ["Aiyl aimak in all", "Состояние школы", 1, 0, 0, 10, 11],
+    ["Aiyl aimak in all", "Нет детского сада", 2, 0, 0, 6, 8],
+    ["Aiyl aimak in all", "Нет уличного освещения", 1, 0, 0, 6, 7],
+    ["Aiyl aimak in all", "Нет условий для молодёжи", 1, 0, 0, 5, 6],
+    ["Aiyl aimak in all", "Нет доступа к интернету", 1, 0, 0, 5, 6],
+    ["Aiyl aimak in all", "Поливная вода", 1, 0, 0, 0, 1],
+]
+
+
 async def test_report_tables_by_age_group_and_sex_cell_by_cell(db: Database) -> None:
     result, _problems, _villages = await village_merged_results(db)
     parts = tables(result, gettext=english, language="en", zone=ZONE, age_bands=BANDS)
     found = sections(to_csv(parts, language="en"), [t.title for t in parts])
     ages = found["Votes by village and age group"]
-    assert ages[0] == ["Village", "No.", "Problem", "18–35", "36–55", "56+", "not given", "Total"]
+    assert ages[0] == ["Village", "No.", "Problem", *AGE_COLUMNS]
     # Hand-computed: the session gave 18–35 all its stickers; phone votes by each voter's own age group.
-    assert [row[:1] + row[2:] for row in ages[1:]] == [
-        ["Арал", "Питьевая вода", "19", "1", "1", "0", "21"],          # 10 + irrigation 9 in the session, 101, 102
-        ["Арал", "Внутренние дороги", "12", "0", "0", "0", "12"],
-        ["Арал", "Крыша клуба", "12", "0", "0", "0", "12"],
-        ["Арал", "Состояние школы", "10", "0", "0", "0", "10"],
-        ["Арал", "Нет детского сада", "6", "1", "0", "0", "7"],
-        ["Арал", "Нет уличного освещения", "6", "1", "0", "0", "7"],
-        ["Арал", "Нет условий для молодёжи", "6", "0", "0", "0", "6"],
-        ["Арал", "Нет доступа к интернету", "6", "0", "0", "0", "6"],
-        ["Бирдик", "Внутренние дороги", "0", "1", "1", "0", "2"],
-        ["Бирдик", "Крыша клуба", "0", "1", "0", "1", "2"],
-        ["Бирдик", "Питьевая вода", "0", "0", "0", "1", "1"],
-        ["Бирдик", "Состояние школы", "0", "1", "0", "0", "1"],
-        ["Бирдик", "Поливная вода", "0", "1", "0", "0", "1"],          # not merged in Бирдик: its own problem
-        ["Бирдик", "Нет детского сада", "0", "1", "0", "0", "1"],
-        ["Aiyl aimak in all", "Питьевая вода", "19", "1", "1", "1", "22"],
-        ["Aiyl aimak in all", "Внутренние дороги", "12", "1", "1", "0", "14"],
-        ["Aiyl aimak in all", "Крыша клуба", "12", "1", "0", "1", "14"],
-        ["Aiyl aimak in all", "Состояние школы", "10", "1", "0", "0", "11"],
-        ["Aiyl aimak in all", "Нет детского сада", "6", "2", "0", "0", "8"],
-        ["Aiyl aimak in all", "Нет уличного освещения", "6", "1", "0", "0", "7"],
-        ["Aiyl aimak in all", "Нет условий для молодёжи", "6", "0", "0", "0", "6"],
-        ["Aiyl aimak in all", "Нет доступа к интернету", "6", "0", "0", "0", "6"],
-        ["Aiyl aimak in all", "Поливная вода", "0", "1", "0", "0", "1"],
-    ]
+    assert [row[:1] + row[2:] for row in ages[1:]] == [[str(c) for c in row] for row in AGE_ROWS]
     sexes = found["Votes by village and sex"]
-    assert sexes[0] == ["Village", "No.", "Problem", "Phone: women", "Phone: men", "Phone: did not say",
-                        "Sessions (sex not recorded)", "Total"]
-    by_sex = {(row[0], row[2]): row[3:] for row in sexes[1:]}
-    assert by_sex[("Арал", "Питьевая вода")] == ["1", "1", "0", "19", "21"]
-    assert by_sex[("Арал", "Нет условий для молодёжи")] == ["1", "0", "0", "5", "6"]
-    assert by_sex[("Бирдик", "Крыша клуба")] == ["1", "0", "1", "0", "2"]
-    assert by_sex[("Бирдик", "Питьевая вода")] == ["0", "0", "1", "0", "1"]
-    assert by_sex[("Aiyl aimak in all", "Питьевая вода")] == ["1", "1", "1", "19", "22"]
-    assert by_sex[("Aiyl aimak in all", "Нет детского сада")] == ["2", "0", "0", "6", "8"]
-    assert len(sexes) == len(ages)
+    assert sexes[0] == ["Village", "No.", "Problem", *SEX_COLUMNS]
+    assert [row[:1] + row[2:] for row in sexes[1:]] == [[str(c) for c in row] for row in SEX_ROWS]
     # Every row adds up: the groups make the total.
     for row in sexes[1:]:
         assert sum(int(c) for c in row[3:7]) == int(row[7])
+    # The XLSX has the same tables cell by cell, numbers as numbers (the problem's number is its id).
+    ids = {row[2]: int(row[1]) for row in ages[1:]}
+    book = load_workbook(io.BytesIO(to_xlsx(parts, language="en")))
+    for title, columns, expected in [("Votes by village and age group", AGE_COLUMNS, AGE_ROWS),
+                                     ("Votes by village and sex", SEX_COLUMNS, SEX_ROWS)]:
+        cells = [[c.value for c in row] for row in book[title].iter_rows()]
+        assert cells[0] == [title] + [None] * (len(columns) + 2)
+        assert cells[1] == ["Village", "No.", "Problem", *columns]
+        assert cells[2:] == [[row[0], ids[row[1]], *row[1:]] for row in expected]
+        assert all(isinstance(v, int) for row in cells[2:] for v in row[3:])
     merges = found["Merges"]
     assert merges[0][3] == "Where" and merges[1][1:4] == ["Поливная вода", "Питьевая вода", "Арал"]
     merged = {row[2]: row for row in found["Problems and votes (merges applied)"][1:]}

@@ -8,17 +8,24 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from handlers.plan.buttons import OrgCB
+from services import plan as plans
 from services import voting
 from services.places import find_aiyl_aimak
 from services.voting import SessionInput
 from storage.delivery import Broadcast, OutboxMessage
 from storage.models import utcnow
+from storage.plan import Plan
 from storage.voting import Ballot, ProblemMerge, VotingRound
 from tests.harness import Harness
 from tests.test_voting_flow import ORGANISER, notice, recent, setup_people, village_id, with_button
-from tests.test_voting_services import PROTOCOL, PROTOCOL_CSV, person
+from tests.test_voting_services import BANDS, PROTOCOL, PROTOCOL_CSV, person, places, protocol_round, vote
 
 VILLAGERS = (101, 102, 103, 201, 202, 203)
+VOTES = [(101, ["drinking water", "kindergarten", "street lighting"]), (102, ["drinking water"]),
+         (103, ["internet access", "youth conditions"]),
+         (201, ["inner roads", "club roof", "school condition", "irrigation water", "kindergarten"]),
+         (202, ["inner roads"]), (203, ["club roof", "drinking water"])]  # as tests.test_voting_services' voters
 
 
 async def test_a_sessions_only_round_sends_villagers_nothing(bot: Harness) -> None:
@@ -35,7 +42,7 @@ async def test_a_sessions_only_round_sends_villagers_nothing(bot: Harness) -> No
     assert "Open collection of problems" not in str(organiser.last.buttons)
     await organiser.tap("Import sessions (CSV)", message=with_button(organiser, "Import sessions (CSV)"))
     await organiser.send_document(PROTOCOL_CSV.encode(), "sessions.csv", mime_type="text/csv")
-    assert "Imported: 1 new sessions, 0 replaced, 75 votes, 9 new problems." in recent(organiser)
+    assert "Imported: 1 new session, 0 replaced, 75 votes, 9 new problems." in recent(organiser)
     await organiser.send("/rounds")
     await organiser.tap(contains="Sessions 2026")
     await organiser.tap("Close the round")
@@ -191,3 +198,86 @@ async def test_a_broadcast_done_before_any_progress_gets_one_report(db) -> None:
         await drain(app, start + timedelta(seconds=60))
         texts = emu.user(778, "Organiser").texts
         assert len(texts) == 1 and texts[0].startswith("✅ Sent: Test <notice>")
+
+
+async def test_the_organiser_makes_a_plan_of_each_village_s_own_top_five(bot: Harness) -> None:
+    """A plan from a round of two villages: the organiser chooses between the aiyl aimak's top five and each
+    village's own; Бирдик's irrigation water, under Арал's session votes overall, stays in the plan."""
+    await setup_people(bot)
+    round_id, problems = await protocol_round(bot.db, ORGANISER)
+    for telegram_id, keys in VOTES:
+        await vote(bot.db, round_id, telegram_id, problems, keys)
+    villages = await places(bot.db)
+    async with bot.db.session() as session:
+        rnd = await voting.get_round(session, round_id)
+        await voting.import_sessions_csv(session, rnd, PROTOCOL_CSV, by=ORGANISER, age_bands=BANDS)
+        await voting.merge_problems(session, rnd, problems["irrigation water"], problems["drinking water"],
+                                    by=ORGANISER, village_id=villages["aral"])
+        await voting.close_round(session, rnd, by=ORGANISER)
+        result = await voting.results(session, rnd)
+    own = [p for p, _votes in plans.round_priorities(result, per_village=True)]
+    assert problems["irrigation water"] in own and len(own) == 7
+    organiser = bot.user(ORGANISER, "Gulnara", language_code="en")
+    await organiser.send("/plans")
+    await organiser.tap(contains="New plan from")
+    choice = organiser.last.text
+    assert "Which priorities of “ЖМБА 2026” go into the joint action plan?" in choice
+    assert "The aiyl aimak's top 5: 5 problems" in choice and "Each village's own top 5: 7 problems" in choice
+    await organiser.tap_data(OrgCB(action="mkplan", item=round_id, value="both").pack())  # a forged choice
+    assert "not one of your aiyl aimaks' plans" in (organiser.last_answer[0] or "")
+    await organiser.tap("Each village's own top 5 (7)")
+    card = organiser.last.text
+    assert "Joint action plan: ЖМБА 2026" in card and "Сугат суусу" in card
+    await organiser.tap("The aiyl aimak's top 5 (5)", message=with_button(organiser, "The aiyl aimak's top 5 (5)"))
+    assert organiser.last_answer[0] == "This round already has a plan."  # one plan per round, both buttons
+    async with bot.db.session() as session:
+        plan = await session.scalar(select(Plan))
+        assert [p.problem_id for p in await plans.priorities_of(session, plan.id)] == own
+
+
+async def test_a_session_entered_after_phone_votes_is_checked_against_them(bot: Harness) -> None:
+    """A round with both sources: two villagers of Арал vote by phone before Арал's session is on record, so
+    nobody asked them whether they took part in it. Their ballots count (they are not asked afterwards, and a
+    forged "yes" does not take them back); the organiser who enters the session sheet is told how many phone
+    ballots were cast unasked, next to the sheet's participants, in the chat and on the dashboard."""
+    await setup_people(bot)
+    round_id, problems = await protocol_round(bot.db, ORGANISER)
+    aral = await village_id(bot, "aral")
+    aigul = bot.user(101)
+    await aigul.send("/vote")
+    assert "Ballot of Арал" in aigul.last.text  # no session on record: no question
+    await aigul.tap("▫️ Питьевая вода")
+    await aigul.tap(contains="Next: check my choice")
+    await aigul.tap("✅ Confirm")
+    assert "Your ballot is counted." in aigul.last.text
+    await vote(bot.db, round_id, 102, problems, ["inner roads"])
+    organiser = bot.user(ORGANISER, "Gulnara", language_code="en")
+    await organiser.send("/rounds")
+    await organiser.tap(contains="ЖМБА 2026")
+    await organiser.tap("Add a session result")
+    await organiser.tap("Арал")
+    await organiser.tap("18–35")
+    await organiser.send("12.03.2026")
+    await organiser.send("Мектеп")
+    await organiser.send("20")
+    await organiser.send("9")
+    await organiser.send(f"#{problems['inner roads']} 40\n#{problems['drinking water']} 30")
+    assert organiser.last.text.endswith("• Внутренние дороги: 40\n• Питьевая вода: 30")  # numbers read as titles
+    await organiser.tap("✅ Save")
+    said = recent(organiser, 2)
+    assert "The session result is saved." in said
+    assert ("Арал: 2 villagers voted by phone without being asked whether they took part in the village's session "
+            "(they voted before it was on record). The phone ballots count: if any of "
+            "them are on the session sheet (20 participants), take them and their stickers off the sheet and enter "
+            "it again.") in said
+    assert "Бирдик" not in said  # no session there: nothing to check
+    # The early voter is not asked afterwards: the ballot stands and can still be changed.
+    await aigul.send("/vote")
+    assert "Ballot of Арал" in aigul.last.text and "did you take part" not in aigul.last.text
+    await aigul.tap_data(f"va:y:{round_id}:{aral}")  # a forged "yes, I took part"
+    async with bot.db.session() as session:
+        assert await voting.attendance_of(session, round_id, (await person(session, 101)).id) is None
+        assert await session.scalar(select(func.count()).select_from(Ballot)) == 2
+    # A villager who has not voted yet is asked first.
+    await bot.user(103).send("/vote")
+    assert "did you take part in the meeting" in bot.user(103).last.text

@@ -9,6 +9,7 @@ import mimetypes
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiohttp import web
 
 from bot.dashboard.common import DOCX, XLSX, db_session, download, int_arg, jamaat, language, render, settings, viewer
@@ -62,7 +63,7 @@ async def plan_card(request: web.Request) -> web.StreamResponse:
         "plan": plan, "aimak": place_name(report.aiyl_aimak, lang), "report": report, "tables": parts,
         "overdue": overdue, "photos": photos, "titles": titles,
         "status_label": lambda s: plan_report.status_label(s, _),
-        "summary": plan_report.summary_lines(report, gettext=_, language=lang)})
+        "summary": plan_report.summary_lines(report, gettext=_, language=lang, ngettext=ngettext)})
 
 
 @routes.get("/plans/{plan_id}/chart.png")
@@ -82,8 +83,8 @@ async def report_file(request: web.Request) -> web.StreamResponse:
     if request.match_info["kind"] == "xlsx":
         return download(plan_report.xlsx(report, gettext=_, language=lang, zone=zone), f"{stem}.xlsx", XLSX)
     chart = plan_report.chart_png(report, gettext=_, language=lang)
-    return download(plan_report.to_docx(report, gettext=_, language=lang, zone=zone, chart=chart), f"{stem}.docx",
-                    DOCX)
+    document = plan_report.to_docx(report, gettext=_, language=lang, zone=zone, chart=chart, ngettext=ngettext)
+    return download(document, f"{stem}.docx", DOCX)
 
 
 @routes.get("/plans/{plan_id}/photo/{answer_id}")

@@ -7,12 +7,14 @@ from datetime import date
 from typing import Any
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiohttp import web
 
 from bot.dashboard.common import (
     XLSX,
     db_session,
     download,
+    fmt,
     int_arg,
     language,
     redirect,
@@ -23,9 +25,9 @@ from bot.dashboard.common import (
 )
 from bot.dashboard.labels import phase_label, place_name, sex_label, voting_refusal
 from services import dashboard as dash
-from services import voting
+from services import voting, voting_results
 from services.voting import Results, SessionInput, VotingError, problem_title
-from services.voting_report import band_label, chart_png, tables, tie_note, to_csv, to_xlsx
+from services.voting_report import band_label, chart_png, merged_from, tables, tie_note, to_csv, to_xlsx
 from storage.voting import VotingRound
 
 routes = web.RouteTableDef()
@@ -64,7 +66,7 @@ def _bars(votes: dict[int, int], order: list[int]) -> list[tuple[int, int, float
     return [(pid, votes.get(pid, 0), 100 * votes.get(pid, 0) / top) for pid in order]
 
 
-def results_view(results: Results, lang: str, *, merged: bool) -> dict[str, Any]:
+def results_view(results: Results, lang: str, *, merged: bool, fmt_number: Any = str) -> dict[str, Any]:
     """What the round's page shows, from the same ``Results`` the chat's results and the report use."""
     tally = results.merged if merged else results.as_voted
     total = tally.total()
@@ -73,6 +75,7 @@ def results_view(results: Results, lang: str, *, merged: bool) -> dict[str, Any]
     problems.sort(key=lambda p: (-total.get(p.id, 0), p.id))
     order = [p.id for p in problems]
     villages = results.villages
+    names = {v.id: place_name(v, lang) for v in villages}
     per_village = {v.id: tally.village(v.id) for v in villages}
     by_band = tally.by("age_band")
     bands = sorted(by_band, key=lambda band: band or "~")
@@ -80,18 +83,23 @@ def results_view(results: Results, lang: str, *, merged: bool) -> dict[str, Any]
     sexes = [s for s in ("f", "m", None) if s in by_sex]
     tops = []
     for village in [*villages, None]:
-        top = results.top(village.id if village else None, merged=merged)
+        village_id = village.id if village else None
+        top = results.top(village_id, merged=merged)
+        found = voting_results.top_places(results, top, village_id, merged=merged)
+        shared = {found[r.problem_id].label: voting_results.place_note(found[r.problem_id], _, fmt_number,
+                                                                        ngettext)
+                  for r in top.items if found[r.problem_id].shared > 1}
         tops.append({"name": place_name(village, lang) if village else None, "top": top,
-                     "note": tie_note(top, _)})
+                     "places": {pid: place.label for pid, place in found.items()},
+                     "notes": [*shared.values(), *filter(None, [tie_note(top, _, ngettext)])]})
     return {
         "problems": problems, "title": {p.id: problem_title(p, lang) for p in results.problems.values()},
         "total": total, "bars": _bars(total, order), "phone": by_source.get("phone", {}),
         "session": by_source.get("session", {}), "villages": villages,
-        "village_name": {v.id: place_name(v, lang) for v in villages}, "per_village": per_village,
+        "village_name": names, "per_village": per_village,
         "bands": bands, "band_label": lambda b: band_label(b, _), "by_band": by_band,
         "sexes": sexes, "sex_label": sex_label, "by_sex": by_sex, "tops": tops,
-        "merged_from": {p.id: [problem_title(q, lang) for q in results.problems.values() if q.merged_into_id == p.id]
-                        for p in problems},
+        "merged_from": {p.id: merged_from(results, p.id, names, lang) for p in problems},
     }
 
 
@@ -107,12 +115,17 @@ async def round_card(request: web.Request) -> web.StreamResponse:
         chart_village = None
     error = request.query.get("error")
     done = request.query.get("done")
+    names = {v.id: place_name(v, lang) for v in results.villages}
+    # Nobody counted twice: what the sheets and the phone ballots say, shown while it holds.
+    warnings = await voting_results.double_count_warnings(session, results, names, gettext=_, ngettext=ngettext,
+                                                          number=fmt(request).number)
     return render(request, "round.html", {
+        "double_counts": warnings,
         "rnd": rnd, "aimak": place_name(results.aiyl_aimak, lang), "phase": phase_label(rnd.phase),
         "results": results, "merged": merged, "may_edit": viewer(request).roles.may_organise(rnd.aiyl_aimak_id),
         "error": voting_refusal(error) if error else None, "done": done if done in DONE else None,
         "participation": results.participation, "chart_village": chart_village,
-        **results_view(results, lang, merged=merged),
+        **results_view(results, lang, merged=merged, fmt_number=fmt(request).number),
     })
 
 
@@ -125,14 +138,17 @@ async def merge(request: web.Request) -> web.StreamResponse:
     back = url(f"/rounds/{rnd.id}")
     if len(chosen) < 2:
         return redirect(f"{back}?error=pick_two")
-    total = (await voting.tally(session, rnd.id, merged=True)).total()
+    village = int_arg(str(form.get("village") or ""))  # none: in all villages; else within that village only
+    tally = await voting.tally(session, rnd.id, merged=True)
+    total = tally.total() if village is None else tally.village(village)
     into = int_arg(str(form.get("into") or ""))
     if into not in chosen:
         into = min(chosen, key=lambda pid: (-total.get(pid, 0), pid))  # the one with most votes keeps its name
     try:
         for source in chosen:
             if source != into:
-                await voting.merge_problems(session, rnd, source, into, by=viewer(request).telegram_id)
+                await voting.merge_problems(session, rnd, source, into, by=viewer(request).telegram_id,
+                                            village_id=village)
     except VotingError as error:
         return redirect(f"{back}?error={error.code}")
     return redirect(f"{back}?done=merged")
@@ -208,7 +224,7 @@ async def report(request: web.Request) -> web.StreamResponse:
     rnd = await _round(request)
     lang = language(request)
     results = await voting.results(db_session(request), rnd)
-    parts = tables(results, gettext=_, language=lang, zone=settings(request).zone)
+    parts = tables(results, gettext=_, language=lang, zone=settings(request).zone, ngettext=ngettext)
     if request.match_info["kind"] == "csv":
         return download(to_csv(parts, language=lang), f"round-{rnd.id}.csv", "text/csv")
     return download(to_xlsx(parts, language=lang), f"round-{rnd.id}.xlsx", XLSX)

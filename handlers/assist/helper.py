@@ -21,13 +21,15 @@ from bot.text import escape
 from handlers.assist import views
 from handlers.assist.buttons import AssistCB
 from handlers.assist.states import Assist
+from handlers.voting.views import refusal as voting_refusal
 from services import assisted, events, voting
 from services.assisted import AssistError
 from services.phone import InvalidPhone, normalize_phone
 from services.places import list_villages, place_name
 from services.roles import Roles
 from services.voting import MAX_CHOICES, VotingError
-from storage.models import AiylAimak, Village
+from storage.models import AiylAimak, Person, Village
+from storage.voting import VotingRound
 
 log = logging.getLogger("jamaat.assist")
 router = Routes("assist_helper")
@@ -193,9 +195,51 @@ async def on_voter(query: CallbackQuery, message: Message, callback_data: Assist
         return
     await query.answer()
     rnd = rounds[0]
-    problems = await voting.ballot_items(session, rnd.id, person.village_id or 0)
     await state.set_state(Assist.ballot)
     await state.update_data(person_id=person.id, round_id=rnd.id, village_id=person.village_id, chosen=[])
+    if await voting.ask_attendance(session, rnd, person):  # nobody counted twice, as on the villager's own ballot
+        attended = await voting.attendance_of(session, rnd.id, person.id)
+        if attended:
+            await state.clear()
+            await message.answer(views.attended_text(person.first_name or "—"))
+            return
+        if attended is None:
+            village = await session.get(Village, person.village_id)
+            assert village is not None
+            text, markup = views.attendance_question(person.first_name or "—", village, i18n.current_locale)
+            await message.answer(text, reply_markup=markup)
+            return
+    await show_assisted_ballot(message, session, rnd, person, i18n)
+
+
+@router.callback_query(Assist.ballot, AssistCB.filter(F.action.in_({"att_y", "att_n"})))
+async def on_attendance(query: CallbackQuery, message: Message, callback_data: AssistCB, state: FSMContext,
+                        session: AsyncSession, roles: Roles, i18n: I18n) -> None:
+    data = await state.get_data()
+    try:
+        person = await assisted.assisted_person(session, roles, int(data["person_id"]))
+        rnd = await voting.get_round(session, int(data["round_id"]))
+        await voting.check_ballot(session, rnd, person, person.village_id or 0, [], partial=True)
+        assert rnd is not None
+        attended = await voting.record_attendance(session, rnd, person, callback_data.action == "att_y")
+    except AssistError as error:
+        await query.answer(refusal(error), show_alert=True)
+        return
+    except VotingError as error:
+        await query.answer(voting_refusal(error.code, error.detail), show_alert=True)
+        return
+    await query.answer()
+    await message.edit_reply_markup(reply_markup=None)
+    if attended:
+        await state.clear()
+        await message.answer(views.attended_text(person.first_name or "—"))
+        return
+    await show_assisted_ballot(message, session, rnd, person, i18n)
+
+
+async def show_assisted_ballot(message: Message, session: AsyncSession, rnd: VotingRound, person: Person,
+                               i18n: I18n) -> None:
+    problems = await voting.ballot_items(session, rnd.id, person.village_id or 0)
     await message.answer(
         _("<b>{title}</b>: choose up to {limit} problems as {name} tells you, then confirm.").format(
             title=escape(rnd.title), limit=MAX_CHOICES, name=escape(person.first_name or "—")),

@@ -98,6 +98,22 @@ def events_keyboard(events: Sequence[Event]) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def attendance_question(name: str, village: Village, language: str) -> tuple[str, InlineKeyboardMarkup]:
+    """Nobody counted twice: asked once, before the ballot cast for a villager, as the villager's own ballot asks."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, they took part"), callback_data=AssistCB(action="att_y"))
+    builder.button(text=_("No, they did not"), callback_data=AssistCB(action="att_n"))
+    builder.adjust(2)
+    return (_("Before the ballot, ask {name} once: did they take part in the meeting on the village's problems in "
+              "{village} (the session with stickers)? If they did, their votes were counted there.").format(
+        name=escape(name), village=place_name(village, language)), builder.as_markup())
+
+
+def attended_text(name: str) -> str:
+    return _("{name} took part in the village's session: their stickers were counted there, so no phone ballot is "
+             "cast for them and nobody is counted twice.").format(name=escape(name))
+
+
 def rsvp_keyboard(event_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✅ Will come"), callback_data=AssistCB(action="rsvp_yes", id=event_id))

@@ -6,12 +6,15 @@ import html
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 
 def link_text(link: str, minutes: int) -> str:
     anchor = f'<a href="{html.escape(link, quote=True)}">{html.escape(link)}</a>'
-    return _("Your sign-in link to the dashboard, valid once and for {minutes} minutes:\n{link}\n\nDo not share it: "
-             "whoever opens it sees what you see.").format(minutes=minutes, link=anchor)
+    return ngettext("Your sign-in link to the dashboard, valid once and for {minutes} minute:\n{link}\n\nDo not "
+                    "share it: whoever opens it sees what you see.",
+                    "Your sign-in link to the dashboard, valid once and for {minutes} minutes:\n{link}\n\nDo not "
+                    "share it: whoever opens it sees what you see.", minutes).format(minutes=minutes, link=anchor)
 
 
 def web_app_keyboard(base: str) -> InlineKeyboardMarkup | None:

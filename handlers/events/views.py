@@ -6,6 +6,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_datetime
 
@@ -44,10 +45,10 @@ def places_text(event: Event, villages: list[Village], language: str) -> str:
 def lead_text(minutes: int, fmt: Formatter) -> str:
     if minutes % 1440 == 0:
         days = minutes // 1440
-        return _("{count} day(s)").format(count=fmt.number(days))
+        return ngettext("{count} day", "{count} days", days).format(count=fmt.number(days))
     if minutes % 60 == 0:
-        return _("{count} hour(s)").format(count=fmt.number(minutes // 60))
-    return _("{count} minute(s)").format(count=fmt.number(minutes))
+        return ngettext("{count} hour", "{count} hours", minutes // 60).format(count=fmt.number(minutes // 60))
+    return ngettext("{count} minute", "{count} minutes", minutes).format(count=fmt.number(minutes))
 
 
 def leads_text(minutes: list[int], fmt: Formatter) -> str:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -273,7 +274,9 @@ def stats_text(stats: stats_service.HelpdeskStats, language: str, settings: Sett
 
     lines = [
         _("<b>Legal helpdesk, {month}</b>").format(month=label),
-        _("Questions: {asked}, from {places} municipalities; answered {answered}, closed {closed}.").format(
+        ngettext("Questions: {asked}, from {places} municipality; answered {answered}, closed {closed}.",
+                 "Questions: {asked}, from {places} municipalities; answered {answered}, closed {closed}.",
+                 stats.municipalities).format(
             asked=fmt.number(stats.asked), places=fmt.number(stats.municipalities),
             answered=fmt.number(stats.answered), closed=fmt.number(stats.closed)),
         _("People who asked: {people}, of them women {women} ({share}); did not say their sex: {not_said}.").format(

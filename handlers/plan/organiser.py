@@ -21,7 +21,7 @@ from handlers.plan.common import button_step, plan_of, refuse, show_plan, state_
 from handlers.plan.states import PlanEdit
 from handlers.plan.views import error_text, fmt_of
 from services import plan as plans
-from services import plan_report
+from services import plan_report, voting
 from services.plan import PlanError
 from services.roles import Role, Roles
 
@@ -48,8 +48,38 @@ async def on_plans(message: Message, state: FSMContext, session: AsyncSession, r
 @router.callback_query(OrgCB.filter(F.action == "round"))
 async def on_new_plan(query: CallbackQuery, message: Message, callback_data: OrgCB, session: AsyncSession, roles: Roles,
                       i18n: I18n, settings: Settings) -> None:
+    """A plan from a round of several villages asks first which priorities it takes: the aiyl aimak's top five or
+    each village's own (so a small village's first priority does not vanish under a big village's votes)."""
+    rnd = await voting.get_round(session, callback_data.item)
+    if rnd is None or not roles.may_organise(rnd.aiyl_aimak_id):
+        await refuse(query)
+        return
+    if rnd.phase == "closed" and len(await voting.round_villages(session, rnd.id)) > 1:
+        results = await voting.results(session, rnd)
+        overall, own = ({p for p, _votes in plans.round_priorities(results, per_village=each)}
+                        for each in (False, True))
+        if overall != own:  # the same problems either way: nothing to choose
+            await query.answer()
+            await message.answer(views.plan_source_text(rnd.title, len(overall), len(own)),
+                                 reply_markup=views.plan_source_keyboard(rnd.id, len(overall), len(own)))
+            return
+    await make_plan(query, message, session, roles, i18n, settings, rnd.id, per_village=False)
+
+
+@router.callback_query(OrgCB.filter(F.action == "mkplan"))
+async def on_plan_source(query: CallbackQuery, message: Message, callback_data: OrgCB, session: AsyncSession,
+                         roles: Roles, i18n: I18n, settings: Settings) -> None:
+    if callback_data.value not in ("aimak", "village"):
+        await refuse(query)
+        return
+    await make_plan(query, message, session, roles, i18n, settings, callback_data.item,
+                    per_village=callback_data.value == "village")
+
+
+async def make_plan(query: CallbackQuery, message: Message, session: AsyncSession, roles: Roles, i18n: I18n,
+                    settings: Settings, round_id: int, *, per_village: bool) -> None:
     try:
-        plan = await plans.create_from_round(session, roles, callback_data.item, by=query.from_user.id)
+        plan = await plans.create_from_round(session, roles, round_id, by=query.from_user.id, per_village=per_village)
     except PlanError as exc:
         await refuse(query, exc.code)
         return
@@ -128,9 +158,9 @@ async def on_report(query: CallbackQuery, message: Message, callback_data: OrgCB
     await query.answer(_("Preparing the report…"))
     language = i18n.current_locale
     report = await plan_report.gather(session, plan, zone=settings.zone)
-    files = plan_report.render(report, gettext=_, language=language, zone=settings.zone)
+    files = plan_report.render(report, gettext=_, language=language, zone=settings.zone, ngettext=ngettext)
     stem = plan_report.file_stem(report)
-    summary = "\n".join(plan_report.summary_lines(report, gettext=_, language=language))
+    summary = "\n".join(plan_report.summary_lines(report, gettext=_, language=language, ngettext=ngettext))
     await message.answer_photo(BufferedInputFile(files.chart, f"{stem}.png"),
                                caption=_("📊 Monitoring report: {plan}").format(plan=escape(plan.title)))
     await message.answer_document(BufferedInputFile(files.xlsx, f"{stem}.xlsx"))

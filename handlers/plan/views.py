@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -218,7 +218,9 @@ def activity_keyboard(plan: Plan, activity: PlanActivity) -> InlineKeyboardMarku
 
 def composition_text(made: plans.Composition, villages: dict[int, Village], language: str, fmt: Formatter) -> str:
     share = made.women_share
-    lines = [_("{members} members: women {women}, men {men}, not given {unknown} (women {share}).").format(
+    lines = [ngettext("{members} member: women {women}, men {men}, not given {unknown} (women {share}).",
+                      "{members} members: women {women}, men {men}, not given {unknown} (women {share}).",
+                      made.members).format(
         members=fmt.number(made.members), women=fmt.number(made.women), men=fmt.number(made.men),
         unknown=fmt.number(made.sex_not_given), share=fmt.percent(share) if share is not None else "—")]
     if made.by_band:
@@ -332,6 +334,27 @@ def plans_keyboard(mine: list[Plan], rounds: list[Any]) -> InlineKeyboardMarkup:
                        callback_data=OrgCB(action="round", item=rnd.id))
     builder.adjust(1)
     return builder.as_markup()
+
+
+def plan_source_text(round_title: str, overall: int, own: int) -> str:
+    """Which priorities a plan from a round of several villages takes, with how many problems each choice gives."""
+    return "\n".join([
+        _("Which priorities of “{round}” go into the joint action plan?").format(round=escape(round_title)),
+        ngettext("The aiyl aimak's top 5: {count} problem, ranked by the votes of all villages together.",
+                 "The aiyl aimak's top 5: {count} problems, ranked by the votes of all villages together.",
+                 overall).format(count=overall),
+        ngettext("Each village's own top 5: {count} problem, so a small village's first priority stays in "
+                 "the plan.",
+                 "Each village's own top 5: {count} problems, so a small village's first priority stays in "
+                 "the plan.", own).format(count=own)])
+
+
+def plan_source_keyboard(round_id: int, overall: int, own: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[
+        [InlineKeyboardButton(text=_("The aiyl aimak's top 5 ({count})").format(count=overall),
+                              callback_data=OrgCB(action="mkplan", item=round_id, value="aimak").pack())],
+        [InlineKeyboardButton(text=_("Each village's own top 5 ({count})").format(count=own),
+                              callback_data=OrgCB(action="mkplan", item=round_id, value="village").pack())]])
 
 
 def services_keyboard(plan_id: int) -> InlineKeyboardMarkup:

@@ -197,8 +197,9 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
                                            progress_chat_id=query.from_user.id)
             await query.answer()
             await refresh_card(message, session, rnd, language, fmt)
-            await message.answer(_("Collection of problems is open; {count} villagers will get the notice.")
-                                 .format(count=fmt.number(count)))
+            await message.answer(ngettext("Collection of problems is open; {count} villager will get the notice.",
+                                          "Collection of problems is open; {count} villagers will get the notice.",
+                                          count).format(count=fmt.number(count)))
         elif action == "subs":
             await query.answer()
             await message.answer(await submissions_text(session, rnd, language))
@@ -212,9 +213,12 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
                                            progress_chat_id=query.from_user.id)
             await query.answer()
             await refresh_card(message, session, rnd, language, fmt)
-            await message.answer(_("The ballot is published in {villages} villages and voting is open; "
-                                   "{count} villagers will get it.").format(
-                villages=fmt.number(len(ballots)), count=fmt.number(count)))
+            await message.answer(" ".join([
+                ngettext("The ballot is published in {villages} village and voting is open.",
+                         "The ballot is published in {villages} villages and voting is open.",
+                         len(ballots)).format(villages=fmt.number(len(ballots))),
+                ngettext("{count} villager will get it.", "{count} villagers will get it.", count).format(
+                    count=fmt.number(count))]))
         elif action == "close":  # asks first
             await query.answer()
             text, markup = close_confirmation(rnd)
@@ -244,7 +248,8 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
             count = await schedule_notices(session, rnd, "results", by=query.from_user.id,
                                            progress_chat_id=query.from_user.id)
             await query.answer()
-            await message.answer(_("The results go to {count} villagers.").format(count=fmt.number(count)))
+            await message.answer(ngettext("The results go to {count} villager.", "The results go to {count} villagers.",
+                                          count).format(count=fmt.number(count)))
         elif action in ("csv", "xlsx"):
             await query.answer()
             results = await voting.results(session, rnd)
@@ -290,5 +295,6 @@ async def on_change_dates(message: Message, state: FSMContext, session: AsyncSes
             await schedule_round_tasks(session, rnd)
         count = await schedule_notices(session, rnd, "dates", by=message.from_user.id,
                                        progress_chat_id=message.chat.id)
-    await message.answer(_("New end: {when}. {count} villagers who have not voted yet will hear of it.").format(
-        when=fmt.datetime(ends), count=fmt.number(count)))
+    await message.answer(ngettext("New end: {when}. {count} villager who has not voted yet will hear of it.",
+                                  "New end: {when}. {count} villagers who have not voted yet will hear of it.",
+                                  count).format(when=fmt.datetime(ends), count=fmt.number(count)))

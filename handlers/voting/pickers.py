@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.text import escape
@@ -57,8 +58,10 @@ def submissions_picker(rnd: VotingRound, submissions: list[Submission], chosen: 
 
 
 def title_prompt(count: int) -> str:
-    return _("Title of the problem these {count} submissions name, in Kyrgyz | Russian (one title serves both), e.g. "
-             "<code>Ичүүчү суу жок | Нет питьевой воды</code>:").format(count=count)
+    return ngettext("Title of the problem {count} submission names, in Kyrgyz | Russian (one title serves both), "
+                    "e.g. <code>Ичүүчү суу жок | Нет питьевой воды</code>:",
+                    "Title of the problem these {count} submissions name, in Kyrgyz | Russian (one title serves "
+                    "both), e.g. <code>Ичүүчү суу жок | Нет питьевой воды</code>:", count).format(count=count)
 
 
 def problems_picker(rnd: VotingRound, problems: list[Problem], action: str, language: str, *,

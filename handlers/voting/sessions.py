@@ -7,7 +7,7 @@ import io
 from aiogram import Bot, F
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ from services.places import place_name
 from services.roles import Role, Roles
 from services.voting import SessionInput, VotingError
 from storage.models import Village
+from storage.voting import VotingRound
 
 router = Routes("voting_sessions")
 router.message.filter(HasRole(Role.ORGANISER))
@@ -131,13 +132,17 @@ async def on_session_votes(message: Message, state: FSMContext, session: AsyncSe
         village=place_name(village, i18n.current_locale) if village else "?", band=age_band_label(data["vr_band"]),
         date=fmt.date(voting.parse_date(data["vr_date"])), place=escape(data["vr_place"]),
         participants=fmt.number(data["vr_participants"]), women=fmt.number(data["vr_women"]))]
-    lines += [f"• {escape(name)}: {fmt.number(votes)}" for name, votes in rows]
+    # A problem given by its number is shown by its title, so the organiser checks what they meant.
+    titles = {f"#{p.id}": voting.problem_title(p, i18n.current_locale)
+              for p in await voting.problems_of(session, data["vr_round"])}
+    named = [(titles.get("".join(name.split()), name), votes) for name, votes in rows]
+    lines += [f"• {escape(name)}: {fmt.number(votes)}" for name, votes in named]
     await message.answer("\n".join(lines), reply_markup=views.save_session_keyboard(data["vr_round"]))
 
 
 @router.callback_query(SessionEntry.confirm, SessionCB.filter(F.a == "save"))
 async def on_session_save(query: CallbackQuery, message: Message, callback_data: SessionCB, state: FSMContext,
-                          session: AsyncSession, roles: Roles, settings: Settings) -> None:
+                          session: AsyncSession, roles: Roles, settings: Settings, i18n: I18n) -> None:
     data = await state.get_data()
     try:
         rnd = await voting.round_for_organiser(session, roles, data["vr_round"])
@@ -160,6 +165,7 @@ async def on_session_save(query: CallbackQuery, message: Message, callback_data:
     await message.edit_reply_markup(reply_markup=None)
     await message.answer(_("The session result is saved.") if created else
                          _("The session result replaces the one entered before for the same session."))
+    await warn_double_counts(message, session, rnd, i18n, settings)
 
 
 @router.message(ImportSessions.file, F.document)
@@ -188,15 +194,23 @@ async def on_sessions_file(message: Message, state: FSMContext, session: AsyncSe
         await message.answer("\n".join(lines))
         return
     await state.clear()
-    await message.answer(_("Imported: {added} new sessions, {replaced} replaced, {votes} votes, {problems} new "
-                           "problems.").format(added=fmt.number(report.sessions_added),
-                                               replaced=fmt.number(report.sessions_replaced),
-                                               votes=fmt.number(report.votes),
-                                               problems=fmt.number(report.problems_added)))
-    # Nobody counted twice: the sheets' participants against the phone ballots and the attendance answers.
+    parts = [ngettext("{count} new session", "{count} new sessions", report.sessions_added),
+             ngettext("{count} replaced", "{count} replaced", report.sessions_replaced),
+             ngettext("{count} vote", "{count} votes", report.votes),
+             ngettext("{count} new problem", "{count} new problems", report.problems_added)]
+    counts = (report.sessions_added, report.sessions_replaced, report.votes, report.problems_added)
+    await message.answer(_("Imported: {counts}.").format(
+        counts=", ".join(part.format(count=fmt.number(n)) for part, n in zip(parts, counts, strict=True))))
+    await warn_double_counts(message, session, rnd, i18n, settings)
+
+
+async def warn_double_counts(message: Message, session: AsyncSession, rnd: VotingRound, i18n: I18n,
+                             settings: Settings) -> None:
+    """Nobody counted twice: after a session sheet is entered, the sheets' participants against the phone ballots
+    and the attendance answers, village by village."""
     results = await voting.results(session, rnd)
     names = {v.id: place_name(v, i18n.current_locale) for v in results.villages}
-    warnings = [voting_results.double_count_warning(check, names[check.village_id], gettext=_, number=fmt.number)
-                for check in await voting_results.double_count_checks(session, results) if not check.ok]
+    warnings = await voting_results.double_count_warnings(session, results, names, gettext=_, ngettext=ngettext,
+                                                          number=fmt_of(i18n, settings).number)
     if warnings:
-        await message.answer("\n".join(warnings))
+        await message.answer("⚠️ " + "\n\n⚠️ ".join(warnings))

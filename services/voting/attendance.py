@@ -74,9 +74,12 @@ async def villagers_to_message(session: AsyncSession, rnd: VotingRound, kind: st
 async def record_attendance(session: AsyncSession, rnd: VotingRound, person: Person, attended: bool,
                             now: datetime | None = None) -> bool:
     """The villager's answer to "did you take part in the meeting in your village?", asked once per round: the
-    first answer stands (a database key keeps one). Returns the answer that stands."""
+    first answer stands (a database key keeps one). Returns the answer that stands. A villager who already voted
+    is not asked (``ask_attendance``), and an answer from them is not recorded: their ballot stands."""
     await check_eligible(session, rnd, person)
     assert person.village_id is not None
+    if await session.scalar(select(Ballot.id).where(Ballot.round_id == rnd.id, Ballot.person_id == person.id)):
+        return bool(await attendance_of(session, rnd.id, person.id))
     insert = db.insert(session, Attendance).values(
         round_id=rnd.id, person_id=person.id, village_id=person.village_id, attended=attended,
         answered_at=now or utcnow()).on_conflict_do_nothing(index_elements=["round_id", "person_id"])
@@ -98,12 +101,19 @@ def needs_attendance_question(rnd: VotingRound) -> bool:
 async def ask_attendance(session: AsyncSession, rnd: VotingRound, person: Person) -> bool:
     """Whether the ballot first asks "did you take part in the meeting in your village?": in a round with both
     sources, once the village's session is on record (before that there was no meeting to have taken part in;
-    the sheets are checked against the phone ballots when they are entered)."""
+    the sheets are checked against the phone ballots when they are entered). Not of a villager who voted unasked:
+    a ballot cast before the session was on record counts, and the session sheet must leave that person out (the
+    organiser is told how many such ballots the village has: ``voting_results.double_count_checks``)."""
     if not needs_attendance_question(rnd) or person.village_id is None:
         return False
     held = await session.scalar(select(OfflineSession.id).where(
         OfflineSession.round_id == rnd.id, OfflineSession.village_id == person.village_id).limit(1))
-    return held is not None
+    if held is None:
+        return False
+    if await attendance_of(session, rnd.id, person.id) is not None:
+        return True  # answered: the answer stands
+    voted = await session.scalar(select(Ballot.id).where(Ballot.round_id == rnd.id, Ballot.person_id == person.id))
+    return voted is None
 
 
 async def check_eligible(session: AsyncSession, rnd: VotingRound, person: Person | None) -> None:
