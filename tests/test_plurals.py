@@ -79,3 +79,19 @@ async def test_the_plan_report_says_one_answer_and_one_activity(db: Database, i1
     with in_language(i18n, "ru"):
         lines = plan_report.summary_lines(report, gettext=i18n.gettext, language="ru", ngettext=plural(i18n))
     assert "В плане 1 мероприятие;" in lines[0] and "В группе мониторинга 1 член," in "\n".join(lines)
+
+
+def test_the_event_preview_counts_one_villager_and_one_day(i18n) -> None:
+    goes = ("It goes to {count} registered villager, in their own language, with a calendar file. "
+            "Documents attached: {documents}.",
+            "It goes to {count} registered villagers, each in their own language, with a calendar file. "
+            "Documents attached: {documents}.")
+    ahead = ("⚠️ That is less than {days} day ahead: the law or your charter may require a longer notice.",
+             "⚠️ That is less than {days} days ahead: the law or your charter may require a longer notice.")
+    with in_language(i18n, "en"):
+        assert i18n.gettext(*goes, 1).startswith("It goes to {count} registered villager, in their")
+        assert i18n.gettext(*ahead, 1).startswith("⚠️ That is less than {days} day ahead")
+    with in_language(i18n, "ru"):
+        assert [i18n.gettext(*goes, n).split(" жител")[0].split()[-1] for n in (1, 3, 5)] == [
+            "зарегистрированный", "зарегистрированных", "зарегистрированных"]
+        assert "жителя," in i18n.gettext(*goes, 3) and "жителей," in i18n.gettext(*goes, 5)

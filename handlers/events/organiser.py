@@ -12,7 +12,7 @@ from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -234,14 +234,19 @@ async def _preview(message: Message, state: FSMContext, session: AsyncSession, s
     fmt = Formatter(language, settings.zone)
     count = await _count_recipients(session, data, villages)
     lines = [_("<b>Preview</b> ({language}):").format(language=LANGUAGE_NAMES[shown]), "", notice, "",
-             _("It goes to {count} registered villagers, each in their own language, with a calendar file and "
-               "{documents} document(s).").format(count=fmt.number(count), documents=len(data.get("docs", []))),
+             ngettext("It goes to {count} registered villager, in their own language, with a calendar file. "
+                      "Documents attached: {documents}.",
+                      "It goes to {count} registered villagers, each in their own language, with a calendar file. "
+                      "Documents attached: {documents}.", count).format(
+                 count=fmt.number(count), documents=fmt.number(len(data.get("docs", [])))),
              _("Reminders before the start: {leads}.").format(leads=views.leads_text(data["reminders"], fmt)),
              _("Decision rule: {rule}.").format(rule=views.rule_text(data["rule"]))]
     days = (event.starts_at - datetime.now(event.starts_at.tzinfo)).days
-    if days < settings.event_notice_days:
-        lines.append(_("⚠️ That is less than {days} days ahead: the law or your charter may require a longer "
-                       "notice.").format(days=settings.event_notice_days))
+    if days < (least := settings.event_notice_days):
+        lines.append(ngettext("⚠️ That is less than {days} day ahead: the law or your charter may require a longer "
+                              "notice.",
+                              "⚠️ That is less than {days} days ahead: the law or your charter may require a longer "
+                              "notice.", least).format(days=fmt.number(least)))
     markup = views.preview_keyboard(shown)
     text = views._clip("\n".join(lines))
     if edit:
