@@ -13,13 +13,12 @@ from aiogram.types import Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 from sqlalchemy import bindparam
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import channels
 from services.people import mark_reachable, person_with_roles
 from storage import conversation
-from storage.db import Database, current_session
+from storage.db import Database, current_session, dialect_module
 from storage.fsm import DatabaseStorage
 from storage.models import ProcessedUpdate, utcnow
 
@@ -89,12 +88,15 @@ def _claim_statement(dialect: Any) -> Any:
             .on_conflict_do_nothing(index_elements=["update_id"]).returning(ProcessedUpdate.update_id))
 
 
-_CLAIM = {"postgresql": _claim_statement(postgresql), "sqlite": _claim_statement(sqlite)}
+_CLAIM: dict[str, Any] = {}  # per dialect name, built on first use (see storage.db.dialect_module)
 
 
 async def claim_update(session: AsyncSession, update_id: int) -> bool:
     """Claim an update id with one INSERT … ON CONFLICT DO NOTHING; False when it was handled already."""
-    statement = _CLAIM[session.bind.dialect.name]
+    name = session.bind.dialect.name
+    if name not in _CLAIM:
+        _CLAIM[name] = _claim_statement(dialect_module(name))
+    statement = _CLAIM[name]
     result = await session.execute(statement, {"update_id": update_id, "processed_at": utcnow()})
     return result.first() is not None
 

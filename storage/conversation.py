@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_module
 from storage.models import FsmRecord, utcnow
 
 Row = tuple[str | None, dict[str, Any]]  # state, data
@@ -84,7 +84,7 @@ def _upsert(dialect: Any) -> Any:
         for columns in (("state",), ("data",), ("state", "data"))}
 
 
-_UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+_UPSERT: dict[str, Any] = {}  # per dialect name, built on first use (see storage.db.dialect_module)
 _DELETE = delete(FsmRecord).where(FsmRecord.key == bindparam("key")).execution_options(synchronize_session=False)
 
 
@@ -99,7 +99,10 @@ async def flush(session: AsyncSession) -> None:
         if row is None:
             await session.execute(_DELETE, {"key": key})
         else:
-            statement = _UPSERT[session.bind.dialect.name][tuple(c for c in ("state", "data") if c in columns)]
+            name = session.bind.dialect.name
+            if name not in _UPSERT:
+                _UPSERT[name] = _upsert(dialect_module(name))
+            statement = _UPSERT[name][tuple(c for c in ("state", "data") if c in columns)]
             await session.execute(statement, {"key": key, "state": row[0], "data": row[1], "now": utcnow()})
         table.stored[key] = row
 

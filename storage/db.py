@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -46,9 +46,14 @@ def dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
+def dialect_module(name: str) -> Any:
+    """``sqlalchemy.dialects.<name>``, imported on first use: a bot on SQLite never loads PostgreSQL's (~2 MB)."""
+    return importlib.import_module(f"sqlalchemy.dialects.{name}")
+
+
 def insert(session: AsyncSession, table: Any) -> Any:
     """An INSERT for the session's database, so ``.on_conflict_do_nothing()`` and ``.returning()`` work on both."""
-    return (postgresql.insert if dialect(session) == "postgresql" else sqlite.insert)(table)
+    return dialect_module(dialect(session)).insert(table)
 
 
 def make_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
@@ -58,6 +63,9 @@ def make_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncE
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
+    from storage.models import use_postgresql
+
+    use_postgresql()
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["server_settings"] = {"search_path": schema}

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, UTCDateTime, utcnow
+from storage.models import Base, UTCDateTime, postgresql_index, utcnow
 
 # Outbox row states. ``sending`` is written just before the Bot API call: a row left ``sending`` after its
 # lease ran out belongs to a worker that died between the call and recording its answer (in doubt).
@@ -73,8 +73,8 @@ class OutboxMessage(Base):
         Index("ix_outbox_message_chat", "chat_id", "status"),
         Index("ix_outbox_message_broadcast", "broadcast_id", "status"),
         # Open rows in queue order: the sender's claim walks this (migration 0015); sent rows leave it.
-        Index("ix_outbox_message_open", "id", sqlite_where=text("status IN ('pending', 'sending')"),
-              postgresql_where=text("status IN ('pending', 'sending')")),
+        postgresql_index(Index("ix_outbox_message_open", "id", sqlite_where=text("status IN ('pending', 'sending')")),
+                         where=text("status IN ('pending', 'sending')")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.models import AiylAimak, Base, Person, UTCDateTime, utcnow
+from storage.models import AiylAimak, Base, Person, UTCDateTime, postgresql_index, utcnow
 
 
 class HelpdeskMember(Base):
@@ -116,8 +116,8 @@ class FaqEntry(Base):
         UniqueConstraint("question_id", "language"),
         Index("ix_faq_entry_topic_language", "topic", "language"),
         # PostgreSQL full-text index (migration 0005); SQLite uses the FTS5 table faq_fts instead.
-        Index("ix_faq_entry_search", text("to_tsvector('simple'::regconfig, search_text)"),
-              postgresql_using="gin").ddl_if(dialect="postgresql"),
+        postgresql_index(Index("ix_faq_entry_search", text("to_tsvector('simple'::regconfig, search_text)"))
+                         .ddl_if(dialect="postgresql"), using="gin"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -56,6 +56,36 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# Indexes with PostgreSQL-only options, and whether a PostgreSQL engine has been made in this process. Any
+# ``postgresql_*`` keyword makes SQLAlchemy import its PostgreSQL dialect (~2 MB), which a bot on SQLite never
+# uses; so those options are given to the index only once PostgreSQL is in use (storage.db.make_engine). The
+# migrations create the indexes either way; the options keep the models true for Alembic's comparison on
+# PostgreSQL (tests/test_storage.py).
+_POSTGRESQL_INDEXES: list[tuple[Index, dict[str, Any]]] = []
+_postgresql_in_use = False
+
+
+def postgresql_index(index: Index, **options: Any) -> Index:
+    """``index`` with PostgreSQL options (``using="gin"``, ``where=...``), attached when PostgreSQL is in use."""
+    _POSTGRESQL_INDEXES.append((index, options))
+    if _postgresql_in_use:
+        _attach(index, options)
+    return index
+
+
+def _attach(index: Index, options: dict[str, Any]) -> None:
+    index._validate_dialect_kwargs({f"postgresql_{name}": value for name, value in options.items()})
+
+
+def use_postgresql() -> None:
+    """Give every PostgreSQL-only index option to its index (now and for model modules imported later)."""
+    global _postgresql_in_use
+    if not _postgresql_in_use:
+        _postgresql_in_use = True
+        for index, options in _POSTGRESQL_INDEXES:
+            _attach(index, options)
+
+
 class Region(Base):
     """An oblast (облус), the first level of the country's administrative units."""
 
