@@ -49,7 +49,7 @@ heavy = {{"alembic", "mako", "redis", "matplotlib", "openpyxl", "docx", "jinja2"
 heavy = {{m.split(".")[0] for m in sys.modules}} & heavy
 # aiohttp's web server (the dashboard's and the webhook's), not the client aiogram uses
 heavy |= set(sys.modules) & {{"aiohttp.web", "aiogram.webhook.aiohttp_server", "bot.webhook", "bot.whatsapp.inbound"}}
-# SQLAlchemy's PostgreSQL dialect (~2 MB), on SQLite: loaded by any postgresql_* option (storage.models.postgresql_index)
+# SQLAlchemy's PostgreSQL dialect (~2 MB) on SQLite: any postgresql_* option loads it (see models.postgresql_index)
 heavy |= set(sys.modules) & {{"sqlalchemy.dialects.postgresql"}}
 print(",".join(sorted(heavy)))
 """
