@@ -13,7 +13,6 @@ from bot.i18n import Formatter, in_language
 from handlers.helpdesk import views
 from jobs.tasks import task_handler
 from services import helpdesk as desk
-from services import helpdesk_stats as stats_service
 from services import outbox, tasks
 from services.helpdesk import HelpdeskConfig, HelpdeskError
 from services.people import person_by_telegram_id
@@ -149,6 +148,8 @@ async def plan_monthly_report(app: App, now: datetime | None = None) -> None:
 @task_handler(MONTHLY_TASK)
 async def monthly_report(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
     """Last month's figures to every admin, as text and a chart; then the next month is scheduled."""
+    from services import helpdesk_stats as stats_service  # loaded on first use, not at start-up
+
     month = str(payload["month"])
     start, end, label = stats_service.month_bounds(month, app.settings.zone)
     config = HelpdeskConfig.from_settings(app.settings)

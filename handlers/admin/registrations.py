@@ -13,7 +13,6 @@ from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasRole
-from bot.posters import poster_for
 from bot.routes import Routes
 from bot.settings import Settings
 from handlers.admin import views
@@ -21,7 +20,6 @@ from handlers.admin.buttons import LinksCB
 from handlers.admin.views import share
 from services.people import registrations_by_village
 from services.places import ensure_link_code, list_villages, place_name, village_links
-from services.posters import poster_places, render
 from services.roles import Role, Roles
 from storage.models import AiylAimak, Village
 
@@ -85,6 +83,9 @@ async def on_posters(query: CallbackQuery, message: Message, callback_data: Link
     if not roles.may_organise(callback_data.aimak):
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
+    from bot.posters import poster_for  # loaded on first use, not at start-up
+    from services.posters import poster_places, render
+
     await query.answer(_("Drawing the posters…"))
     username = await bot_username(bot, settings)
     for place in await poster_places(session, bot_username=username, aiyl_aimak_id=callback_data.aimak):

@@ -18,7 +18,6 @@ from handlers.events.views import refusal
 from services import events
 from services.events import EventError
 from services.places import place_name
-from services.protocol import protocol_csv, protocol_docx
 from services.roles import Roles
 from storage.events import Event
 from storage.models import AiylAimak, Village
@@ -44,6 +43,8 @@ async def event_villages(session: AsyncSession, event: Event) -> list[Village]:
 
 def event_protocol_docx(event: Event, villages: list[Village], aimak: AiylAimak | None, language: str,
                    settings: Settings, i18n: I18n) -> bytes:
+    from services.protocol import protocol_docx  # loaded on first use, not at start-up
+
     with in_language(i18n, language):
         return protocol_docx(event, villages=villages, aimak_name=place_name(aimak, language) if aimak else "",
                              kind_label=views.kind_label(event.kind), rule_label=views.rule_text(event.decision_rule),
@@ -55,6 +56,8 @@ async def send_protocol(message: Message, session: AsyncSession, event: Event, s
     villages = await event_villages(session, event)
     aimak = await session.get(AiylAimak, event.aiyl_aimak_id)
     docx = event_protocol_docx(event, villages, aimak, language, settings, i18n)
+    from services.protocol import protocol_csv  # loaded on first use, not at start-up
+
     table = protocol_csv(event, kind_label=views.kind_label(event.kind), rule_label=views.rule_text(
         event.decision_rule), language=language, zone=settings.zone, _=_)
     await message.answer_document(BufferedInputFile(docx, f"protocol-{event.id}.docx"),

@@ -20,7 +20,6 @@ from handlers.helpdesk.buttons import StatsCB
 from handlers.helpdesk.common import refuse
 from handlers.helpdesk.views import config_of, stats_text, topic_labels
 from services import helpdesk as desk
-from services import helpdesk_stats as stats_service
 from services.places import find_aiyl_aimak, place_name
 from services.roles import Role, Roles
 
@@ -30,6 +29,8 @@ router = Routes("helpdesk_stats")
 @router.message(Command("stats"), HasRole(Role.ADMIN))
 async def on_stats(message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
                    i18n: I18n) -> None:
+    from services import helpdesk_stats as stats_service  # loaded on first use, not at start-up
+
     try:
         start, end, label = stats_service.month_bounds((command.args or "").strip() or None, settings.zone)
     except ValueError:
@@ -50,6 +51,8 @@ async def on_stats_file(query: CallbackQuery, message: Message, callback_data: S
     if roles is None or not roles.admin or callback_data.fmt not in ("csv", "xlsx"):
         await refuse(query, "stats file for a non-admin")
         return
+    from services import helpdesk_stats as stats_service  # loaded on first use, not at start-up
+
     try:
         start, end, label = stats_service.month_bounds(callback_data.month, settings.zone)
     except ValueError:

@@ -4,6 +4,7 @@ status names, the question cards, the queue, the statistics."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -17,11 +18,13 @@ from bot.settings import Settings
 from bot.text import escape
 from handlers.helpdesk.buttons import AskCB, LawCB, StatsCB
 from services import helpdesk as desk
-from services import helpdesk_stats as stats_service
 from services.helpdesk import HelpdeskConfig
 from services.people import person_by_telegram_id
 from services.places import place_name
 from storage.helpdesk import Question
+
+if TYPE_CHECKING:
+    from services.helpdesk_stats import HelpdeskStats
 
 TOPIC_LABELS = {
     "emergencies": __("Emergencies: prevention and response by LSG bodies"),
@@ -266,7 +269,7 @@ def keep_keyboard(question_id: int) -> InlineKeyboardMarkup:
 
 
 
-def stats_text(stats: stats_service.HelpdeskStats, language: str, settings: Settings, label: str) -> str:
+def stats_text(stats: HelpdeskStats, language: str, settings: Settings, label: str) -> str:
     fmt = Formatter(language, settings.zone)
 
     def hours(value: float | None) -> str:

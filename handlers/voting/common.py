@@ -21,7 +21,6 @@ from handlers.voting.views import organiser_refusal, results_text, round_card
 from services import voting
 from services.roles import Roles
 from services.voting import VotingError
-from services.voting_report import chart_by_age_png, chart_png
 from storage.models import utcnow
 from storage.voting import VotingRound
 
@@ -77,6 +76,8 @@ async def send_results(message: Message, session: AsyncSession, rnd: VotingRound
     for start in range(0, len(text), 4000):
         await message.answer(text[start:start + 4000])
     if merged:
+        from services.voting_report import chart_by_age_png, chart_png  # loaded on first use, not at start-up
+
         image = chart_png(results, gettext=_, language=language)
         await message.answer_photo(BufferedInputFile(image, filename="results.png"))
         by_age = chart_by_age_png(results, gettext=_, language=language)

@@ -28,7 +28,6 @@ from services import voting
 from services.places import list_villages
 from services.roles import Role, Roles
 from services.voting import VotingError
-from services.voting_report import tables, to_csv, to_xlsx
 from storage.models import AiylAimak
 
 router = Routes("voting_organiser")
@@ -252,6 +251,8 @@ async def on_round_action(query: CallbackQuery, message: Message, callback_data:
                                           count).format(count=fmt.number(count)))
         elif action in ("csv", "xlsx"):
             await query.answer()
+            from services.voting_report import tables, to_csv, to_xlsx  # loaded on first use, not at start-up
+
             results = await voting.results(session, rnd)
             parts = tables(results, gettext=_, language=language, zone=settings.zone, age_bands=settings.age_bands,
                            ngettext=ngettext)
