@@ -27,6 +27,7 @@ from aiohttp import web
 from bot.app import Jamaat
 from bot.dashboard import mount
 from bot.emulator import Emulator
+from jobs.tasks import run_due_tasks
 from services import dashboard as dash
 from storage.db import Database
 from storage.models import utcnow
@@ -84,6 +85,7 @@ class Page:
     db: Database
     sample: Sample
     backend: str
+    app: Any = None
 
     async def run(self, function: Any, *args: Any) -> Any:
         return await asyncio.to_thread(function, *args)
@@ -186,7 +188,7 @@ async def page(driver: Any, db: Database, backend: str) -> AsyncIterator[Page]:
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         port = runner.addresses[0][1]
         try:
-            yield Page(driver, f"http://127.0.0.1:{port}", db, sample, backend)
+            yield Page(driver, f"http://127.0.0.1:{port}", db, sample, backend, app)
         finally:
             await runner.cleanup()
             await app.bot.session.close()
@@ -352,7 +354,13 @@ async def test_an_organiser_prepares_a_hearing(page: Page) -> None:
     await page.follow("#send")
     assert await page.script("return !!document.querySelector('#done')")
     assert "Суу түтүгү" in await page.text("h1")
+    # The fan-out is background work: until it has run, the page says how many it is being queued for
+    # (not "Invited: 0"); once it has run, the invited count.
+    assert "9" in await page.text("#queuing")
+    assert await run_due_tasks(page.app) >= 1
+    await page.run(page.driver.refresh)
     assert await page.text("#invited") == "9"
+    assert not await page.script("return !!document.querySelector('#queuing')")
 
 
 async def test_a_lawyer_reads_the_helpdesk_statistics(page: Page) -> None:

@@ -52,12 +52,17 @@ async def event_card(request: web.Request) -> web.StreamResponse:
     lang = language(request)
     villages = await _villages(request, event)
     aimak = await session.get(AiylAimak, event.aiyl_aimak_id)
+    answers = await event_service.answers(session, event)
+    # The announcement is background work (jobs.events.announce): until it has invited anybody, say how many it
+    # is being queued for rather than "Invited: 0".
+    queuing = (await event_service.count_recipients(session, event)
+               if event.status == "announced" and not answers.invited else 0)
     return render(request, "event.html", {
         "event": event, "kind": kind_label(event.kind), "status": event_status_label(event.status),
         "aimak": place_name(aimak, lang),
         "places": _("the whole aiyl aimak") if event.whole_aimak else ", ".join(place_name(v, lang)
                                                                               for v in villages),
-        "answers": await event_service.answers(session, event), "rsvp": await dash.rsvp_women(session, event.id),
+        "answers": answers, "queuing": queuing, "rsvp": await dash.rsvp_women(session, event.id),
         "questions": await event_service.questions(session, event), "rule": rule_text(event.decision_rule),
         "sent": request.query.get("sent") == "1",
     })
