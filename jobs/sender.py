@@ -248,20 +248,31 @@ class _Run:
             raise
         finally:
             # Not ``self.stop`` on a normal end: the other channel (Telegram beside WhatsApp) goes on sending.
+            # Shielded like a window's transaction: a stop arriving while the last answers are written down lets
+            # the write finish, so a message the person already has is not left ``sending`` to go out again.
+            settle = asyncio.ensure_future(self._settle(answered, queue))
             try:
-                if answered:
-                    async with self.app.db.session() as session:
-                        await self._record(session, answered)
-            except Exception as exc:  # noqa: BLE001 - rows stay in doubt until the lease ends, and are sent again
-                if is_transient(exc):
-                    log.warning("outbox: %s messages sent, but could not record it: %s", len(answered), exc)
-                else:
-                    log.exception("outbox: %s messages sent, but could not record it", len(answered))
-            if queue:
-                self.report.released += len(queue)
-                with contextlib.suppress(Exception):
-                    async with self.app.db.session() as session:
-                        await outbox.release(session, [m.id for m in queue], worker=self.worker)
+                await asyncio.shield(settle)
+            except asyncio.CancelledError:
+                await settle
+                raise
+
+    async def _settle(self, answered: list[Answer], queue: deque[outbox.Claimed]) -> None:
+        """The end of a run: the last answers on record, the untried claims given back."""
+        try:
+            if answered:
+                async with self.app.db.session() as session:
+                    await self._record(session, answered)
+        except Exception as exc:  # noqa: BLE001 - rows stay in doubt until the lease ends, and are sent again
+            if is_transient(exc):
+                log.warning("outbox: %s messages sent, but could not record it: %s", len(answered), exc)
+            else:
+                log.exception("outbox: %s messages sent, but could not record it", len(answered))
+        if queue:
+            self.report.released += len(queue)
+            with contextlib.suppress(Exception):
+                async with self.app.db.session() as session:
+                    await outbox.release(session, [m.id for m in queue], worker=self.worker)
 
     async def _advance(self, answered: list[Answer], window: list[outbox.Claimed]) -> set[int]:
         """One transaction: the last window's answers on record, the next window marked ``sending``."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.app import Jamaat
 from bot.emulator import Emulator, Limits
@@ -216,6 +216,34 @@ async def test_a_stopped_sender_resumes_and_delivers_exactly_once(db: Database) 
         assert sent == before  # every answer that came back was recorded, even while being cancelled
         await drain(app, start)  # the same moment: the claims were given back, no lease to wait for
         assert delivered(emu, chats) == Counter({c: 1 for c in chats})
+
+
+async def test_a_stop_during_the_last_record_still_records_it(backend: str, tmp_path: Path) -> None:
+    """A stop (the bot shutting down) that falls while the sender writes its last answers down lets that write
+    finish: a message the person already has is not left "sending", to go out again after the restart. Here
+    another process holds the first message's row, so the last write waits exactly when the stop comes."""
+    async with two_databases(backend, tmp_path) as (db, other), \
+            senders(db, outbox_per_second=1.0, outbox_concurrency=2) as (emu, [app]):
+        recipients = await people(db, emu, 2)
+        (first_id, first_chat), (_, second_chat) = recipients
+        await queue(db, recipients, broadcast=False)
+        task = asyncio.create_task(send_pending(app, now=utcnow(), limit=2))
+        await emu.wait_for(lambda: delivered(emu, [first_chat])[first_chat] == 1)  # the second waits ~1 s for a token
+        async with other.session() as holder:
+            await holder.execute(update(OutboxMessage).where(OutboxMessage.person_id == first_id)
+                                 .values(attempts=OutboxMessage.attempts))  # the row is held until rollback
+            await emu.wait_for(lambda: delivered(emu, [second_chat])[second_chat] == 1)
+            await asyncio.sleep(0.3)  # the sender is now writing both answers down, waiting for the row
+            task.cancel()
+            await asyncio.sleep(0.2)
+            await holder.rollback()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with db.session() as session:
+            statuses = (await session.scalars(select(OutboxMessage.status))).all()
+        assert sorted(statuses) == ["sent", "sent"]
+        await drain(app)  # nothing is sent again
+        assert delivered(emu, [first_chat, second_chat]) == Counter({first_chat: 1, second_chat: 1})
 
 
 async def test_a_killed_workers_claims_wait_for_their_lease(db: Database) -> None:
