@@ -22,7 +22,7 @@ from storage.db import Database
 from storage.delivery import OutboxFile, OutboxMessage
 from storage.models import Person, utcnow
 from tests.backends import POSTGRES_URL, postgres_schema
-from tests.harness import harness_settings
+from tests.harness import PATIENCE, harness_settings
 
 FAST = {"outbox_per_second": 2000.0, "outbox_chat_interval": 0.0, "outbox_progress_seconds": 0.0,
         "outbox_concurrency": 8}
@@ -223,17 +223,19 @@ async def test_a_stop_during_the_last_record_still_records_it(backend: str, tmp_
     finish: a message the person already has is not left "sending", to go out again after the restart. Here
     another process holds the first message's row, so the last write waits exactly when the stop comes."""
     async with two_databases(backend, tmp_path) as (db, other), \
-            senders(db, outbox_per_second=1.0, outbox_concurrency=2) as (emu, [app]):
+            senders(db, outbox_per_second=0.25, outbox_concurrency=2) as (emu, [app]):
         recipients = await people(db, emu, 2)
         (first_id, first_chat), (_, second_chat) = recipients
         await queue(db, recipients, broadcast=False)
         task = asyncio.create_task(send_pending(app, now=utcnow(), limit=2))
-        await emu.wait_for(lambda: delivered(emu, [first_chat])[first_chat] == 1)  # the second waits ~1 s for a token
+        # The second message waits ~4 s for its token (one message every 4 s): time to take the first one's row.
+        await emu.wait_for(lambda: delivered(emu, [first_chat])[first_chat] == 1, PATIENCE)
         async with other.session() as holder:
             await holder.execute(update(OutboxMessage).where(OutboxMessage.person_id == first_id)
                                  .values(attempts=OutboxMessage.attempts))  # the row is held until rollback
-            await emu.wait_for(lambda: delivered(emu, [second_chat])[second_chat] == 1)
+            await emu.wait_for(lambda: delivered(emu, [second_chat])[second_chat] == 1, PATIENCE)
             await asyncio.sleep(0.3)  # the sender is now writing both answers down, waiting for the row
+            assert not task.done()
             task.cancel()
             await asyncio.sleep(0.2)
             await holder.rollback()
