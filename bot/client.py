@@ -81,7 +81,9 @@ class FloodBucket:
             await asyncio.sleep(wait)
 
 
-_BUCKETS: weakref.WeakKeyDictionary[Bot, FloodBucket] = weakref.WeakKeyDictionary()
+# Per bot object (one per process), not per token: aiogram's ``Bot`` compares equal by token, so a dictionary
+# keyed by the bot would hand a second bot object of the same token the first one's bucket and rate.
+_BUCKETS: dict[int, FloodBucket] = {}
 
 
 class _SpendTokens(BaseRequestMiddleware):
@@ -98,9 +100,10 @@ class _SpendTokens(BaseRequestMiddleware):
 
 def flood_bucket(bot: Bot, rate: float, burst: float | None = None) -> FloodBucket:
     """The bot's bucket, made (and hooked into its session) on first use."""
-    bucket = _BUCKETS.get(bot)
+    bucket = _BUCKETS.get(id(bot))
     if bucket is None:
-        bucket = _BUCKETS[bot] = FloodBucket(rate, burst)
+        bucket = _BUCKETS[id(bot)] = FloodBucket(rate, burst)
+        weakref.finalize(bot, _BUCKETS.pop, id(bot), None)
         bot.session.middleware(_SpendTokens(bucket))
     return bucket
 

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiogram import Bot
 from sqlalchemy import func, select, update
 
 from bot.app import Jamaat
+from bot.client import flood_bucket
 from bot.emulator import Emulator, Limits
 from jobs.sender import SendReport, send_pending
 from services import outbox
@@ -358,3 +360,17 @@ def _png() -> bytes:
     from bot.emulator.driver import tiny_png
 
     return tiny_png()
+
+
+async def test_each_bot_process_paces_with_its_own_bucket() -> None:
+    """Two bot objects with one token (the tests' emulator token; two processes of one bot) each pace by their own
+    settings: a bucket found by the token would hand the second one the first one's rate (aiogram's ``Bot``
+    compares by token), which made a slow-paced test send at 2,000/s after a fast one in the same process."""
+    fast, slow = Bot("123456:TEST-TOKEN"), Bot("123456:TEST-TOKEN")
+    try:
+        assert flood_bucket(fast, 2000.0).rate == 2000.0
+        assert flood_bucket(slow, 0.25).rate == 0.25
+        assert flood_bucket(fast, 1.0) is flood_bucket(fast, 1.0)  # one bucket a bot, made on first use
+    finally:
+        await fast.session.close()
+        await slow.session.close()
