@@ -22,14 +22,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
+from benchmarks.population import register
 from benchmarks.result import result
 from bot.emulator import Emulator
 from services import outbox
 from services.places import SAMPLE_PLACES, import_places
 from storage.db import Database
-from storage.models import Person, Village, utcnow
+from storage.models import Person, Village
 from tests.harness import PHONE_HASH_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,13 +96,7 @@ async def people(db: Database, count: int) -> None:
     async with db.session() as session:
         await import_places(session, SAMPLE_PLACES)
         villages = list((await session.scalars(select(Village.id))).all())
-    now = utcnow()
-    for start in range(0, count, 10_000):
-        async with db.session() as session:
-            await session.execute(insert(Person), [
-                {"telegram_id": 10_000_000 + i, "first_name": f"P{i}", "language": ("ky", "ru", "uz", "en")[i % 4],
-                 "village_id": villages[i % len(villages)], "phone_hash": f"h{i}", "registered_at": now,
-                 "created_at": now} for i in range(start, min(count, start + 10_000))])
+    await register(db, villages, count, first=10_000_000, hash_prefix="h")
 
 
 async def run(count: int, drain_seconds: float) -> None:

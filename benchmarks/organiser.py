@@ -17,15 +17,16 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
+from benchmarks.population import register
 from bot.emulator import Emulator
 from services import voting
 from services.places import SAMPLE_PLACES, find_aiyl_aimak, import_places
 from services.roles import Role, grant
 from storage.db import Database
 from storage.delivery import OutboxMessage
-from storage.models import Person, Village, utcnow
+from storage.models import Village, utcnow
 from tests.backends import database
 from tests.harness import Harness, harness_settings
 
@@ -45,15 +46,7 @@ async def setup(db: Database, emu: Emulator, count: int) -> None:
                                         vote_ends_at=utcnow() + timedelta(days=7), reminder_hours=())
         for n in range(5):
             await voting.add_problem(session, rnd, title_ky=f"Маселе {n}", title_ru=f"Проблема {n}", by=ORGANISER)
-    now = utcnow()
-    for start in range(0, count, 10_000):
-        async with db.session() as session:
-            await session.execute(insert(Person), [
-                {"telegram_id": 30_000_000 + i, "first_name": f"P{i}", "language": ("ky", "ru", "uz", "en")[i % 4],
-                 "village_id": villages[i % len(villages)], "aiyl_aimak_id": aimak.id, "phone_hash": f"o{i}",
-                 "registered_at": now, "created_at": now} for i in range(start, min(count, start + 10_000))])
-    for i in range(count):
-        emu.ensure_user(30_000_000 + i, f"P{i}")
+    await register(db, villages, count, first=30_000_000, hash_prefix="o", aiyl_aimak_id=aimak.id, emu=emu)
 
 
 async def timed(coroutine) -> float:  # noqa: ANN001

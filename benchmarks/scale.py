@@ -16,8 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
+from benchmarks.population import register
 from benchmarks.result import result
 from bot.app import Jamaat
 from bot.emulator import Emulator
@@ -26,7 +27,7 @@ from services import outbox
 from services.places import SAMPLE_PLACES, import_places
 from storage.db import Database
 from storage.delivery import OutboxMessage
-from storage.models import Person, Village, utcnow
+from storage.models import Person, Village
 from tests.harness import harness_settings
 
 ENQUEUE_TARGET = 10.0
@@ -38,15 +39,7 @@ async def people(db: Database, emu: Emulator, count: int, first: int = 20_000_00
     async with db.session() as session:
         await import_places(session, SAMPLE_PLACES)
         villages = list((await session.scalars(select(Village.id))).all())
-    now = utcnow()
-    for start in range(0, count, 10_000):
-        async with db.session() as session:
-            await session.execute(insert(Person), [
-                {"telegram_id": first + i, "first_name": f"P{i}", "language": ("ky", "ru", "uz", "en")[i % 4],
-                 "village_id": villages[i % len(villages)], "phone_hash": f"s{i}", "registered_at": now,
-                 "created_at": now} for i in range(start, min(count, start + 10_000))])
-    for i in range(count):
-        emu.ensure_user(first + i, f"P{i}")
+    await register(db, villages, count, first=first, hash_prefix="s", emu=emu)
 
 
 def duration(seconds: float) -> str:
