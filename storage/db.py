@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 if TYPE_CHECKING:
@@ -59,7 +59,11 @@ def insert(session: AsyncSession, table: Any) -> Any:
 def make_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
     """An async engine; ``schema`` puts a PostgreSQL connection's search_path there."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        from storage.sqlite_driver import async_creator
+
+        path = make_url(url).database or ":memory:"
+        engine = create_async_engine(url, async_creator=async_creator(path, timeout=30, check_same_thread=False),
+                                     **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine

@@ -1,0 +1,128 @@
+"""aiosqlite with one thread hand-off per statement instead of four.
+
+aiosqlite runs every sqlite3 call on the connection's own thread, and SQLAlchemy's adapter makes four such calls
+for each statement: make a cursor, execute, fetch all rows, close the cursor. Each is a round trip between the
+event loop and that thread (a queue put, a thread wake-up, a wake-up of the loop through its self-pipe, a future
+and a task switch), and together they cost about as much CPU as SQLite's own work on a small statement.
+
+``OneHopConnection.cursor()`` gives a cursor at once (no hand-off); its ``execute`` makes the sqlite3 cursor,
+executes and, when the statement returns rows, fetches them all in one hand-off — which is what SQLAlchemy does
+next anyway (its asyncio adapter buffers every result). ``fetchall``/``fetchone``/``fetchmany`` then read the
+buffered rows and ``close`` has nothing left to release: a sqlite3 statement is reset once its rows are read.
+Everything sqlite3 does still happens on the connection's thread, in the same order; only the waiting is shorter.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+import aiosqlite
+
+
+class OneHopCursor(aiosqlite.Cursor):
+    def __init__(self, conn: OneHopConnection) -> None:
+        super().__init__(conn, None)  # type: ignore[arg-type]  # the sqlite3 cursor is made by the first execute
+        self._rows: list[Any] | None = None
+
+    def _run(self, sql: str, parameters: Iterable[Any]) -> tuple[sqlite3.Cursor, list[Any] | None]:
+        cursor = self._cursor if self._cursor is not None else self._conn._conn.cursor()
+        cursor.execute(sql, parameters)
+        return cursor, (cursor.fetchall() if cursor.description is not None else None)
+
+    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> OneHopCursor:
+        self._cursor, self._rows = await self._execute(self._run, sql, [] if parameters is None else parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> OneHopCursor:
+        if self._cursor is None:
+            self._cursor = await self._execute(self._conn._conn.cursor)
+        self._rows = None
+        return await super().executemany(sql, parameters)
+
+    async def executescript(self, sql_script: str) -> OneHopCursor:
+        if self._cursor is None:
+            self._cursor = await self._execute(self._conn._conn.cursor)
+        self._rows = None
+        return await super().executescript(sql_script)
+
+    def _take(self, size: int | None) -> list[Any]:
+        assert self._rows is not None
+        size = len(self._rows) if size is None else size
+        taken, self._rows = self._rows[:size], self._rows[size:]
+        return taken
+
+    async def fetchone(self) -> Any:
+        if self._rows is None:
+            return await super().fetchone()
+        taken = self._take(1)
+        return taken[0] if taken else None
+
+    async def fetchmany(self, size: int | None = None) -> Iterable[Any]:
+        if self._rows is None:
+            return await super().fetchmany(size)
+        return self._take(size if size is not None else (self._cursor.arraysize if self._cursor else 1))
+
+    async def fetchall(self) -> Iterable[Any]:
+        if self._rows is None:
+            return await super().fetchall() if self._cursor is not None else []
+        return self._take(None)
+
+    async def close(self) -> None:
+        """Nothing to release when the rows were read in ``execute`` (or nothing ran); else close on the thread."""
+        if self._cursor is not None and self._rows is None:
+            await super().close()
+        self._rows = []
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount if self._cursor is not None else -1
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid if self._cursor is not None else None
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description if self._cursor is not None else None
+
+
+class _Ready:
+    """What ``cursor()`` returns: awaitable and an async context manager, like aiosqlite's, with no hand-off."""
+
+    __slots__ = ("cursor",)
+
+    def __init__(self, cursor: OneHopCursor) -> None:
+        self.cursor = cursor
+
+    def __await__(self) -> Any:
+        return self._value().__await__()
+
+    async def _value(self) -> OneHopCursor:
+        return self.cursor
+
+    async def __aenter__(self) -> OneHopCursor:
+        return self.cursor
+
+    async def __aexit__(self, *_: Any) -> None:
+        await self.cursor.close()
+
+
+class OneHopConnection(aiosqlite.Connection):
+    def cursor(self) -> _Ready:  # type: ignore[override]
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        return _Ready(OneHopCursor(self))
+
+
+def async_creator(path: str, **options: Any) -> Callable[[], Any]:
+    """For ``create_async_engine(async_creator=...)``: a OneHopConnection to ``path`` with sqlite3 ``options``."""
+
+    async def connect() -> OneHopConnection:
+        connection = OneHopConnection(partial(sqlite3.connect, path, **options), iter_chunk_size=64)
+        connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections
+        return await connection
+
+    return connect

@@ -1,0 +1,78 @@
+"""storage/sqlite_driver.py: aiosqlite with one thread hand-off per statement, same results as aiosqlite's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from storage.db import Database
+from storage.sqlite_driver import OneHopConnection
+
+
+async def _hand_offs(db: Database, statement: str, params: dict | None = None) -> tuple[int, list]:
+    """The statement's rows and how many calls went to the connection's thread to run it."""
+    async with db.engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(raw, OneHopConnection)
+        await connection.execute(text("SELECT 1"))  # the transaction is open: BEGIN is not counted below
+        calls = 0
+        real = raw._execute
+
+        async def counted(fn, *args, **kwargs):  # noqa: ANN001, ANN202
+            nonlocal calls
+            calls += 1
+            return await real(fn, *args, **kwargs)
+
+        raw._execute = counted
+        try:
+            rows = (await connection.execute(text(statement), params or {})).all()
+        finally:
+            del raw._execute
+        await connection.commit()
+    return calls, rows
+
+
+async def test_a_statement_is_one_hand_off_and_reads_the_same(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
+    try:
+        async with db.engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))
+            result = await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))
+            assert result.lastrowid == 1 and result.rowcount == 1
+            await connection.execute(text("INSERT INTO t (name) VALUES (:n)"), [{"n": "b"}, {"n": "c"}])
+            result = await connection.execute(text("UPDATE t SET name = name || '!' WHERE id > 1"))
+            assert result.rowcount == 2
+        calls, rows = await _hand_offs(db, "SELECT id, name FROM t ORDER BY id")
+        assert rows == [(1, "a"), (2, "b!"), (3, "c!")]
+        assert calls == 1  # aiosqlite's own cursor made 4: cursor, execute, fetchall, close
+        calls, rows = await _hand_offs(db, "INSERT INTO t (name) VALUES ('d') RETURNING id")
+        assert rows == [(4,)] and calls == 1
+        async with db.engine.connect() as connection:
+            result = await connection.execute(text("SELECT name FROM t WHERE id > :id ORDER BY id"), {"id": 1})
+            assert result.fetchone() == ("b!",)
+            assert result.fetchall() == [("c!",), ("d",)]
+            assert (await connection.execute(text("SELECT name FROM t WHERE id = 99"))).first() is None
+    finally:
+        await db.dispose()
+
+
+async def test_errors_are_sqlalchemys_as_before(tmp_path: Path) -> None:
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'errors.db'}")
+    try:
+        async with db.engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+            await connection.execute(text("INSERT INTO t VALUES (1)"))
+        with pytest.raises(IntegrityError):
+            async with db.engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t VALUES (1)"))
+        with pytest.raises(OperationalError):
+            async with db.engine.begin() as connection:
+                await connection.execute(text("SELECT nothing FROM nowhere"))
+        async with db.engine.connect() as connection:  # the connection still works after both
+            assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+    finally:
+        await db.dispose()
