@@ -25,7 +25,7 @@ from bot.input_guard import CallbackGuard, MessageGuard
 from bot.menu import MenuMiddleware
 from bot.middlewares import SessionMiddleware, TextLengthMiddleware, fsm_key_reader
 from bot.resilience import BotApiPolicy, ResilientDispatcher, RetryPolicy
-from bot.routes import inline_sync_filters
+from bot.routes import index_callbacks, inline_sync_filters
 from bot.settings import Settings
 from bot.whatsapp import attach as attach_whatsapp
 from handlers import all_routers
@@ -84,6 +84,7 @@ def create_dispatcher(settings: Settings, db: Database, i18n: I18n, storage: Bas
     dispatcher.message.outer_middleware(MenuMiddleware(i18n))
     dispatcher.include_routers(groups.router.build(), *all_routers())
     inline_sync_filters(dispatcher)
+    index_callbacks(dispatcher)
     return dispatcher
 
 

@@ -19,6 +19,10 @@ from collections.abc import Callable
 from typing import Any
 
 from aiogram import Router
+from aiogram.dispatcher.event.handler import FilterObject
+from aiogram.filters import Filter
+from aiogram.filters.callback_data import CallbackQueryFilter
+from aiogram.types import CallbackQuery
 
 from bot.filters import ButtonMessage
 
@@ -75,6 +79,39 @@ def inline_sync_filters(dispatcher: Router) -> None:
                     if not item.awaitable:
                         item.callback = _awaitable(item.callback)
                         item.awaitable = True
+
+
+def index_callbacks(dispatcher: Router) -> None:
+    """Let a button reach only the routers that have a handler for its kind. A callback query otherwise passes
+    through every router in turn, and each one checks its own filters and then each handler's (``unpack`` of every
+    ``CallbackData`` class, a pydantic model built per try) until one matches: about a twentieth of an update's
+    CPU. A router whose callback handlers all filter on ``CallbackData`` classes gets a first root filter that
+    compares the button's prefix with those classes' prefixes; a router with any other callback handler (the
+    fallback's catch-all) gets none and sees every button as before. What matches is unchanged: a handler's own
+    filter still unpacks and checks the data."""
+    for router in dispatcher.chain_tail:
+        observer = router.observers["callback_query"]
+        if not observer.handlers:
+            continue
+        kinds: set[tuple[str, str]] = set()
+        for handler in observer.handlers:
+            found = [item.callback.callback_data for item in handler.filters or ()
+                     if isinstance(item.callback, CallbackQueryFilter)]
+            if not found:
+                break
+            kinds.update((kind.__prefix__, kind.__separator__) for kind in found)
+        else:
+            observer._handler.filters = [FilterObject(_ButtonKinds(frozenset(kinds))),
+                                         *(observer._handler.filters or ())]
+
+
+class _ButtonKinds(Filter):
+    def __init__(self, kinds: frozenset[tuple[str, str]]) -> None:
+        self.kinds = kinds
+
+    async def __call__(self, query: CallbackQuery) -> bool:
+        data = query.data or ""
+        return any(data.split(separator, 1)[0] == prefix for prefix, separator in self.kinds)
 
 
 def _awaitable(function: Callable[..., Any]) -> Callable[..., Any]:
