@@ -9,6 +9,7 @@ and a task switch), and together they cost about as much CPU as SQLite's own wor
 executes and, when the statement returns rows, fetches them all in one hand-off — which is what SQLAlchemy does
 next anyway (its asyncio adapter buffers every result). ``fetchall``/``fetchone``/``fetchmany`` then read the
 buffered rows and ``close`` has nothing left to release: a sqlite3 statement is reset once its rows are read.
+A rollback when no transaction is open (the pool's reset after a commit) is not handed off at all.
 Everything sqlite3 does still happens on the connection's thread, in the same order; only the waiting is shorter.
 """
 
@@ -30,7 +31,7 @@ class OneHopCursor(aiosqlite.Cursor):
     def _run(self, sql: str, parameters: Iterable[Any]) -> tuple[sqlite3.Cursor, list[Any] | None]:
         cursor = self._cursor if self._cursor is not None else self._conn._conn.cursor()
         cursor.execute(sql, parameters)
-        return cursor, (cursor.fetchall() if cursor.description is not None else None)
+        return cursor, (cursor.fetchall() if cursor.description is not None else [])
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> OneHopCursor:
         self._cursor, self._rows = await self._execute(self._run, sql, [] if parameters is None else parameters)
@@ -115,6 +116,14 @@ class OneHopConnection(aiosqlite.Connection):
         if not self._running or self._connection is None:
             raise ValueError("Connection closed")
         return _Ready(OneHopCursor(self))
+
+    async def rollback(self) -> None:
+        """No hand-off when no transaction is open: SQLAlchemy's pool rolls back every connection it takes back,
+        also right after a commit, and sqlite3 would do nothing then. Whether one is open is SQLite's own flag,
+        read once every earlier call on the thread has finished (each was awaited)."""
+        if self._connection is not None and not self._connection.in_transaction:
+            return
+        await super().rollback()
 
 
 def async_creator(path: str, **options: Any) -> Callable[[], Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -74,5 +75,36 @@ async def test_errors_are_sqlalchemys_as_before(tmp_path: Path) -> None:
                 await connection.execute(text("SELECT nothing FROM nowhere"))
         async with db.engine.connect() as connection:  # the connection still works after both
             assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+    finally:
+        await db.dispose()
+
+
+async def test_a_transaction_is_begin_statement_commit_and_a_rollback_still_undoes(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'txn.db'}")
+    try:
+        async with db.engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        async with db.session() as session:  # warm: the pool holds the connection
+            await session.execute(text("SELECT 1"))
+        calls: list[str] = []
+        real = OneHopConnection._execute
+
+        async def counted(self: OneHopConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            calls.append(getattr(fn, "__name__", "?"))
+            return await real(self, fn, *args, **kwargs)
+
+        OneHopConnection._execute = counted  # type: ignore[method-assign]
+        try:
+            async with db.session() as session:
+                await session.execute(text("INSERT INTO t VALUES (1)"))
+        finally:
+            OneHopConnection._execute = real  # type: ignore[method-assign]
+        assert calls == ["_run", "_run", "commit"], calls  # BEGIN IMMEDIATE, the INSERT, COMMIT: no reset after it
+        with pytest.raises(RuntimeError):
+            async with db.session() as session:
+                await session.execute(text("INSERT INTO t VALUES (2)"))
+                raise RuntimeError("the handler failed")
+        async with db.session() as session:
+            assert (await session.execute(text("SELECT id FROM t"))).scalars().all() == [1]
     finally:
         await db.dispose()
