@@ -74,8 +74,13 @@ async def write(session: AsyncSession, key: str, **values: Any) -> None:
         await flush(session)
 
 
+# Statements on the table, not the mapped class: the ORM's DML path (bulk-insert machinery, cache keys of the
+# values, session synchronisation) cost more than the statement itself, for a row no object maps in a session.
+_TABLE = FsmRecord.__table__
+
+
 def _upsert(dialect: Any) -> Any:
-    insert = dialect.insert(FsmRecord).values(key=bindparam("key"), state=bindparam("state"),
+    insert = dialect.insert(_TABLE).values(key=bindparam("key"), state=bindparam("state"),
                                               data=bindparam("data"), updated_at=bindparam("now"))
     # Only the columns written now: a concurrent write of the other column is kept.
     return {columns: insert.on_conflict_do_update(
@@ -85,7 +90,7 @@ def _upsert(dialect: Any) -> Any:
 
 
 _UPSERT: dict[str, Any] = {}  # per dialect name, built on first use (see storage.db.dialect_module)
-_DELETE = delete(FsmRecord).where(FsmRecord.key == bindparam("key")).execution_options(synchronize_session=False)
+_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("key"))
 
 
 async def flush(session: AsyncSession) -> None:
