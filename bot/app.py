@@ -9,7 +9,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
@@ -17,7 +16,7 @@ from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import groups
-from bot.client import pin_response_models
+from bot.client import JsonSession, pin_response_models
 from bot.commands import set_default_menus, set_personal_menu
 from bot.groups import GroupGate
 from bot.i18n import PersonLanguageMiddleware, make_i18n
@@ -43,9 +42,9 @@ log = logging.getLogger(__name__)
 def create_bot(settings: Settings) -> Bot:
     settings.require("bot_token")
     assert settings.bot_token is not None
-    session = None
+    session = JsonSession()
     if settings.api_base_url:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base_url))
+        session = JsonSession(api=TelegramAPIServer.from_base(settings.api_base_url))
     return pin_response_models(Bot(settings.bot_token.get_secret_value(), session=session,
                                    default=DefaultBotProperties(parse_mode=ParseMode.HTML)))
 

@@ -67,6 +67,7 @@ class Stats:
 
     def __init__(self) -> None:
         self.by_method: dict[str, Counter[str]] = defaultdict(Counter)
+        self.bodies: dict[str, Counter[str]] = defaultdict(Counter)  # per method: how the call came (content type)
 
     def record(self, method: str, status: int) -> None:
         if 200 <= status < 300:

@@ -210,6 +210,7 @@ class BotApiServer(UsersMixin, MessagesMixin, FilesMixin, UpdatesMixin, WebChatM
         if request.method != "POST" or not request.body_exists:
             return params
         content_type = request.content_type
+        self.stats.bodies[request.match_info.get("method", "")][content_type] += 1
         if content_type == "application/json":
             body = await request.json()
             if isinstance(body, dict):

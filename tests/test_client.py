@@ -1,0 +1,55 @@
+"""bot/client.py: the bot's calls as Telegram gets them — JSON bodies, files as multipart — through the emulator."""
+
+from __future__ import annotations
+
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.app import create_bot
+from bot.emulator import Emulator, Limits
+from bot.settings import Settings
+
+
+def _bot(emu: Emulator):  # noqa: ANN202
+    return create_bot(Settings(bot_token=emu.token, api_base_url=emu.base_url, _env_file=None))
+
+
+async def test_calls_go_as_json_and_files_as_form_data() -> None:
+    async with Emulator() as emu:
+        user = emu.user(7001, "Айгүл")
+        bot = _bot(emu)
+        try:
+            keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Көк-Ирим ✓", callback_data="v:1")]])
+            sent = await bot.send_message(user.id, "<b>Салам</b> &amp; «кош келиңиз»", reply_markup=keyboard)
+            assert sent.message_id and user.last.text == "Салам & «кош келиңиз»"
+            assert user.last.inline_buttons[0] == {"text": "Көк-Ирим ✓", "callback_data": "v:1"}
+            await bot.edit_message_text("Жаңы", chat_id=user.id, message_id=sent.message_id, reply_markup=None)
+            assert user.last.text == "Жаңы" and not user.last.inline_buttons
+            await bot.send_document(user.id, BufferedInputFile(b"a,b\n1,2\n", "t.csv"), caption="Отчёт")
+            assert emu.stats.bodies["sendMessage"] == {"application/json": 1}
+            assert emu.stats.bodies["editMessageText"] == {"application/json": 1}
+            assert emu.stats.bodies["sendDocument"] == {"multipart/form-data": 1}
+        finally:
+            await bot.session.close()
+
+
+async def test_errors_are_aiograms_own() -> None:
+    async with Emulator(limits=Limits(private_burst=1)) as emu:
+        user = emu.user(7002, "Бакыт")
+        bot = _bot(emu)
+        try:
+            try:
+                await bot.send_message(user.id, "")
+            except TelegramBadRequest as error:
+                assert "empty" in error.message
+            else:
+                raise AssertionError("an empty text was accepted")
+            await bot.send_message(user.id, "бир")
+            try:
+                await bot.send_message(user.id, "эки")
+            except TelegramRetryAfter as error:
+                assert error.retry_after >= 1
+            else:
+                raise AssertionError("the chat's limit was not applied")
+        finally:
+            await bot.session.close()
