@@ -90,3 +90,17 @@ async def answers(session: AsyncSession, event: Event) -> Answers:
         .where(EventInvite.event_id == event.id, EventInvite.response == "yes").group_by(Person.sex))).all()}
     return Answers(invited=yes + no + none, coming=yes, not_coming=no, no_answer=none, questions=int(questions),
                    coming_women=sexes.get("f", 0), coming_not_said=yes - sexes.get("f", 0) - sexes.get("m", 0))
+
+
+def invited(event_id: int, *, skip_declined: bool = False) -> Any:
+    """The people invited to an event who can still be written to, as a condition on ``Person`` (for
+    ``outbox.enqueue_to_people``: follow-ups, reminders and the outcome); without those who declined if asked."""
+    invites = select(EventInvite.person_id).where(EventInvite.event_id == event_id)
+    if skip_declined:
+        invites = invites.where((EventInvite.response.is_(None)) | (EventInvite.response != "no"))
+    return and_(Person.id.in_(invites), Person.forgotten_at.is_(None), Person.telegram_id.is_not(None))
+
+
+async def count_invited(session: AsyncSession, event_id: int) -> int:
+    """How many a follow-up of the event reaches (``invited``)."""
+    return int(await session.scalar(select(func.count(Person.id)).where(invited(event_id))) or 0)
