@@ -96,7 +96,8 @@ async def on_card(query: CallbackQuery, message: Message, callback_data: CardCB,
             "The event is cancelled; the {count} person who got the notice is being told. The message below "
             "shows how many have got it.",
             "The event is cancelled; the {count} people who got the notice are being told. The message below "
-            "shows how many have got it.", count).format(count=count))
+            "shows how many have got it.", count).format(
+            count=Formatter(i18n.current_locale, settings.zone).number(count)))
     elif action == "outcome":
         await state.set_state(Outcome.attended)
         await state.set_data({"event_id": event.id, "decisions": []})
@@ -132,7 +133,8 @@ async def on_edit(message: Message, state: FSMContext, session: AsyncSession, ro
         "Saved. The change is on its way to the {count} person who got the notice (the message below shows how "
         "many have got it); reminders follow the new time.",
         "Saved. The change is on its way to the {count} people who got the notice (the message below shows how "
-        "many have got it); reminders follow the new time.", count).format(count=count))
+        "many have got it); reminders follow the new time.", count).format(
+            count=Formatter(i18n.current_locale, settings.zone).number(count)))
 
 
 def _reminder_grace(settings: Settings):  # noqa: ANN202

@@ -210,5 +210,6 @@ async def on_publish(query: CallbackQuery, message: Message, callback_data: Outc
     await message.answer(ngettext(
         "Recorded. The outcome and the protocol are on their way to the {count} person who got the notice.",
         "Recorded. The outcome and the protocol are on their way to the {count} people who got the notice.",
-        count).format(count=count))
+        count).format(
+            count=Formatter(i18n.current_locale, settings.zone).number(count)))
     await send_protocol(message, session, event, settings, i18n)

@@ -48,8 +48,8 @@ from storage.events import EVENT_KINDS
 __all__ = [
     "DECISION_BASES", "EVENT_KINDS", "MAX_DOCUMENT_BYTES", "REMINDER_TASK", "Answers", "DecisionInput", "Document",
     "EventError", "answers", "ask", "cancel", "change", "check_rule", "concerns", "count_invited", "count_recipients",
-    "create_event", "decide", "event_for_organiser", "events_of", "get_event", "ics", "invite",
-    "invite_recipients", "invited", "invited_condition", "invited_people", "is_tie", "parse_lead_times", "parse_when",
-    "questions", "recipient_condition", "recipients", "record_outcome", "reminder_key", "respond",
-    "response_of", "schedule_reminders", "set_reminders", "upcoming_for",
+    "create_event", "decide", "event_for_organiser", "events_of", "get_event", "ics", "invite", "invite_recipients",
+    "invited", "invited_condition", "invited_people", "is_tie", "parse_lead_times", "parse_when", "questions",
+    "recipient_condition", "recipients", "record_outcome", "reminder_key", "respond", "response_of",
+    "schedule_reminders", "set_reminders", "upcoming_for",
 ]
