@@ -15,7 +15,6 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import delivery
 from bot.i18n import Formatter, in_language
 from bot.settings import Settings
 from bot.text import fits_caption
@@ -25,7 +24,7 @@ from services import events, outbox, tasks
 from services.outbox import Attachment
 from storage.delivery import Broadcast
 from storage.events import Event
-from storage.models import Person, Village, utcnow
+from storage.models import AiylAimak, Village, utcnow
 
 if TYPE_CHECKING:
     from bot.runtime import App
@@ -57,9 +56,6 @@ class _Renderer:
         self.i18n, self.settings, self.render = i18n, settings, render
         self.cache: dict[str, Any] = {}
 
-    def __call__(self, person: Person) -> Any:
-        return self.of(person.language)
-
     def of(self, language: str | None) -> Any:
         language = language or self.settings.default_language
         if language not in self.cache:
@@ -87,9 +83,51 @@ async def schedule_announcement(session: AsyncSession, event: Event, *, settings
     return count
 
 
+async def schedule_follow_up(session: AsyncSession, event: Event, *, progress_chat_id: int | None) -> int:
+    """The change or cancellation just made (``events.change``, ``events.cancel``: a new version) as background
+    work, like ``schedule_announcement``: a durable task committed with the organiser's update queues the
+    notices (``follow_up``). Returns how many will get it (those who got the notice)."""
+    what = "cancel" if event.status == "cancelled" else "change"
+    return await _schedule(session, event, key=f"event:{event.id}:{what}:v{event.version}",
+                           progress_chat_id=progress_chat_id, payload={"what": what, "version": event.version})
+
+
+async def schedule_outcome(session: AsyncSession, event: Event, *, progress_chat_id: int | None) -> int:
+    """The outcome just recorded (``events.record_outcome``), with its protocol, as background work
+    (``publish_outcome``). Returns how many will get it."""
+    return await _schedule(session, event, key=f"event:{event.id}:outcome", progress_chat_id=progress_chat_id,
+                           payload={"what": "outcome"})
+
+
+async def _schedule(session: AsyncSession, event: Event, *, key: str, progress_chat_id: int | None,
+                    payload: dict[str, Any]) -> int:
+    count = await events.count_invited(session, event.id)
+    if count:
+        await tasks.schedule(session, kind=NOTICES_TASK, key=key, run_at=utcnow(), grace=NOTICES_GRACE,
+                             payload={"event_id": event.id, "progress_chat_id": progress_chat_id, **payload})
+    return count
+
+
 @task_handler(NOTICES_TASK)
 async def announce_in_background(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
-    await announce(app, int(payload["event_id"]), progress_chat_id=payload.get("progress_chat_id"))
+    event_id, progress_chat_id = int(payload["event_id"]), payload.get("progress_chat_id")
+    what = payload.get("what", "notice")
+    if what == "outcome":
+        await publish_outcome(app, event_id, progress_chat_id=progress_chat_id)
+    elif what in ("change", "cancel"):
+        await follow_up(app, event_id, version=int(payload["version"]), progress_chat_id=progress_chat_id)
+    else:
+        await announce(app, event_id, progress_chat_id=progress_chat_id)
+
+
+async def _broadcast(session: AsyncSession, event: Event, *, kind: str, subject: str,
+                     progress_chat_id: int | None) -> int:
+    """The broadcast of a fan-out: a task run again after a stop reuses the one it made."""
+    found = await session.scalar(select(Broadcast.id).where(Broadcast.kind == kind, Broadcast.subject == subject))
+    if found is not None:
+        return found
+    return await outbox.create_broadcast(session, kind=kind, subject=subject, created_by=event.created_by,
+                                         title=event.topic, progress_chat_id=progress_chat_id, ready=False)
 
 
 async def announce(app: App, event_id: int, *, progress_chat_id: int | None, chunk: int = 5000) -> int:
@@ -104,13 +142,8 @@ async def announce(app: App, event_id: int, *, progress_chat_id: int | None, chu
             return 0
         villages = await _villages(session, event)
         documents = [Attachment(d.kind, d.filename, d.data) for d in event.documents]
-        subject = f"event:{event.id}"
-        broadcast_id = await session.scalar(select(Broadcast.id).where(Broadcast.kind == "event.notice",
-                                                                       Broadcast.subject == subject))
-        if broadcast_id is None:  # a task run again after a stop reuses its broadcast
-            broadcast_id = await outbox.create_broadcast(
-                session, kind="event.notice", subject=subject, created_by=event.created_by, title=event.topic,
-                progress_chat_id=progress_chat_id, ready=False)
+        broadcast_id = await _broadcast(session, event, kind="event.notice", subject=f"event:{event.id}",
+                                        progress_chat_id=progress_chat_id)
     await events.invite_recipients(app.db, event, chunk=chunk)
     link = await deep_link(app.bot, event.id)
 
@@ -147,69 +180,88 @@ async def announce(app: App, event_id: int, *, progress_chat_id: int | None, chu
     return queued
 
 
-async def follow_up(session: AsyncSession, *, bot: Bot, i18n: I18n, settings: Settings, event: Event,
-                    progress_chat_id: int | None) -> int:
-    """A change or the cancellation, to everybody the notice went to, referring to the first notice."""
-    people = await events.invited_people(session, event)
-    villages = await _villages(session, event)
-    cancelled = event.status == "cancelled"
-    link = None if cancelled else await deep_link(bot, event.id)
+async def follow_up(app: App, event_id: int, *, version: int, progress_chat_id: int | None,
+                    chunk: int = 5000) -> int:
+    """The change or cancellation of ``version``, to everybody the notice went to, referring to the first notice,
+    with the calendar file again (same UID, higher SEQUENCE, so calendars update or drop the entry): rendered
+    once per language, queued set-based in committed chunks. A task made for an older version (the event moved
+    again, or was cancelled, since) sends nothing: the newer one tells. Running it again queues nobody twice.
+    Returns how many messages were queued."""
+    async with app.db.session() as session:
+        event = await events.get_event(session, event_id)
+        if event is None or event.version != version or event.status not in ("announced", "cancelled"):
+            return 0
+        cancelled = event.status == "cancelled"
+        kind = "event.cancel" if cancelled else "event.change"
+        villages = await _villages(session, event)
+        broadcast_id = await _broadcast(session, event, kind=kind, subject=f"event:{event.id}:v{version}",
+                                        progress_chat_id=progress_chat_id)
+    link = None if cancelled else await deep_link(app.bot, event.id)
 
-    def render(fmt: Formatter) -> tuple[str, dict[str, Any] | None, Attachment]:
+    def render(fmt: Formatter) -> tuple[str, dict[str, Any] | None, Attachment, str]:
         if cancelled:
             text, markup = views.cancel_text(event, fmt), None
         else:
             text = views.change_text(event, villages, fmt)
-            markup = views.rsvp_keyboard(event.id)
+            markup = views.rsvp_keyboard(event.id).model_dump(exclude_none=True)
         calendar = events.ics(event, summary=views.calendar_summary(event), location=event.place,
                               description=event.agenda, url=link)
-        return text, markup, Attachment("document", f"event-{event.id}.ics", calendar)
+        caption = "" if cancelled else views.calendar_caption()
+        return text, markup, Attachment("document", f"event-{event.id}.ics", calendar), caption
 
-    rendered = _Renderer(i18n, settings, render)
-    kind = "event.cancel" if cancelled else "event.change"
-    broadcast_id = await outbox.create_broadcast(
-        session, kind=kind, subject=f"event:{event.id}", created_by=event.created_by, title=event.topic,
-        progress_chat_id=progress_chat_id)
-    prefix = f"event:{event.id}:v{event.version}"
-    for person in people:
-        assert person.telegram_id is not None
-        text, markup, calendar = rendered(person)
-        # The calendar file again: same UID, higher SEQUENCE, so calendars update (or drop) the entry. One
-        # message when the text fits its caption.
-        if fits_caption(text):
-            await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
-                                  document=calendar, dedupe_key=f"{prefix}:{kind}:{person.id}",
-                                  broadcast_id=broadcast_id)
-            continue
-        await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
-                              dedupe_key=f"{prefix}:{kind}:{person.id}", broadcast_id=broadcast_id)
-        await delivery.notify(session, person.telegram_id, "" if cancelled else views.calendar_caption(),
-                              person_id=person.id, document=calendar, dedupe_key=f"{prefix}:ics:{person.id}")
-    return broadcast_id
+    rendered = _Renderer(app.i18n, app.settings, render)
+
+    def notice(language: str | None, _village: int | None) -> outbox.Notice:
+        text, markup, calendar, _caption = rendered.of(language)
+        # One message when the text fits: the notice is the calendar file's caption.
+        return outbox.Notice(text=text, reply_markup=markup, attachment=calendar if fits_caption(text) else None)
+
+    def calendar_file(language: str | None, _village: int | None) -> outbox.Notice | None:
+        text, _markup, calendar, caption = rendered.of(language)
+        return None if fits_caption(text) else outbox.Notice(text=caption, attachment=calendar)
+
+    people = events.invited(event.id)
+    prefix = f"event:{event.id}:v{version}"
+    queued = await outbox.enqueue_to_people(app.db, broadcast_id=broadcast_id, people=people, render=notice,
+                                            dedupe_prefix=f"{prefix}:{kind}:", chunk=chunk)
+    queued += await outbox.enqueue_to_people(app.db, broadcast_id=None, people=people, render=calendar_file,
+                                             dedupe_prefix=f"{prefix}:ics:", chunk=chunk)
+    log.info("event %s: %s v%s: %s messages queued", event.id, kind, version, queued)
+    return queued
 
 
-async def publish_outcome(session: AsyncSession, *, i18n: I18n, settings: Settings, event: Event,
-                          progress_chat_id: int | None,
-                          protocol: Callable[[str], Attachment] | None = None) -> int:
-    """The outcome (attendance, decisions, proposals, minutes) to the same villagers, with the protocol."""
-    people = await events.invited_people(session, event)
+async def publish_outcome(app: App, event_id: int, *, progress_chat_id: int | None, chunk: int = 5000) -> int:
+    """The outcome (attendance, decisions, proposals, minutes) to the same villagers, with the protocol in their
+    language: each rendered once per language, queued set-based in committed chunks. Running it again queues
+    nobody twice. Returns how many messages were queued."""
+    i18n, settings = app.i18n, app.settings
+    async with app.db.session() as session:
+        event = await events.get_event(session, event_id)
+        if event is None or event.status != "held":
+            return 0
+        villages = await _villages(session, event)
+        aimak = await session.get(AiylAimak, event.aiyl_aimak_id)
+        broadcast_id = await _broadcast(session, event, kind="event.outcome", subject=f"event:{event.id}",
+                                        progress_chat_id=progress_chat_id)
+    rendered = _Renderer(i18n, settings, lambda fmt: views.outcome_text(event, fmt))
+    protocols: dict[str, Attachment] = {}
 
-    def render(fmt: Formatter) -> tuple[str, Attachment | None]:
-        return views.outcome_text(event, fmt), protocol(fmt.language) if protocol else None
+    def protocol(language: str | None, _village: int | None) -> outbox.Notice:
+        language = language or settings.default_language
+        if language not in protocols:
+            protocols[language] = Attachment("document", f"protocol-{event.id}-{language}.docx",
+                                             views.event_protocol_docx(event, villages, aimak, language, settings,
+                                                                       i18n))
+        return outbox.Notice(text="", attachment=protocols[language])
 
-    rendered = _Renderer(i18n, settings, render)
-    broadcast_id = await outbox.create_broadcast(
-        session, kind="event.outcome", subject=f"event:{event.id}", created_by=event.created_by,
-        title=event.topic, progress_chat_id=progress_chat_id)
-    for person in people:
-        assert person.telegram_id is not None
-        text, document = rendered(person)
-        await delivery.notify(session, person.telegram_id, text, person_id=person.id,
-                              dedupe_key=f"event:{event.id}:outcome:{person.id}", broadcast_id=broadcast_id)
-        if document is not None:
-            await delivery.notify(session, person.telegram_id, "", person_id=person.id, document=document,
-                                  dedupe_key=f"event:{event.id}:protocol:{person.id}")
-    return broadcast_id
+    people = events.invited(event.id)
+    queued = await outbox.enqueue_to_people(
+        app.db, broadcast_id=broadcast_id, people=people, dedupe_prefix=f"event:{event.id}:outcome:", chunk=chunk,
+        render=lambda language, _village: outbox.Notice(text=rendered.of(language)))
+    queued += await outbox.enqueue_to_people(app.db, broadcast_id=None, people=people, render=protocol,
+                                             dedupe_prefix=f"event:{event.id}:protocol:", chunk=chunk)
+    log.info("event %s: outcome: %s messages queued", event.id, queued)
+    return queued
 
 
 @task_handler(events.REMINDER_TASK)
@@ -229,13 +281,15 @@ async def remind(app: App, payload: dict[str, Any], *, run_at: datetime, now: da
             log.warning("reminder for event %s comes after its start: dropped", event.id)
             return
         minutes = int(payload["minutes"])
-        people = await events.invited_people(session, event, skip_declined=True)
-        rendered = _Renderer(app.i18n, app.settings, lambda fmt: (
-            views.reminder_text(event, minutes, fmt), views.rsvp_keyboard(event.id)))
-        stamp = int(event.starts_at.timestamp())
-        for person in people:
-            assert person.telegram_id is not None
-            text, markup = rendered(person)
-            await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
-                                  dedupe_key=f"event:{event.id}:reminder:{minutes}:{stamp}:{person.id}")
-        log.info("event %s: reminder %s min before queued for %s people", event.id, minutes, len(people))
+    rendered = _Renderer(app.i18n, app.settings, lambda fmt: (
+        views.reminder_text(event, minutes, fmt), views.rsvp_keyboard(event.id).model_dump(exclude_none=True)))
+
+    def notice(language: str | None, _village: int | None) -> outbox.Notice:
+        text, markup = rendered.of(language)
+        return outbox.Notice(text=text, reply_markup=markup)
+
+    # Set-based, in committed chunks: a reminder to 100,000 holds neither them in memory nor the database.
+    queued = await outbox.enqueue_to_people(
+        app.db, broadcast_id=None, people=events.invited(event.id, skip_declined=True), render=notice,
+        dedupe_prefix=f"event:{event.id}:reminder:{minutes}:{int(event.starts_at.timestamp())}:")
+    log.info("event %s: reminder %s min before queued for %s people", event.id, minutes, queued)

@@ -19,6 +19,7 @@ from bot import delivery
 from bot.i18n import Formatter, in_language
 from handlers.plan import views
 from jobs.tasks import task_handler
+from services import outbox
 from services import plan as plans
 from services import plan_report
 from services.outbox import Attachment
@@ -166,7 +167,8 @@ async def overdue_notice(app: App, payload: dict[str, Any], *, run_at: datetime,
 
 @task_handler(plans.STATUS_TASK)
 async def status_notice(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
-    """An activity changed status: its plan's followers are told."""
+    """An activity changed status: its plan's followers are told (rendered once per language, queued set-based
+    in committed chunks, so many followers hold neither memory nor the database)."""
     async with app.db.session() as session:
         change = await plans.status_change(session, int(payload["change_id"]))
         if change is None:
@@ -175,20 +177,21 @@ async def status_notice(app: App, payload: dict[str, Any], *, run_at: datetime, 
         if loaded is None:
             return
         plan, activity = loaded
-        for follower in await plans.followers(session, plan.id):
-            assert follower.telegram_id is not None
-            language = language_of(app, follower)
-            with in_language(app.i18n, language):
-                fmt = Formatter(language, app.settings.zone)
-                text = views.status_change_text(plan, activity, change, fmt)
-            await delivery.notify(session, follower.telegram_id, text, person_id=follower.id,
-                                  dedupe_key=f"plan:status:{change.id}:{follower.id}")
 
+    def render(language: str | None, _village: int | None) -> outbox.Notice:
+        language = language or app.settings.default_language
+        with in_language(app.i18n, language):
+            return outbox.Notice(text=views.status_change_text(plan, activity, change,
+                                                               Formatter(language, app.settings.zone)))
+
+    await outbox.enqueue_to_people(app.db, broadcast_id=None, people=plans.follower_condition(plan.id),
+                                   render=_once_per_language(render), dedupe_prefix=f"plan:status:{change.id}:")
 
 
 @task_handler(plans.SURVEY_TASK)
 async def satisfaction_survey(app: App, payload: dict[str, Any], *, run_at: datetime, now: datetime) -> None:
-    """Ask every registered villager of the plan's aiyl aimak the survey question, with 1–5 buttons."""
+    """Ask every registered villager of the plan's aiyl aimak the survey question, with 1–5 buttons: rendered once
+    per language, queued set-based in committed chunks (a task run again asks nobody twice)."""
     async with app.db.session() as session:
         survey = await session.get(SatisfactionSurvey, int(payload["survey_id"]))
         if survey is None or not survey.active:
@@ -196,16 +199,28 @@ async def satisfaction_survey(app: App, payload: dict[str, Any], *, run_at: date
         plan = await plans.get_plan(session, survey.plan_id)
         assert plan is not None
         occasion = await plans.open_survey_occasion(session, survey, int(payload["number"]), run_at)
-        people = await plans.villagers_of(session, plan.aiyl_aimak_id)
-        for person in people:
-            assert person.telegram_id is not None
-            language = language_of(app, person)
-            with in_language(app.i18n, language):
-                text = views.survey_question(survey)
-                markup = views.score_keyboard(occasion.id)
-            await delivery.notify(session, person.telegram_id, text, person_id=person.id, buttons=markup,
-                                  dedupe_key=f"plan:survey:{occasion.id}:{person.id}")
-        log.info("plan %s: survey %s (%s) asked of %s villagers", plan.id, survey.id, survey.service, len(people))
+
+    def render(language: str | None, _village: int | None) -> outbox.Notice:
+        with in_language(app.i18n, language or app.settings.default_language):
+            return outbox.Notice(text=views.survey_question(survey),
+                                 reply_markup=views.score_keyboard(occasion.id).model_dump(exclude_none=True))
+
+    asked = await outbox.enqueue_to_people(app.db, broadcast_id=None, render=_once_per_language(render),
+                                           people=plans.villager_condition(plan.aiyl_aimak_id),
+                                           dedupe_prefix=f"plan:survey:{occasion.id}:")
+    log.info("plan %s: survey %s (%s) asked of %s villagers", plan.id, survey.id, survey.service, asked)
+
+
+def _once_per_language(render: outbox.Render) -> outbox.Render:
+    """``enqueue_to_people`` asks once per language and village; these notices depend on the language only."""
+    cache: dict[str | None, outbox.Notice | None] = {}
+
+    def of(language: str | None, village: int | None) -> outbox.Notice | None:
+        if language not in cache:
+            cache[language] = render(language, village)
+        return cache[language]
+
+    return of
 
 
 @task_handler(plans.YEARLY_TASK)

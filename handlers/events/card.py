@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F
+from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasRole
@@ -20,7 +21,7 @@ from handlers.events.buttons import CardCB
 from handlers.events.common import organiser_event, send_protocol
 from handlers.events.states import EditEvent, Outcome
 from handlers.events.views import refusal
-from jobs.events import follow_up
+from jobs.events import schedule_follow_up
 from services import events
 from services.events import EventError
 from services.roles import Role, Roles
@@ -51,7 +52,7 @@ async def _card(message: Message, event: Event, session: AsyncSession, settings:
 
 @router.callback_query(CardCB.filter(), ORGANISER)
 async def on_card(query: CallbackQuery, message: Message, callback_data: CardCB, state: FSMContext,
-                  session: AsyncSession, roles: Roles, settings: Settings, i18n: I18n, bot: Bot) -> None:
+                  session: AsyncSession, roles: Roles, settings: Settings, i18n: I18n) -> None:
     event = await organiser_event(query, session, roles, callback_data.e)
     if event is None:
         return
@@ -88,10 +89,15 @@ async def on_card(query: CallbackQuery, message: Message, callback_data: CardCB,
             topic=escape(event.topic)), reply_markup=views.cancel_keyboard(event))
     elif action == "cancel_yes":
         await events.cancel(session, event, roles)
-        await follow_up(session, bot=bot, i18n=i18n, settings=settings, event=event,
-                        progress_chat_id=message.chat.id)
+        # The notices are background work (a durable task): the organiser has the answer at once.
+        count = await schedule_follow_up(session, event, progress_chat_id=message.chat.id)
         await message.edit_reply_markup(reply_markup=None)
-        await message.answer(_("The event is cancelled; the villagers are being told."))
+        await message.answer(ngettext(
+            "The event is cancelled; the {count} person who got the notice is being told. The message below "
+            "shows how many have got it.",
+            "The event is cancelled; the {count} people who got the notice are being told. The message below "
+            "shows how many have got it.", count).format(
+            count=Formatter(i18n.current_locale, settings.zone).number(count)))
     elif action == "outcome":
         await state.set_state(Outcome.attended)
         await state.set_data({"event_id": event.id, "decisions": []})
@@ -103,7 +109,7 @@ async def on_card(query: CallbackQuery, message: Message, callback_data: CardCB,
 @router.message(EditEvent.when, F.text, ~F.text.startswith("/"), ORGANISER)
 @router.message(EditEvent.place, F.text, ~F.text.startswith("/"), ORGANISER)
 async def on_edit(message: Message, state: FSMContext, session: AsyncSession, roles: Roles, settings: Settings,
-                  i18n: I18n, bot: Bot) -> None:
+                  i18n: I18n) -> None:
     assert message.text is not None
     current = await state.get_state()
     data = await state.get_data()
@@ -120,10 +126,15 @@ async def on_edit(message: Message, state: FSMContext, session: AsyncSession, ro
     except EventError as error:
         await message.answer(refusal(error))
         return
-    await follow_up(session, bot=bot, i18n=i18n, settings=settings, event=event, progress_chat_id=message.chat.id)
+    # The notices are background work (a durable task): the organiser has the answer at once.
+    count = await schedule_follow_up(session, event, progress_chat_id=message.chat.id)
     await state.clear()
-    await message.answer(_("Saved. The change goes to everybody who got the notice; reminders follow the new "
-                           "time."))
+    await message.answer(ngettext(
+        "Saved. The change is on its way to the {count} person who got the notice (the message below shows how "
+        "many have got it); reminders follow the new time.",
+        "Saved. The change is on its way to the {count} people who got the notice (the message below shows how "
+        "many have got it); reminders follow the new time.", count).format(
+            count=Formatter(i18n.current_locale, settings.zone).number(count)))
 
 
 def _reminder_grace(settings: Settings):  # noqa: ANN202

@@ -1,4 +1,6 @@
-"""What the event flow's routers share: the organiser's event lookup, the event's villages, the protocol."""
+"""What the event flow's routers share: the organiser's event lookup, the event's villages, the protocol.
+
+``event_protocol_docx`` lives in ``views`` (the outcome's background job attaches it too)."""
 
 from __future__ import annotations
 
@@ -10,14 +12,12 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import in_language
 from bot.settings import Settings
 from bot.text import escape
 from handlers.events import views
-from handlers.events.views import refusal
+from handlers.events.views import event_protocol_docx, refusal
 from services import events
 from services.events import EventError
-from services.places import place_name
 from services.roles import Roles
 from storage.events import Event
 from storage.models import AiylAimak, Village
@@ -34,21 +34,9 @@ async def organiser_event(query: CallbackQuery, session: AsyncSession, roles: Ro
         return None
 
 
-
-
 async def event_villages(session: AsyncSession, event: Event) -> list[Village]:
     query = select(Village).where(Village.id.in_(event.village_ids)).order_by(Village.name_ky)
     return list((await session.scalars(query)).all())
-
-
-def event_protocol_docx(event: Event, villages: list[Village], aimak: AiylAimak | None, language: str,
-                   settings: Settings, i18n: I18n) -> bytes:
-    from services.protocol import protocol_docx  # loaded on first use, not at start-up
-
-    with in_language(i18n, language):
-        return protocol_docx(event, villages=villages, aimak_name=place_name(aimak, language) if aimak else "",
-                             kind_label=views.kind_label(event.kind), rule_label=views.rule_text(event.decision_rule),
-                             language=language, zone=settings.zone, _=_)
 
 
 async def send_protocol(message: Message, session: AsyncSession, event: Event, settings: Settings, i18n: I18n) -> None:

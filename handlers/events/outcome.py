@@ -10,6 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import HasRole
@@ -18,16 +19,14 @@ from bot.routes import Routes
 from bot.settings import Settings
 from handlers.events import views
 from handlers.events.buttons import OutcomeCB
-from handlers.events.common import event_protocol_docx, event_villages, organiser_event, send_protocol
+from handlers.events.common import organiser_event, send_protocol
 from handlers.events.states import Outcome
 from handlers.events.views import decision_prompt, refusal, stale
-from jobs.events import publish_outcome
+from jobs.events import schedule_outcome
 from services import events
 from services.events import DecisionInput, EventError
-from services.outbox import Attachment
 from services.roles import Role, Roles
 from storage.events import Event
-from storage.models import AiylAimak
 
 ORGANISER = HasRole(Role.ORGANISER)
 router = Routes("events_outcome")
@@ -203,16 +202,14 @@ async def on_publish(query: CallbackQuery, message: Message, callback_data: Outc
     except EventError as error:
         await query.answer(refusal(error), show_alert=True)
         return
-    villages = await event_villages(session, event)
-    aimak = await session.get(AiylAimak, event.aiyl_aimak_id)
-
-    def protocol(language: str) -> Attachment:
-        return Attachment("document", f"protocol-{event.id}-{language}.docx",
-                          event_protocol_docx(event, villages, aimak, language, settings, i18n))
-
-    await publish_outcome(session, i18n=i18n, settings=settings, event=event, progress_chat_id=message.chat.id,
-                          protocol=protocol)
+    # The outcome and the protocol go out as background work (a durable task): the organiser has the answer at
+    # once, and the protocol for the chair and the secretary.
+    count = await schedule_outcome(session, event, progress_chat_id=message.chat.id)
     await state.clear()
     await query.answer()
-    await message.answer(_("Recorded. The outcome and the protocol go to everybody who got the notice."))
+    await message.answer(ngettext(
+        "Recorded. The outcome and the protocol are on their way to the {count} person who got the notice.",
+        "Recorded. The outcome and the protocol are on their way to the {count} people who got the notice.",
+        count).format(
+            count=Formatter(i18n.current_locale, settings.zone).number(count)))
     await send_protocol(message, session, event, settings, i18n)

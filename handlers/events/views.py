@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_datetime
 
-from bot.i18n import LANGUAGE_NAMES, Formatter
-from bot.settings import LANGUAGES
+from bot.i18n import LANGUAGE_NAMES, Formatter, in_language
+from bot.settings import LANGUAGES, Settings
 from bot.text import escape
 from handlers.events.buttons import CardCB, NewEventCB, OutcomeCB, RsvpCB
 from handlers.people.views import places_keyboard
@@ -323,3 +324,14 @@ def publish_keyboard(event_id: int) -> InlineKeyboardMarkup:
 
 def aimaks_keyboard(aimaks: list[AiylAimak], language: str) -> InlineKeyboardMarkup:
     return places_keyboard(aimaks, language, lambda aimak: NewEventCB(a="aimak", v=aimak.id))
+
+
+def event_protocol_docx(event: Event, villages: list[Village], aimak: AiylAimak | None, language: str,
+                        settings: Settings, i18n: I18n) -> bytes:
+    """The protocol (DOCX) in ``language``: for the organiser from the update, for villagers from the job."""
+    from services.protocol import protocol_docx  # loaded on first use, not at start-up
+
+    with in_language(i18n, language):
+        return protocol_docx(event, villages=villages, aimak_name=place_name(aimak, language) if aimak else "",
+                             kind_label=kind_label(event.kind), rule_label=rule_text(event.decision_rule),
+                             language=language, zone=settings.zone, _=_)

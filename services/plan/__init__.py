@@ -38,7 +38,17 @@ from services.plan.activities import (
     status_change,
 )
 from services.plan.answers import Prompt, answers_of, check_may_answer, members_without_answer, record_answer
-from services.plan.audience import follow, followers, is_following, organiser_ids, unfollow, villagers_of, villages_of
+from services.plan.audience import (
+    follow,
+    follower_condition,
+    followers,
+    is_following,
+    organiser_ids,
+    unfollow,
+    villager_condition,
+    villagers_of,
+    villages_of,
+)
 from services.plan.common import (
     CLOSED_STATUSES,
     DATE_RE,
@@ -113,12 +123,12 @@ __all__ = [
     "STATUS_TASK", "SURVEY_TASK", "Scores", "SurveyResults", "YEARLY_TASK", "activities_of",
     "activity_for_organiser", "add_activity", "add_member", "add_months", "answers_of", "approve", "at_local",
     "check_activity", "check_may_answer", "closed_rounds_without_plan", "composition", "create_from_round",
-    "create_survey", "current_plan", "follow", "followers", "funding_of", "get_activity", "get_occasion",
-    "get_plan", "group", "groups_of", "is_following", "is_monitor", "is_overdue", "local_day", "members_of",
-    "members_without_answer", "money_by_source", "monitoring_dates", "monitoring_group", "open_occasion",
+    "create_survey", "current_plan", "follow", "follower_condition", "followers", "funding_of", "get_activity",
+    "get_occasion", "get_plan", "group", "groups_of", "is_following", "is_monitor", "is_overdue", "local_day",
+    "members_of", "members_without_answer", "money_by_source", "monitoring_dates", "monitoring_group", "open_occasion",
     "open_survey_occasion", "organiser_ids", "parse_dates", "parse_som", "plan_for_organiser", "plan_progress",
     "plans_of", "priorities_of", "priority_title", "record_answer", "record_score", "remove_member",
     "round_priorities", "schedule_follow_ups", "schedule_overdue", "schedule_yearly", "set_due", "set_funding",
     "set_mandate", "set_monitoring", "set_status", "status_change", "survey_results", "survey_time", "surveys_of",
-    "unfollow", "villager_of", "villagers_of", "villages_of",
+    "unfollow", "villager_condition", "villager_of", "villagers_of", "villages_of",
 ]

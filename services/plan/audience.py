@@ -1,8 +1,11 @@
-"""People to tell: the aiyl aimak's organisers, a plan's followers, its villagers and villages."""
+"""People to tell: the aiyl aimak's organisers, a plan's followers, its villagers and villages (as lists, or as
+conditions on ``Person`` for set-based queuing with ``outbox.enqueue_to_people``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from typing import Any
+
+from sqlalchemy import and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.plan.common import PlanError
@@ -42,18 +45,26 @@ async def is_following(session: AsyncSession, plan_id: int, person_id: int) -> b
                                                                      PlanFollower.person_id == person_id)) is not None
 
 
+def follower_condition(plan_id: int) -> Any:
+    """A plan's followers who can be written to, as a condition on ``Person``."""
+    return and_(Person.id.in_(select(PlanFollower.person_id).where(PlanFollower.plan_id == plan_id)),
+                Person.forgotten_at.is_(None), Person.telegram_id.is_not(None))
+
+
 async def followers(session: AsyncSession, plan_id: int) -> list[Person]:
-    query = (select(Person).join(PlanFollower, PlanFollower.person_id == Person.id)
-             .where(PlanFollower.plan_id == plan_id, Person.forgotten_at.is_(None), Person.telegram_id.is_not(None))
-             .order_by(Person.id))
+    query = select(Person).where(follower_condition(plan_id)).order_by(Person.id)
     return list((await session.scalars(query)).unique().all())
+
+
+def villager_condition(aiyl_aimak_id: int) -> Any:
+    """Registered, reachable villagers of an aiyl aimak, as a condition on ``Person``."""
+    return and_(Person.aiyl_aimak_id == aiyl_aimak_id, Person.registered_at.is_not(None),
+                Person.forgotten_at.is_(None), Person.telegram_id.is_not(None), Person.unreachable_at.is_(None))
 
 
 async def villagers_of(session: AsyncSession, aiyl_aimak_id: int) -> list[Person]:
     """Registered, reachable villagers of an aiyl aimak."""
-    query = (select(Person).where(Person.aiyl_aimak_id == aiyl_aimak_id, Person.registered_at.is_not(None),
-                                  Person.forgotten_at.is_(None), Person.telegram_id.is_not(None),
-                                  Person.unreachable_at.is_(None)).order_by(Person.id))
+    query = select(Person).where(villager_condition(aiyl_aimak_id)).order_by(Person.id)
     return list((await session.scalars(query)).unique().all())
 
 
