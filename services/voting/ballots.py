@@ -179,7 +179,8 @@ async def cast_ballot(session: AsyncSession, rnd: VotingRound | None, person: Pe
     deltas = dict.fromkeys(current, -1)
     for problem_id in chosen:
         deltas[problem_id] = deltas.get(problem_id, 0) + 1
-    await _count(session, ballot_id, deltas)
+    # A new ballot's cell is what was just inserted; a changed one is counted where it was first (read again).
+    await _count(session, ballot_id, deltas, (rnd.id, village_id, person.age_band, person.sex) if inserted else None)
     if chosen:
         await session.execute(BallotChoice.__table__.insert(), [{"ballot_id": ballot_id, "problem_id": p}
                                                                  for p in chosen])

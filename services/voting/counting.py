@@ -15,13 +15,15 @@ from storage import db
 from storage.voting import Ballot, BallotChoice, OfflineSession, Problem, SessionVote, TallyCount
 
 
-async def _count(session: AsyncSession, ballot_id: int, deltas: dict[int, int]) -> None:
+async def _count(session: AsyncSession, ballot_id: int, deltas: dict[int, int],
+                 cell: tuple[int, int, str | None, str | None] | None = None) -> None:
     """Move the ballot's counters (``TallyCount``) by ``deltas`` {problem: ±1}, in a fixed order so that two
-    ballots counted at once never wait on each other in a circle."""
+    ballots counted at once never wait on each other in a circle. ``cell``: the ballot's round, village, age
+    band and sex when the caller knows them (else they are read)."""
     deltas = {p: d for p, d in deltas.items() if d}
     if not deltas:
         return
-    round_id, village_id, band, sex = (await session.execute(
+    round_id, village_id, band, sex = cell or (await session.execute(
         select(Ballot.round_id, Ballot.village_id, Ballot.age_band, Ballot.sex).where(Ballot.id == ballot_id))).one()
     table = TallyCount.__table__
     statement = db.insert(session, table)
