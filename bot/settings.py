@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     event_notice_days: int = Field(default=7, ge=0)
     event_reminder_grace_minutes: int = Field(default=30, ge=0)
 
-    # Legal helpdesk (services/helpdesk.py). Who may ask: "members" (staff and council deputies of member
+    # Legal helpdesk (services/helpdesk/). Who may ask: "members" (staff and council deputies of member
     # municipalities, listed by admins with /member) or "registered" (anybody registered).
     helpdesk_askers: Literal["members", "registered"] = "members"
     helpdesk_group_chat_id: int | None = None  # the lawyers' group: a card with a "Take" button per question
