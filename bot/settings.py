@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     dashboard_link_minutes: int = Field(default=10, ge=1, le=60)
     dashboard_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     max_text_length: int = Field(default=4000, ge=100, le=4096)
-    # Outbox sender (jobs/sender.py). Telegram allows 30 messages a second per bot and 1 a second per chat; the
+    # Outbox sender (jobs/sender/). Telegram allows 30 messages a second per bot and 1 a second per chat; the
     # rate is a token bucket shared by everything this process sends (with N processes, 30/N each).
     outbox_per_second: float = Field(default=30.0, gt=0)
     # Telegram's paid broadcasts (Stars): up to 1,000 messages a second, charged per message above 30/s. Off by
