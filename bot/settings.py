@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     dashboard_link_minutes: int = Field(default=10, ge=1, le=60)
     dashboard_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     max_text_length: int = Field(default=4000, ge=100, le=4096)
-    # Outbox sender (jobs/sender.py). Telegram allows 30 messages a second per bot and 1 a second per chat; the
+    # Outbox sender (jobs/sender/). Telegram allows 30 messages a second per bot and 1 a second per chat; the
     # rate is a token bucket shared by everything this process sends (with N processes, 30/N each).
     outbox_per_second: float = Field(default=30.0, gt=0)
     # Telegram's paid broadcasts (Stars): up to 1,000 messages a second, charged per message above 30/s. Off by
@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     event_notice_days: int = Field(default=7, ge=0)
     event_reminder_grace_minutes: int = Field(default=30, ge=0)
 
-    # Legal helpdesk (services/helpdesk.py). Who may ask: "members" (staff and council deputies of member
+    # Legal helpdesk (services/helpdesk/). Who may ask: "members" (staff and council deputies of member
     # municipalities, listed by admins with /member) or "registered" (anybody registered).
     helpdesk_askers: Literal["members", "registered"] = "members"
     helpdesk_group_chat_id: int | None = None  # the lawyers' group: a card with a "Take" button per question

@@ -2,6 +2,7 @@
 
 - ``inbound``: WhatsApp's webhook → aiogram updates fed to the same dispatcher;
 - ``channel``: Bot API calls to a WhatsApp chat → Cloud API messages (routed there by ``session``);
+- ``outgoing``: what ``channel`` sends (``Outgoing``), its bookkeeping, conversions to and from the Bot API;
 - ``render``: choices as reply buttons, lists or numbered menus; ``templates``: outside the 24-hour window;
 - ``client``: the Graph API itself.
 """

@@ -34,8 +34,9 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiohttp import web
 
 from bot.settings import Settings
-from bot.whatsapp.channel import MEDIA_PREFIX, Outgoing, WhatsAppChannel, quiet_edits, translate
+from bot.whatsapp.channel import MEDIA_PREFIX, WhatsAppChannel
 from bot.whatsapp.client import UNREACHABLE, WINDOW_CLOSED
+from bot.whatsapp.outgoing import Outgoing, quiet_edits, translate
 from bot.whatsapp.render import TEXT_PAYLOAD, parse_numbers
 from bot.whatsapp.templates import READ_PAYLOAD
 from services import channels, outbox

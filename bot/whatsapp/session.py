@@ -10,7 +10,8 @@ from aiogram.client.session.base import BaseSession
 from aiogram.methods import GetFile, TelegramMethod
 from aiogram.types import File
 
-from bot.whatsapp.channel import MEDIA_PREFIX, WhatsAppChannel, chat_of
+from bot.whatsapp.channel import MEDIA_PREFIX, WhatsAppChannel
+from bot.whatsapp.outgoing import chat_of
 from services import channels
 
 

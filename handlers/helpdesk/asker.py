@@ -18,20 +18,18 @@ from bot.i18n import Formatter
 from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
-from handlers.helpdesk import views
+from handlers.helpdesk import asker_views
+from handlers.helpdesk.asker_views import (
+    asker_card,
+    asker_card_keyboard,
+    rating_keyboard,
+    submit_keyboard,
+    topics_keyboard,
+)
 from handlers.helpdesk.buttons import AskCB
 from handlers.helpdesk.common import announce, attachment_of, lawyer_language, on_cancel, refuse, said
 from handlers.helpdesk.states import Ask
-from handlers.helpdesk.views import (
-    asker_card,
-    asker_card_keyboard,
-    config_of,
-    open_keyboard,
-    rating_keyboard,
-    submit_keyboard,
-    topic_label,
-    topics_keyboard,
-)
+from handlers.helpdesk.views import config_of, open_keyboard, topic_label
 from services import faq
 from services import helpdesk as desk
 from services.helpdesk import HelpdeskError
@@ -99,7 +97,7 @@ async def on_question_text(message: Message, state: FSMContext, session: AsyncSe
         if entry.law_refs:
             body += "\n\n" + _("References: {refs}").format(refs=escape(entry.law_refs))
         await message.answer(body)
-    await message.answer(_("Does one of them answer your question?"), reply_markup=views.faq_keyboard())
+    await message.answer(_("Does one of them answer your question?"), reply_markup=asker_views.faq_keyboard())
 
 
 @router.message(Ask.text)
@@ -185,7 +183,8 @@ async def on_my_questions(message: Message, session: AsyncSession, person: Perso
     if not questions:
         await message.answer(_("You have not asked the legal helpdesk anything yet. Send /ask to ask."))
         return
-    await message.answer(views.my_questions_text(questions), reply_markup=views.my_questions_keyboard(questions))
+    await message.answer(asker_views.my_questions_text(questions),
+                         reply_markup=asker_views.my_questions_keyboard(questions))
 
 
 async def own_question(query: CallbackQuery, session: AsyncSession, person: Person | None,

@@ -21,6 +21,7 @@ from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
 from handlers.helpdesk import views
+from handlers.helpdesk.asker_views import after_answer_keyboard, answer_text, details_keyboard
 from handlers.helpdesk.buttons import LawCB
 from handlers.helpdesk.common import (
     announce,
@@ -34,16 +35,7 @@ from handlers.helpdesk.common import (
     show_card,
 )
 from handlers.helpdesk.states import Lawyer
-from handlers.helpdesk.views import (
-    after_answer_keyboard,
-    answer_keyboard,
-    answer_text,
-    config_of,
-    details_keyboard,
-    lawyer_name,
-    open_keyboard,
-    topic_label,
-)
+from handlers.helpdesk.views import answer_keyboard, config_of, lawyer_name, open_keyboard, topic_label
 from services import helpdesk as desk
 from services.helpdesk import HelpdeskError
 from services.roles import Role, Roles

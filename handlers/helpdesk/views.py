@@ -1,5 +1,5 @@
 """The helpdesk's texts and keyboards, for both sides and for the jobs that remind and escalate: topic and
-status names, the question cards, the queue, the statistics."""
+status names, the question cards, the queue, the statistics (what only the asker's side shows: ``asker_views``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Formatter
 from bot.settings import Settings
 from bot.text import escape
-from handlers.helpdesk.buttons import AskCB, LawCB, StatsCB
+from handlers.helpdesk.buttons import LawCB, StatsCB
 from services import helpdesk as desk
 from services.helpdesk import HelpdeskConfig
 from services.people import person_by_telegram_id
@@ -62,84 +62,6 @@ def municipality(question: Question, language: str) -> str:
     return place_name(question.aiyl_aimak, language) if question.aiyl_aimak is not None else "—"
 
 
-
-# ---------------------------------------------------------------- keyboards and cards
-
-
-def topics_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for topic in desk.TOPICS:
-        builder.button(text=topic_label(topic), callback_data=AskCB(action="topic", value=topic))
-    builder.button(text=_("Cancel"), callback_data=AskCB(action="cancel"))
-    builder.adjust(1)
-    return builder.as_markup()
-
-
-def submit_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Submit the question"), callback_data=AskCB(action="submit"))
-    builder.button(text=_("Cancel"), callback_data=AskCB(action="cancel"))
-    builder.adjust(1)
-    return builder.as_markup()
-
-
-def after_answer_keyboard(question: Question) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    if question.followups < desk.MAX_FOLLOWUPS and not question.helped:
-        builder.button(text=_("It helped"), callback_data=AskCB(action="helped", qid=question.id))
-        builder.button(text=_("Ask a follow-up question"), callback_data=AskCB(action="followup", qid=question.id))
-        builder.adjust(1)
-        return builder.as_markup()
-    return rating_keyboard(question)
-
-
-def rating_keyboard(question: Question) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for value in range(1, 6):
-        builder.button(text="⭐" * value if value == 5 else str(value),
-                       callback_data=AskCB(action="rate", qid=question.id, value=str(value)))
-    builder.adjust(5)
-    return builder.as_markup()
-
-
-def details_keyboard(question: Question) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Reply with details"), callback_data=AskCB(action="details", qid=question.id))
-    return builder.as_markup()
-
-
-def asker_card(question: Question, language: str, settings: Settings) -> str:
-    fmt = Formatter(language, settings.zone)
-    lines = [
-        _("<b>Question No. {number}</b>").format(number=question.id),
-        _("Topic: {topic}").format(topic=topic_label(question.topic)),
-        _("Asked: {when}").format(when=fmt.datetime(question.created_at)),
-        _("Status: {status}").format(status=status_label(question.status)),
-        "",
-        escape(question.text[:PREVIEW]),
-    ]
-    return "\n".join(lines)
-
-
-def asker_card_keyboard(question: Question) -> InlineKeyboardMarkup | None:
-    if question.status in desk.OPEN:
-        builder = InlineKeyboardBuilder()
-        builder.button(text=_("Add details"), callback_data=AskCB(action="details", qid=question.id))
-        return builder.as_markup()
-    if question.status == desk.ANSWERED:
-        return after_answer_keyboard(question)
-    return None
-
-
-def answer_text(question: Question, text: str, law_refs: str | None) -> str:
-    body = _("<b>Answer to your question No. {number}</b>").format(number=question.id) + "\n\n" + escape(text)
-    if law_refs:
-        body += "\n\n" + _("References: {refs}").format(refs=escape(law_refs))
-    return body
-
-
-
-
 QUEUE_PAGE = 8
 
 
@@ -147,7 +69,6 @@ FAQ_LANGUAGE_NAMES = {"ky": "Кыргызча", "ru": "Русский"}
 
 
 # ---------------------------------------------------------------- shared helpers
-
 
 
 async def lawyer_name(session: AsyncSession, telegram_id: int | None) -> str:
@@ -243,7 +164,6 @@ def queue_text_and_keyboard(waiting: list[Question], held: list[Question], total
     return "\n".join(lines), builder.as_markup()
 
 
-
 # ---------------------------------------------------------------- answering
 
 
@@ -256,7 +176,6 @@ def answer_keyboard(question_id: int) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-
 def keep_keyboard(question_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Keep this text"), callback_data=LawCB(action="keep", qid=question_id))
@@ -266,7 +185,6 @@ def keep_keyboard(question_id: int) -> InlineKeyboardMarkup:
 
 
 # ---------------------------------------------------------------- admins: /stats and /member
-
 
 
 def stats_text(stats: HelpdeskStats, language: str, settings: Settings, label: str) -> str:
@@ -349,32 +267,6 @@ def closed_unrated_text(question: Question) -> str:
 
 def topic_chart_caption(label: str) -> str:
     return _("Questions by topic, {month}").format(month=label)
-
-
-def faq_keyboard() -> InlineKeyboardMarkup:
-    """Under the FAQ's suggestions: one of them answers me, or ask anyway."""
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("This answers me"), callback_data=AskCB(action="faq_ok"))
-    builder.button(text=_("Ask anyway"), callback_data=AskCB(action="anyway"))
-    builder.adjust(2)
-    return builder.as_markup()
-
-
-def my_questions_text(questions: list[Question]) -> str:
-    lines = [_("<b>Your questions</b>")]
-    for question in questions:
-        lines.append(_("No. {number} · {topic} · {status}").format(
-            number=question.id, topic=topic_label(question.topic), status=status_label(question.status)))
-    return "\n".join(lines)
-
-
-def my_questions_keyboard(questions: list[Question]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for question in questions:
-        builder.button(text=_("No. {number}").format(number=question.id),
-                       callback_data=AskCB(action="view", qid=question.id))
-    builder.adjust(4)
-    return builder.as_markup()
 
 
 def pass_keyboard(question_id: int, lawyers: list[tuple[int, str]]) -> InlineKeyboardMarkup:

@@ -15,7 +15,7 @@ from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
 from handlers.admin.common import UsageError, resolve_person
-from handlers.plan import views
+from handlers.plan import setup_views
 from handlers.plan.buttons import OrgCB
 from handlers.plan.common import (
     activity_of,
@@ -53,7 +53,7 @@ async def on_add(query: CallbackQuery, message: Message, callback_data: OrgCB, s
         return
     priorities = await plans.priorities_of(session, plan.id)
     await message.answer(_("Which priority problem is the activity for?"),
-                         reply_markup=views.priorities_keyboard(plan.id, priorities, i18n.current_locale))
+                         reply_markup=setup_views.priorities_keyboard(plan.id, priorities, i18n.current_locale))
 
 
 @router.callback_query(OrgCB.filter(F.action == "prio"))
@@ -81,7 +81,7 @@ async def on_title(message: Message, state: FSMContext) -> None:
     await state.update_data(title=message.text.strip()[:300])
     await state.set_state(PlanEdit.responsible)
     plan_id = int((await state.get_data())["plan"])
-    await message.answer(_("Who is responsible?"), reply_markup=views.responsible_keyboard(plan_id))
+    await message.answer(_("Who is responsible?"), reply_markup=setup_views.responsible_keyboard(plan_id))
 
 
 @router.callback_query(PlanEdit.responsible, OrgCB.filter(F.action == "resp"))
@@ -183,7 +183,7 @@ async def on_indicators(message: Message, state: FSMContext) -> None:
     await state.set_state(PlanEdit.schedule)
     plan_id = int((await state.get_data())["plan"])
     await message.answer(_("When should the monitoring group check it?"),
-                         reply_markup=views.monitoring_keyboard(plan_id))
+                         reply_markup=setup_views.monitoring_keyboard(plan_id))
 
 
 @router.callback_query(PlanEdit.schedule, OrgCB.filter(F.action == "mon"))
@@ -248,7 +248,7 @@ async def on_spent(query: CallbackQuery, message: Message, callback_data: OrgCB,
     plan, activity = found
     sources = [r.source for r in (await plans.funding_of(session, [activity.id])).get(activity.id, [])]
     await message.answer(_("Money spent so far on “{activity}”: from which source?").format(
-        activity=escape(activity.title)), reply_markup=views.spent_sources_keyboard(plan, activity, sources))
+        activity=escape(activity.title)), reply_markup=setup_views.spent_sources_keyboard(plan, activity, sources))
 
 
 @router.callback_query(OrgCB.filter(F.action == "spsrc"))

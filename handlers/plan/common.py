@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Formatter
 from bot.settings import Settings
-from handlers.plan import views
+from handlers.plan import setup_views
 from handlers.plan.buttons import OrgCB
 from handlers.plan.states import PlanEdit
 from handlers.plan.views import (
@@ -138,7 +138,7 @@ async def ask_funding(message: Message, state: FSMContext, fmt: Formatter | None
     if funding and fmt is not None:
         lines += [f"• {plan_report.source_label(s, _)}: {fmt.number(n)}" for s, n in funding.items()]
         lines.append(_("Total: {amount} som").format(amount=fmt.number(sum(funding.values()))))
-    await message.answer("\n".join(lines), reply_markup=views.funding_keyboard(int(data["plan"])))
+    await message.answer("\n".join(lines), reply_markup=setup_views.funding_keyboard(int(data["plan"])))
 
 
 async def create_activity(message: Message, state: FSMContext, session: AsyncSession, roles: Roles, i18n: I18n,

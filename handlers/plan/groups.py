@@ -14,7 +14,7 @@ from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
 from handlers.admin.common import UsageError, resolve_person
-from handlers.plan import views
+from handlers.plan import setup_views
 from handlers.plan.buttons import OrgCB
 from handlers.plan.common import button_step, group_of, plan_of, state_group, state_plan, typed_dates
 from handlers.plan.states import PlanEdit
@@ -36,7 +36,7 @@ async def on_groups(query: CallbackQuery, message: Message, callback_data: OrgCB
         return
     monitoring = await plans.group(session, plan, "monitoring")
     groups = await plans.groups_of(session, plan.id)
-    await message.answer(_("Groups of the plan:"), reply_markup=views.groups_keyboard(plan, monitoring, groups))
+    await message.answer(_("Groups of the plan:"), reply_markup=setup_views.groups_keyboard(plan, monitoring, groups))
 
 
 @router.callback_query(OrgCB.filter(F.action == "grp"))

@@ -15,7 +15,7 @@ from bot.filters import HasRole
 from bot.routes import Routes
 from bot.settings import Settings
 from bot.text import escape
-from handlers.plan import views
+from handlers.plan import setup_views
 from handlers.plan.buttons import OrgCB
 from handlers.plan.common import button_step, plan_of, refuse, show_plan, state_plan, typed_dates
 from handlers.plan.states import PlanEdit
@@ -42,7 +42,8 @@ async def on_plans(message: Message, state: FSMContext, session: AsyncSession, r
         await message.answer(_("No joint action plan yet. A plan is made from the priorities of a closed voting "
                                "round; close a round first."))
         return
-    await message.answer(_("Joint action plans of your aiyl aimaks:"), reply_markup=views.plans_keyboard(mine, rounds))
+    await message.answer(_("Joint action plans of your aiyl aimaks:"),
+                         reply_markup=setup_views.plans_keyboard(mine, rounds))
 
 
 @router.callback_query(OrgCB.filter(F.action == "round"))
@@ -60,8 +61,8 @@ async def on_new_plan(query: CallbackQuery, message: Message, callback_data: Org
                         for each in (False, True))
         if overall != own:  # the same problems either way: nothing to choose
             await query.answer()
-            await message.answer(views.plan_source_text(rnd.title, len(overall), len(own)),
-                                 reply_markup=views.plan_source_keyboard(rnd.id, len(overall), len(own)))
+            await message.answer(setup_views.plan_source_text(rnd.title, len(overall), len(own)),
+                                 reply_markup=setup_views.plan_source_keyboard(rnd.id, len(overall), len(own)))
             return
     await make_plan(query, message, session, roles, i18n, settings, rnd.id, per_village=False)
 
@@ -105,7 +106,7 @@ async def on_survey(query: CallbackQuery, message: Message, callback_data: OrgCB
     if plan is None:
         return
     await message.answer(_("Villagers will be asked how satisfied they are (1–5). About which service?"),
-                         reply_markup=views.services_keyboard(plan.id))
+                         reply_markup=setup_views.services_keyboard(plan.id))
 
 
 @router.callback_query(OrgCB.filter(F.action == "svc"))

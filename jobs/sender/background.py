@@ -1,0 +1,58 @@
+"""In the background: the drainer the scheduled job starts, and its stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from bot.resilience import Outage
+from jobs.sender.common import _state, batch_size
+from jobs.sender.run import send_pending
+from storage.models import utcnow
+
+if TYPE_CHECKING:
+    from bot.runtime import App
+
+
+async def drain(app: App) -> None:
+    """Send until nothing is due (what the scheduled job starts)."""
+    state = _state(app)
+    while not state.stopping:
+        report = await send_pending(app, limit=batch_size(app.settings))
+        if report.paused_until is not None:
+            await asyncio.sleep(max(0.05, (report.paused_until - utcnow()).total_seconds()))
+            continue
+        if report.claimed == 0:
+            return
+
+
+async def kick_sender(app: App) -> None:
+    """The scheduled job: start a drainer unless one is running (so runs never overlap in a process)."""
+    state = _state(app)
+    if state.stopping or (state.drainer is not None and not state.drainer.done()):
+        return
+    state.drainer = asyncio.create_task(_logged(drain(app), state.outage), name="outbox-drainer")
+
+
+async def _logged(coroutine: Any, outage: Outage) -> None:
+    """A database or Bot API outage is one line when it starts and one when it ends, not a traceback a run."""
+    try:
+        await coroutine
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        outage.failed(exc)
+    else:
+        outage.ok()
+
+
+async def stop_sender(app: App) -> None:
+    """Stop draining: calls in flight record their answers, claimed messages are given back."""
+    state = _state(app)
+    state.stopping = True
+    task = state.drainer
+    if task is not None and not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
