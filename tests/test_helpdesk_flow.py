@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers.helpdesk.buttons import AskCB, LawCB
-from jobs.sender import send_pending
+from jobs.sender import send_pending, sender_held
 from jobs.tasks import run_due_tasks
 from services import helpdesk as desk
 from services.roles import Role, grant
@@ -212,16 +212,19 @@ async def test_overdue_escalation_after_a_restart_and_a_reminder(desk_bot: Harne
     await bot.restart()  # the tasks are in the database, not in the old process
     assert bot.app is not None
     assert await run_due_tasks(bot.app, now=remind_at + timedelta(minutes=1)) >= 1
-    await send_pending(bot.app, now=remind_at + timedelta(minutes=2))
+    async with sender_held(bot.app):
+        await send_pending(bot.app, now=remind_at + timedelta(minutes=2))
     reminder = await lawyer.wait_for_message(lambda m: "Reminder: question No. 1" in (m.text or ""))
     assert "Take" in reminder.buttons[0]
     assert await run_due_tasks(bot.app, now=due + timedelta(minutes=1)) >= 1
-    await send_pending(bot.app, now=due + timedelta(minutes=2))
+    async with sender_held(bot.app):
+        await send_pending(bot.app, now=due + timedelta(minutes=2))
     escalation = await admin.wait_for_message(lambda m: "Overdue: question No. 1" in (m.text or ""))
     assert "Emergencies" in escalation.text and "nobody has taken it" in escalation.text
     # Running again sends nothing twice.
     await run_due_tasks(bot.app, now=due + timedelta(minutes=5))
-    await send_pending(bot.app, now=due + timedelta(minutes=6))
+    async with sender_held(bot.app):
+        await send_pending(bot.app, now=due + timedelta(minutes=6))
     await bot.emu.settle()
     assert sum("Overdue" in (t or "") for t in admin.texts) == 1
     assert sum("Reminder" in (t or "") for t in lawyer.texts) == 1
@@ -260,7 +263,8 @@ async def test_an_answer_never_rated_closes_after_a_week(desk_bot: Harness) -> N
     async with bot.db.session() as session:
         assert (await session.get(Question, 1)).status == desk.ANSWERED
     assert await run_due_tasks(bot.app, now=answered_at + timedelta(days=7, minutes=1)) >= 1
-    await send_pending(bot.app, now=answered_at + timedelta(days=7, minutes=2))
+    async with sender_held(bot.app):
+        await send_pending(bot.app, now=answered_at + timedelta(days=7, minutes=2))
     notice = await asker.wait_for_message(lambda m: "Question No. 1 is closed" in (m.text or ""))
     assert "/ask" in notice.text
     async with bot.db.session() as session:

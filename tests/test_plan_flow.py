@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from bot.app import Jamaat
 from handlers.plan.buttons import MonitorCB, OrgCB, ScoreCB
-from jobs.sender import send_pending
+from jobs.sender import send_pending, sender_held
 from jobs.tasks import run_due_tasks
 from services import plan as plans
 from services.roles import Role, grant
@@ -64,7 +64,8 @@ async def tick(bot: Harness, now: datetime) -> int:
     """The task runner and the outbox sender at ``now`` (what the background jobs do when that time comes)."""
     assert bot.app is not None
     ran = await run_due_tasks(bot.app, now=now)
-    await send_pending(bot.app, now=now)
+    async with sender_held(bot.app):  # the bot's own sender, on the real clock, would race this later one
+        await send_pending(bot.app, now=now)
     return ran
 
 
@@ -146,7 +147,8 @@ async def test_plan_monitoring_progress_notices_and_restart(bot: Harness) -> Non
     finally:
         await second.bot.session.close()
     assert sorted(ran) == [0, 1]
-    await send_pending(bot.app, now=morning(checks[0]))
+    async with sender_held(bot.app):
+        await send_pending(bot.app, now=morning(checks[0]))
     prompt = await woman.wait_for_message(lambda m: "Monitoring" in (m.text or ""))
     assert "Activity: Gravel for the inner roads" in prompt.text and prompt.buttons[0] == ["planned", "in progress"]
     await man.wait_for_message(lambda m: "Monitoring" in (m.text or ""))

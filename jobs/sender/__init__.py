@@ -16,11 +16,11 @@ processes), and a 429's ``retry_after`` pauses this sender and puts the chat's m
 The package by concern (each module imports only those before it; callers use ``jobs.sender`` as one):
 ``common`` (rates, sizes, ``SendReport``, the state per application), ``calls`` (one Bot API call), ``reports``
 (a broadcast's progress message and final report), ``run`` (``send_pending``: claim, send, record),
-``background`` (the drainer, ``kick_sender``, ``stop_sender``)."""
+``background`` (the drainer, ``kick_sender``, ``stop_sender``, ``sender_held``)."""
 
 from __future__ import annotations
 
-from jobs.sender.background import drain, kick_sender, stop_sender
+from jobs.sender.background import drain, kick_sender, sender_held, stop_sender
 from jobs.sender.common import (
     PAID_PER_SECOND,
     WINDOWS_PER_BATCH,
@@ -34,5 +34,5 @@ from jobs.sender.run import LANES, send_pending
 
 __all__ = [
     "Answer", "LANES", "PAID_PER_SECOND", "SendReport", "WINDOWS_PER_BATCH", "batch_size", "drain", "kick_sender",
-    "send_pending", "sending_rate", "stop_sender", "window_size",
+    "send_pending", "sender_held", "sending_rate", "stop_sender", "window_size",
 ]

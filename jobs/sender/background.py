@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from bot.resilience import Outage
@@ -56,3 +57,16 @@ async def stop_sender(app: App) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def sender_held(app: App) -> AsyncIterator[None]:
+    """This process's background drainer stopped (as by ``stop_sender``) for the block, then allowed again.
+
+    For a caller that runs ``send_pending`` itself with a clock of its own (the tests move time ahead): a lease
+    the drainer took at the real time has already run out at a later clock, so both would send the same message."""
+    await stop_sender(app)
+    try:
+        yield
+    finally:
+        _state(app).stopping = False
