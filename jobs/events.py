@@ -154,7 +154,23 @@ async def announce(app: App, event_id: int, *, progress_chat_id: int | None, chu
                               description=event.agenda, url=link)
         return text, markup, Attachment("document", f"event-{event.id}.ics", calendar), views.calendar_caption()
 
-    rendered = _Renderer(i18n, settings, render)
+    people = events.invited_condition(event.id)
+    prefix = f"event:{event.id}:v{event.version}"
+    queued = await _queue_with_calendar(app, _Renderer(i18n, settings, render), people, broadcast_id=broadcast_id,
+                                        prefix=prefix, kind="notice", chunk=chunk)
+    for number, document in enumerate(documents, start=1):
+        queued += await outbox.enqueue_to_people(
+            app.db, broadcast_id=None, people=people, dedupe_prefix=f"{prefix}:doc{number}:", chunk=chunk,
+            render=lambda _language, _village, document=document: outbox.Notice(text="", attachment=document))
+    log.info("event %s: %s messages queued", event.id, queued)
+    return queued
+
+
+async def _queue_with_calendar(app: App, rendered: _Renderer, people: Any, *, broadcast_id: int | None,
+                               prefix: str, kind: str, chunk: int) -> int:
+    """Each person's notice, then (when the text is too long to be the file's caption) the calendar file, queued
+    set-based; ``rendered.of(language)`` gives (text, keyboard, calendar file, caption). Dedupe keys
+    ``{prefix}:{kind}:`` and ``{prefix}:ics:``."""
 
     def notice(language: str | None, _village: int | None) -> outbox.Notice:
         text, markup, calendar, _caption = rendered.of(language)
@@ -165,19 +181,11 @@ async def announce(app: App, event_id: int, *, progress_chat_id: int | None, chu
         text, _markup, calendar, caption = rendered.of(language)
         return None if fits_caption(text) else outbox.Notice(text=caption, attachment=calendar)
 
-    people = events.invited_condition(event.id)
-    prefix = f"event:{event.id}:v{event.version}"
     queued = await outbox.enqueue_to_people(app.db, broadcast_id=broadcast_id, people=people, render=notice,
-                                            dedupe_prefix=f"{prefix}:notice:", chunk=chunk)
+                                            dedupe_prefix=f"{prefix}:{kind}:", chunk=chunk)
     # After each person's notice (one chat's messages go in the order they were queued).
-    queued += await outbox.enqueue_to_people(app.db, broadcast_id=None, people=people, render=calendar_file,
-                                             dedupe_prefix=f"{prefix}:ics:", chunk=chunk)
-    for number, document in enumerate(documents, start=1):
-        queued += await outbox.enqueue_to_people(
-            app.db, broadcast_id=None, people=people, dedupe_prefix=f"{prefix}:doc{number}:", chunk=chunk,
-            render=lambda _language, _village, document=document: outbox.Notice(text="", attachment=document))
-    log.info("event %s: %s messages queued", event.id, queued)
-    return queued
+    return queued + await outbox.enqueue_to_people(app.db, broadcast_id=None, people=people, render=calendar_file,
+                                                   dedupe_prefix=f"{prefix}:ics:", chunk=chunk)
 
 
 async def follow_up(app: App, event_id: int, *, version: int, progress_chat_id: int | None,
@@ -209,23 +217,9 @@ async def follow_up(app: App, event_id: int, *, version: int, progress_chat_id: 
         caption = "" if cancelled else views.calendar_caption()
         return text, markup, Attachment("document", f"event-{event.id}.ics", calendar), caption
 
-    rendered = _Renderer(app.i18n, app.settings, render)
-
-    def notice(language: str | None, _village: int | None) -> outbox.Notice:
-        text, markup, calendar, _caption = rendered.of(language)
-        # One message when the text fits: the notice is the calendar file's caption.
-        return outbox.Notice(text=text, reply_markup=markup, attachment=calendar if fits_caption(text) else None)
-
-    def calendar_file(language: str | None, _village: int | None) -> outbox.Notice | None:
-        text, _markup, calendar, caption = rendered.of(language)
-        return None if fits_caption(text) else outbox.Notice(text=caption, attachment=calendar)
-
-    people = events.invited(event.id)
-    prefix = f"event:{event.id}:v{version}"
-    queued = await outbox.enqueue_to_people(app.db, broadcast_id=broadcast_id, people=people, render=notice,
-                                            dedupe_prefix=f"{prefix}:{kind}:", chunk=chunk)
-    queued += await outbox.enqueue_to_people(app.db, broadcast_id=None, people=people, render=calendar_file,
-                                             dedupe_prefix=f"{prefix}:ics:", chunk=chunk)
+    queued = await _queue_with_calendar(app, _Renderer(app.i18n, app.settings, render), events.invited(event.id),
+                                        broadcast_id=broadcast_id, prefix=f"event:{event.id}:v{version}", kind=kind,
+                                        chunk=chunk)
     log.info("event %s: %s v%s: %s messages queued", event.id, kind, version, queued)
     return queued
 
