@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,27 +14,33 @@ from storage.db import Database
 from storage.sqlite_driver import OneHopConnection
 
 
+@contextmanager
+def _counting() -> Iterator[list[str]]:
+    """The names of the calls handed to a connection's thread inside the block."""
+    calls: list[str] = []
+    real = OneHopConnection._execute
+
+    async def counted(self: OneHopConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", "?"))
+        return await real(self, fn, *args, **kwargs)
+
+    OneHopConnection._execute = counted  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        OneHopConnection._execute = real  # type: ignore[method-assign]
+
+
 async def _hand_offs(db: Database, statement: str, params: dict | None = None) -> tuple[int, list]:
-    """The statement's rows and how many calls went to the connection's thread to run it."""
+    """How many calls went to the connection's thread to run the statement, and its rows."""
     async with db.engine.connect() as connection:
         raw = (await connection.get_raw_connection()).driver_connection
         assert isinstance(raw, OneHopConnection)
         await connection.execute(text("SELECT 1"))  # the transaction is open: BEGIN is not counted below
-        calls = 0
-        real = raw._execute
-
-        async def counted(fn, *args, **kwargs):  # noqa: ANN001, ANN202
-            nonlocal calls
-            calls += 1
-            return await real(fn, *args, **kwargs)
-
-        raw._execute = counted
-        try:
+        with _counting() as calls:
             rows = (await connection.execute(text(statement), params or {})).all()
-        finally:
-            del raw._execute
         await connection.commit()
-    return calls, rows
+    return len(calls), rows
 
 
 async def test_a_statement_is_one_hand_off_and_reads_the_same(tmp_path: Path) -> None:
@@ -86,19 +94,9 @@ async def test_a_transaction_is_begin_statement_commit_and_a_rollback_still_undo
             await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
         async with db.session() as session:  # warm: the pool holds the connection
             await session.execute(text("SELECT 1"))
-        calls: list[str] = []
-        real = OneHopConnection._execute
-
-        async def counted(self: OneHopConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-            calls.append(getattr(fn, "__name__", "?"))
-            return await real(self, fn, *args, **kwargs)
-
-        OneHopConnection._execute = counted  # type: ignore[method-assign]
-        try:
+        with _counting() as calls:
             async with db.session() as session:
                 await session.execute(text("INSERT INTO t VALUES (1)"))
-        finally:
-            OneHopConnection._execute = real  # type: ignore[method-assign]
         assert calls == ["_run", "_run", "commit"], calls  # BEGIN IMMEDIATE, the INSERT, COMMIT: no reset after it
         with pytest.raises(RuntimeError):
             async with db.session() as session:
