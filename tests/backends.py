@@ -4,7 +4,10 @@ With CI=true a PostgreSQL or Redis test that cannot reach its server fails inste
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,13 +53,36 @@ async def postgres_schema() -> AsyncIterator[str]:
         await connection.close()
 
 
+_SQLITE_TEMPLATE: dict[int, Path] = {}  # per process (an xdist worker): a database file with every migration applied
+
+
+async def _sqlite_template() -> Path:
+    """A SQLite file migrated once per process; each test gets a copy instead of running every migration again
+    (the migrations themselves are checked by tests/test_storage.py on a fresh file)."""
+    path = _SQLITE_TEMPLATE.get(os.getpid())
+    if path is None or not path.exists():
+        folder = tempfile.mkdtemp(prefix="jamaat-template-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        path = Path(folder) / "template.db"
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        try:
+            await db.upgrade()
+        finally:
+            await db.dispose()  # the last connection's close checkpoints the WAL into the file
+        _SQLITE_TEMPLATE[os.getpid()] = path
+    return path
+
+
 @asynccontextmanager
 async def database(backend: str, tmp_path: Path, *, upgrade: bool = True) -> AsyncIterator[Database]:
     if backend == "sqlite":
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'jamaat.db'}")
+        target = tmp_path / "jamaat.db"
+        if upgrade:
+            shutil.copyfile(await _sqlite_template(), target)
+        db = Database(f"sqlite+aiosqlite:///{target}")
         try:
             if upgrade:
-                await db.upgrade()
+                await db.upgrade()  # nothing to do on the copy: one query finds it at the scripts' heads
             yield db
         finally:
             await db.dispose()
