@@ -57,8 +57,8 @@ _SQLITE_TEMPLATE: dict[int, Path] = {}  # per process (an xdist worker): a datab
 
 
 async def _sqlite_template() -> Path:
-    """A SQLite file migrated once per process; each test gets a copy instead of running every migration again
-    (the migrations themselves are checked by tests/test_storage.py on a fresh file)."""
+    """A SQLite file migrated once per process; each test gets a copy instead of running every migration again.
+    The template is itself a fresh run of every migration, which tests/test_storage.py compares with the models."""
     path = _SQLITE_TEMPLATE.get(os.getpid())
     if path is None or not path.exists():
         folder = tempfile.mkdtemp(prefix="jamaat-template-")
