@@ -37,16 +37,18 @@ class OneHopCursor(aiosqlite.Cursor):
         self._cursor, self._rows = await self._execute(self._run, sql, [] if parameters is None else parameters)
         return self
 
-    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> OneHopCursor:
+    async def _unbuffered(self) -> None:
+        """aiosqlite's own way from here on (executemany, executescript): a sqlite3 cursor, rows read on demand."""
         if self._cursor is None:
             self._cursor = await self._execute(self._conn._conn.cursor)
         self._rows = None
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> OneHopCursor:
+        await self._unbuffered()
         return await super().executemany(sql, parameters)
 
     async def executescript(self, sql_script: str) -> OneHopCursor:
-        if self._cursor is None:
-            self._cursor = await self._execute(self._conn._conn.cursor)
-        self._rows = None
+        await self._unbuffered()
         return await super().executescript(sql_script)
 
     def _take(self, size: int | None) -> list[Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,13 @@ from sqlalchemy import text
 
 from storage.db import Database
 from storage.sqlite_driver import OneHopConnection
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    yield database
+    await database.dispose()
 
 
 @contextmanager
@@ -43,66 +50,54 @@ async def _hand_offs(db: Database, statement: str, params: dict | None = None) -
     return len(calls), rows
 
 
-async def test_a_statement_is_one_hand_off_and_reads_the_same(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
-    try:
-        async with db.engine.begin() as connection:
-            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))
-            result = await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))
-            assert result.lastrowid == 1 and result.rowcount == 1
-            await connection.execute(text("INSERT INTO t (name) VALUES (:n)"), [{"n": "b"}, {"n": "c"}])
-            result = await connection.execute(text("UPDATE t SET name = name || '!' WHERE id > 1"))
-            assert result.rowcount == 2
-        calls, rows = await _hand_offs(db, "SELECT id, name FROM t ORDER BY id")
-        assert rows == [(1, "a"), (2, "b!"), (3, "c!")]
-        assert calls == 1  # aiosqlite's own cursor made 4: cursor, execute, fetchall, close
-        calls, rows = await _hand_offs(db, "INSERT INTO t (name) VALUES ('d') RETURNING id")
-        assert rows == [(4,)] and calls == 1
-        async with db.engine.connect() as connection:
-            result = await connection.execute(text("SELECT name FROM t WHERE id > :id ORDER BY id"), {"id": 1})
-            assert result.fetchone() == ("b!",)
-            assert result.fetchall() == [("c!",), ("d",)]
-            assert (await connection.execute(text("SELECT name FROM t WHERE id = 99"))).first() is None
-    finally:
-        await db.dispose()
+async def test_a_statement_is_one_hand_off_and_reads_the_same(db: Database) -> None:
+    async with db.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))
+        result = await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        assert result.lastrowid == 1 and result.rowcount == 1
+        await connection.execute(text("INSERT INTO t (name) VALUES (:n)"), [{"n": "b"}, {"n": "c"}])
+        result = await connection.execute(text("UPDATE t SET name = name || '!' WHERE id > 1"))
+        assert result.rowcount == 2
+    calls, rows = await _hand_offs(db, "SELECT id, name FROM t ORDER BY id")
+    assert rows == [(1, "a"), (2, "b!"), (3, "c!")]
+    assert calls == 1  # aiosqlite's own cursor made 4: cursor, execute, fetchall, close
+    calls, rows = await _hand_offs(db, "INSERT INTO t (name) VALUES ('d') RETURNING id")
+    assert rows == [(4,)] and calls == 1
+    async with db.engine.connect() as connection:
+        result = await connection.execute(text("SELECT name FROM t WHERE id > :id ORDER BY id"), {"id": 1})
+        assert result.fetchone() == ("b!",)
+        assert result.fetchall() == [("c!",), ("d",)]
+        assert (await connection.execute(text("SELECT name FROM t WHERE id = 99"))).first() is None
 
 
-async def test_errors_are_sqlalchemys_as_before(tmp_path: Path) -> None:
+async def test_errors_are_sqlalchemys_as_before(db: Database) -> None:
     from sqlalchemy.exc import IntegrityError, OperationalError
 
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'errors.db'}")
-    try:
+    async with db.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        await connection.execute(text("INSERT INTO t VALUES (1)"))
+    with pytest.raises(IntegrityError):
         async with db.engine.begin() as connection:
-            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
             await connection.execute(text("INSERT INTO t VALUES (1)"))
-        with pytest.raises(IntegrityError):
-            async with db.engine.begin() as connection:
-                await connection.execute(text("INSERT INTO t VALUES (1)"))
-        with pytest.raises(OperationalError):
-            async with db.engine.begin() as connection:
-                await connection.execute(text("SELECT nothing FROM nowhere"))
-        async with db.engine.connect() as connection:  # the connection still works after both
-            assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 1
-    finally:
-        await db.dispose()
-
-
-async def test_a_transaction_is_begin_statement_commit_and_a_rollback_still_undoes(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'txn.db'}")
-    try:
+    with pytest.raises(OperationalError):
         async with db.engine.begin() as connection:
-            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
-        async with db.session() as session:  # warm: the pool holds the connection
-            await session.execute(text("SELECT 1"))
-        with _counting() as calls:
-            async with db.session() as session:
-                await session.execute(text("INSERT INTO t VALUES (1)"))
-        assert calls == ["_run", "_run", "commit"], calls  # BEGIN IMMEDIATE, the INSERT, COMMIT: no reset after it
-        with pytest.raises(RuntimeError):
-            async with db.session() as session:
-                await session.execute(text("INSERT INTO t VALUES (2)"))
-                raise RuntimeError("the handler failed")
+            await connection.execute(text("SELECT nothing FROM nowhere"))
+    async with db.engine.connect() as connection:  # the connection still works after both
+        assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+
+
+async def test_a_transaction_is_begin_statement_commit_and_a_rollback_still_undoes(db: Database) -> None:
+    async with db.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+    async with db.session() as session:  # warm: the pool holds the connection
+        await session.execute(text("SELECT 1"))
+    with _counting() as calls:
         async with db.session() as session:
-            assert (await session.execute(text("SELECT id FROM t"))).scalars().all() == [1]
-    finally:
-        await db.dispose()
+            await session.execute(text("INSERT INTO t VALUES (1)"))
+    assert calls == ["_run", "_run", "commit"], calls  # BEGIN IMMEDIATE, the INSERT, COMMIT: no reset after it
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            await session.execute(text("INSERT INTO t VALUES (2)"))
+            raise RuntimeError("the handler failed")
+    async with db.session() as session:
+        assert (await session.execute(text("SELECT id FROM t"))).scalars().all() == [1]
