@@ -53,3 +53,27 @@ async def test_errors_are_aiograms_own() -> None:
                 raise AssertionError("the chat's limit was not applied")
         finally:
             await bot.session.close()
+
+
+async def test_the_answer_to_the_bots_own_message_leaves_out_its_keyboard_and_formatting() -> None:
+    """The bot never reads back what it sent; aiogram would validate every button of it. Updates keep all."""
+    async with Emulator() as emu:
+        user = emu.user(7003, "Нургүл")
+        bot = _bot(emu)
+        try:
+            keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Ооба", callback_data="y")]])
+            sent = await bot.send_message(user.id, "<b>Суроо</b>: барасызбы?", reply_markup=keyboard)
+            assert sent.message_id and sent.text == "Суроо: барасызбы?" and sent.chat.id == user.id
+            assert sent.reply_markup is None and sent.entities is None
+            edited = await bot.edit_message_text("<i>Жаңы</i> суроо", chat_id=user.id, message_id=sent.message_id,
+                                                 reply_markup=keyboard)
+            assert edited.text == "Жаңы суроо" and edited.reply_markup is None and edited.entities is None
+            assert user.last.inline_buttons[0] == {"text": "Ооба", "callback_data": "y"}  # Telegram has it all
+
+            await user.tap("Ооба", wait=False)
+            updates = await bot.get_updates(timeout=0)
+            message = updates[-1].callback_query.message
+            assert message.reply_markup.inline_keyboard[0][0].callback_data == "y"
+            assert message.html_text == "<i>Жаңы</i> суроо"
+        finally:
+            await bot.session.close()
