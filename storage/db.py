@@ -80,7 +80,7 @@ class Database:
     """One engine and its session factory."""
 
     def __init__(self, url: str, *, schema: str | None = None, **engine_kwargs: Any) -> None:
-        self.url = url
+        self.url, self.schema = url, schema
         self.engine = make_engine(url, schema=schema, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 

@@ -51,6 +51,9 @@ class VotingRound(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by: Mapped[int | None] = mapped_column(BigInteger)  # NULL: closed at its end time
     results_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Moves on by one with every change of what its ballots show (a problem renamed), in the same transaction: each
+    # process keeps a voting round's ballots by it (``services.voting.ballot_items``).
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RoundVillage(Base):

@@ -67,7 +67,7 @@ async def test_registration_and_vote_updates_are_one_transaction_of_few_statemen
     await vote(villager)
     statements, commits, texts = counted.take()
     assert len(statements) == 5 and commits == [1] * 5, (statements, commits)
-    # A ballot button: claim, person, round, ballot (and BEGIN on SQLite). The first one also reads what a
-    # voting round keeps for good (its villages, the village's ballot), cached from then on.
-    assert statements[2:4] == ([5, 5] if sqlite else [4, 4]), texts
+    # A ballot button: claim, person, round (and BEGIN on SQLite). The first one also reads what a voting round
+    # keeps (its villages, the village's ballot and its titles, by the round's revision), cached from then on.
+    assert statements[2:4] == ([4, 4] if sqlite else [3, 3]), texts
     assert not any("channel_identity" in t for update in texts for t in update), texts  # not linked elsewhere

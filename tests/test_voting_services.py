@@ -332,8 +332,45 @@ async def test_collection_submissions_problems_and_ballots_per_village(db: Datab
             await voting.undo_merge(session, rnd, merge.id)
         with pytest.raises(VotingError, match="not_collecting"):
             await voting.submit_problem(session, rnd, birdik, "Жол жок")
-        titles = [voting.problem_title(p, "ru") for p in await voting.ballot_items(session, rnd.id, villages["aral"])]
+        titles = [voting.problem_title(p, "ru") for p in await voting.ballot_items(session, rnd, villages["aral"])]
         assert titles == ["Нет питьевой воды", "Дороги", "Маленькая пенсия"]
+
+
+async def test_a_rename_while_voting_reaches_every_processs_ballot_and_a_rolled_back_one_none(db: Database) -> None:
+    """Each process keeps a voting round's ballot by the round's revision; a rename moves it on."""
+    round_id, problems = await protocol_round(db)
+    aral = (await places(db))["aral"]
+    other = Database(db.url, schema=db.schema)  # another process's engine on the same database
+
+    async def titles(on: Database) -> list[str]:
+        async with on.session() as session:
+            rnd = await voting.get_round(session, round_id)
+            assert rnd is not None
+            return [voting.problem_title(p, "ru") for p in await voting.ballot_items(session, rnd, aral)]
+
+    try:
+        before = await titles(other)
+        assert before == await titles(db) and len(before) == len(PROTOCOL)
+        async with db.session() as session:
+            rnd = await voting.get_round(session, round_id)
+            await voting.rename_problem(session, rnd, problems["drinking water"], "Таза суу", "Чистая вода")
+            assert "Чистая вода" in [p.title_ru for p in await voting.ballot_items(session, rnd, aral)]
+        assert "Чистая вода" in await titles(other) and "Чистая вода" in await titles(db)
+
+        with pytest.raises(RuntimeError):
+            async with db.session() as session:
+                rnd = await voting.get_round(session, round_id)
+                await voting.rename_problem(session, rnd, problems["drinking water"], "Суу", "Вода (отменено)")
+                assert "Вода (отменено)" in [p.title_ru for p in await voting.ballot_items(session, rnd, aral)]
+                raise RuntimeError("the organiser's update failed")
+        assert "Чистая вода" in await titles(db) and "Чистая вода" in await titles(other)
+        async with db.session() as session:  # the next rename takes the revision the rolled back one had
+            rnd = await voting.get_round(session, round_id)
+            assert rnd.revision == 1
+            await voting.rename_problem(session, rnd, problems["drinking water"], "Суу", "Вода")
+        assert "Вода" in await titles(db) and "Вода" in await titles(other)
+    finally:
+        await other.dispose()
 
 
 async def test_sessions_import_is_all_or_nothing_and_checked(db: Database) -> None:

@@ -239,7 +239,7 @@ async def on_attendance(query: CallbackQuery, message: Message, callback_data: A
 
 async def show_assisted_ballot(message: Message, session: AsyncSession, rnd: VotingRound, person: Person,
                                i18n: I18n) -> None:
-    problems = await voting.ballot_items(session, rnd.id, person.village_id or 0)
+    problems = await voting.ballot_items(session, rnd, person.village_id or 0)
     await message.answer(
         _("<b>{title}</b>: choose up to {limit} problems as {name} tells you, then confirm.").format(
             title=escape(rnd.title), limit=MAX_CHOICES, name=escape(person.first_name or "—")),
@@ -260,7 +260,10 @@ async def on_toggle(query: CallbackQuery, message: Message, callback_data: Assis
         return
     await query.answer()
     await state.update_data(chosen=chosen)
-    problems = await voting.ballot_items(session, int(data["round_id"]), int(data["village_id"]))
+    rnd = await voting.get_round(session, int(data["round_id"]))
+    if rnd is None:  # rounds are not deleted: nothing to redraw
+        return
+    problems = await voting.ballot_items(session, rnd, int(data["village_id"]))
     await message.edit_reply_markup(reply_markup=views.ballot_keyboard(problems, chosen, i18n.current_locale))
 
 

@@ -11,9 +11,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.text import escape
 from handlers.assist.buttons import AssistCB
 from services.places import place_name
+from services.voting import BallotEntry
 from storage.events import Event
 from storage.models import Person, Village
-from storage.voting import Problem
 
 
 def menu_text(aimak_name: str, count: int) -> str:
@@ -79,7 +79,7 @@ def consent_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def ballot_keyboard(problems: Sequence[Problem], chosen: Sequence[int], language: str) -> InlineKeyboardMarkup:
+def ballot_keyboard(problems: Sequence[BallotEntry], chosen: Sequence[int], language: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for problem in problems:
         mark = "✅ " if problem.id in chosen else ""

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
-from services.voting import MAX_CHOICES, VotingError
-from storage.voting import Problem
+from services.voting import MAX_CHOICES, BallotEntry, VotingError
 
 
 class BallotCB(CallbackData, prefix="vb"):
@@ -41,7 +40,7 @@ def positions_of(mask: str) -> set[int]:
     return {bit for bit in range(value.bit_length()) if value >> bit & 1}
 
 
-def choice_from(mask: str, items: list[Problem]) -> list[int]:
+def choice_from(mask: str, items: list[BallotEntry]) -> list[int]:
     positions = positions_of(mask)
     if len(positions) > MAX_CHOICES:
         raise VotingError("too_many", limit=MAX_CHOICES)

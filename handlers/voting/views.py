@@ -16,9 +16,9 @@ from handlers.people.views import age_band_label, places_keyboard
 from handlers.voting.buttons import AttendCB, BallotCB, CollectCB, NewRoundCB, RoundCB, SessionCB, mask_of
 from services import voting, voting_results
 from services.places import place_name
-from services.voting import MAX_CHOICES, MAX_SUBMISSIONS, Results, Turnout
+from services.voting import MAX_CHOICES, MAX_SUBMISSIONS, BallotEntry, Results, Turnout
 from storage.models import AiylAimak, Village
-from storage.voting import Problem, VotingRound
+from storage.voting import VotingRound
 
 
 def competence_label(competence: str) -> str:
@@ -155,7 +155,7 @@ def ballot_text(rnd: VotingRound, village: Village, chosen: int, language: str, 
     return "\n".join(lines)
 
 
-def ballot_keyboard(rnd: VotingRound, village_id: int, items: list[Problem], positions: set[int],
+def ballot_keyboard(rnd: VotingRound, village_id: int, items: list[BallotEntry], positions: set[int],
                     language: str) -> InlineKeyboardMarkup:
     # Built directly, one button a row: this is redrawn on every tap, and InlineKeyboardBuilder deep-copies.
     mask = mask_of(positions)
@@ -168,7 +168,7 @@ def ballot_keyboard(rnd: VotingRound, village_id: int, items: list[Problem], pos
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def receipt_text(rnd: VotingRound, result: voting.CastResult, items: list[Problem], language: str,
+def receipt_text(rnd: VotingRound, result: voting.CastResult, items: list[BallotEntry], language: str,
                  settings: Settings) -> str:
     titles = {p.id: escape(voting.problem_title(p, language)) for p in items}
     lines = [f"<b>{escape(rnd.title)}</b>",

@@ -23,9 +23,9 @@ from handlers.voting.buttons import AttendCB, BallotCB, CollectCB, choice_from
 from handlers.voting.states import Collecting
 from handlers.voting.views import ballot_keyboard, ballot_text, hint, receipt_text, refusal
 from services import voting
-from services.voting import MAX_CHOICES, MAX_SUBMISSIONS, VotingError
+from services.voting import MAX_CHOICES, MAX_SUBMISSIONS, BallotEntry, VotingError
 from storage.models import Person, Village
-from storage.voting import Problem, VotingRound
+from storage.voting import VotingRound
 
 log = logging.getLogger("jamaat.voting")
 router = Routes("voting_villager")
@@ -49,7 +49,7 @@ async def show_ballot(message: Message, session: AsyncSession, rnd: VotingRound,
         if attended:
             await message.answer(refusal("attended_session"))
             return
-    items = await voting.ballot_items(session, rnd.id, village.id)
+    items = await voting.ballot_items(session, rnd, village.id)
     if positions is None:
         mine = await voting.my_ballot(session, rnd.id, person.id)
         chosen = set(mine.problem_ids) if mine else set()
@@ -90,10 +90,11 @@ async def on_ballot(query: CallbackQuery, message: Message, callback_data: Ballo
     rnd = await voting.get_round(session, data.r)
     try:
         await voting.check_ballot(session, rnd, person, data.v, [], partial=True)
-        items = await voting.ballot_items(session, data.r, data.v)
+        assert rnd is not None  # check_ballot refuses a missing round
+        items = await voting.ballot_items(session, rnd, data.v)
         chosen = choice_from(data.m, items) if data.a != "o" else []
         await voting.check_ballot(session, rnd, person, data.v, chosen, partial=True)
-        assert rnd is not None and person is not None
+        assert person is not None
         if data.a == "t":
             ids = [p.id for p in items]
             if data.p not in ids:
@@ -153,7 +154,7 @@ async def on_attendance(query: CallbackQuery, message: Message, callback_data: A
     await show_ballot(message, session, rnd, person, i18n.current_locale, settings, positions=set())
 
 
-async def show_summary(message: Message, rnd: VotingRound, data: BallotCB, items: list[Problem], chosen: list[int],
+async def show_summary(message: Message, rnd: VotingRound, data: BallotCB, items: list[BallotEntry], chosen: list[int],
                        language: str, settings: Settings) -> None:
     titles = {p.id: escape(voting.problem_title(p, language)) for p in items}
     lines = [f"<b>{escape(rnd.title)}</b>", _("You chose:")]

@@ -74,6 +74,7 @@ from services.voting.merges import (
 )
 from services.voting.outcome import Participation, Results, Turnout, participation, results
 from services.voting.problems import (
+    BallotEntry,
     add_problem,
     assign_submissions,
     parse_competence,
@@ -124,7 +125,7 @@ from services.voting.sessions import (
 )
 
 __all__ = [
-    "BallotView", "COLUMN_ALIASES", "COMPETENCES", "COMPETENCE_WORDS", "CastResult", "HEADERS", "ImportReport",
+    "BallotEntry", "BallotView", "COLUMN_ALIASES", "COMPETENCES", "COMPETENCE_WORDS", "CastResult", "HEADERS", "ImportReport",
     "MAX_BALLOT_ITEMS", "MAX_CHOICES", "MAX_SUBMISSIONS", "MAX_TEXT", "MIN_SESSION_PARTICIPANTS", "MIN_TEXT",
     "MODES", "PHASES", "Participation", "RECEIPT_ALPHABET", "Ranked", "Results", "SESSION_COLUMNS", "SOURCES",
     "SessionInput", "Tally", "TallyRow", "Top", "Turnout", "VOTE_LINE", "Votes", "VotingError", "add_problem",

@@ -24,9 +24,9 @@ from services.voting.common import (
     _require_phone,
 )
 from services.voting.counting import _count
-from services.voting.frozen import _on_ballot
+from services.voting.frozen import _frozen, _on_ballot
 from services.voting.merges import merges_of, village_merge_ends
-from services.voting.problems import problems_of
+from services.voting.problems import BallotEntry, problems_of
 from services.voting.rounds import round_villages
 from storage import db
 from storage.models import Person, utcnow
@@ -72,7 +72,6 @@ async def publish_ballot(session: AsyncSession, rnd: VotingRound, *, by: int | N
         if len(items) > MAX_BALLOT_ITEMS:
             raise VotingError("ballot_too_long", village_id=village_id, count=len(items))
     await session.execute(delete(BallotItem).where(BallotItem.round_id == rnd.id))
-    session.info.pop("jamaat_ballot_items", None)
     session.add_all(BallotItem(round_id=rnd.id, village_id=v, problem_id=p, position=i)
                     for v, items in ballots.items() for i, p in enumerate(items))
     rnd.phase, rnd.voting_at = "voting", now
@@ -82,15 +81,17 @@ async def publish_ballot(session: AsyncSession, rnd: VotingRound, *, by: int | N
     return ballots
 
 
-async def ballot_items(session: AsyncSession, round_id: int, village_id: int) -> list[Problem]:
-    """The village's ballot in its published order (read once per transaction)."""
-    memo: dict[tuple[int, int], list[Problem]] = session.info.setdefault("jamaat_ballot_items", {})
-    if (round_id, village_id) not in memo:
-        query = (select(Problem).join(BallotItem, BallotItem.problem_id == Problem.id)
-                 .where(BallotItem.round_id == round_id, BallotItem.village_id == village_id)
+async def ballot_items(session: AsyncSession, rnd: VotingRound, village_id: int) -> list[BallotEntry]:
+    """The village's ballot in its published order. While the round is voting it is read once per process and
+    round revision (a rename moves the revision on), not at every button."""
+    async def read() -> tuple[BallotEntry, ...]:
+        query = (select(Problem.id, Problem.title_ky, Problem.title_ru)
+                 .join(BallotItem, BallotItem.problem_id == Problem.id)
+                 .where(BallotItem.round_id == rnd.id, BallotItem.village_id == village_id)
                  .order_by(BallotItem.position))
-        memo[round_id, village_id] = list((await session.scalars(query)).all())
-    return list(memo[round_id, village_id])
+        return tuple(BallotEntry(*row) for row in (await session.execute(query)).all())
+
+    return list(await _frozen(session, rnd, ("entries", village_id, rnd.revision), read))
 
 
 async def check_ballot(session: AsyncSession, rnd: VotingRound | None, person: Person | None, village_id: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -22,8 +23,18 @@ from services.voting.common import (
     _require_phase,
     _require_phone,
 )
+from services.voting.frozen import changed_ballots
 from storage.models import Person, utcnow
 from storage.voting import Problem, Submission, VotingRound
+
+
+@dataclass(frozen=True, slots=True)
+class BallotEntry:
+    """A problem as a ballot shows it: a plain value, which one process's updates share while a round is voting."""
+
+    id: int
+    title_ky: str
+    title_ru: str
 
 
 async def submit_problem(session: AsyncSession, rnd: VotingRound, person: Person, text: str,
@@ -67,7 +78,7 @@ async def submissions_by_village(session: AsyncSession, round_id: int) -> dict[i
 # Problems, tags and merges
 
 
-def problem_title(problem: Problem, language: str) -> str:
+def problem_title(problem: Problem | BallotEntry, language: str) -> str:
     """Russian for Russian readers (and Uzbek and English ones, whose catalogs fall back to it); else Kyrgyz."""
     if language == "ky":
         return problem.title_ky or problem.title_ru
@@ -164,6 +175,10 @@ async def rename_problem(session: AsyncSession, rnd: VotingRound, problem_id: in
     problem = await problem_in_round(session, rnd.id, problem_id)
     before = (problem.title_ky, problem.title_ru)
     problem.title_ky, problem.title_ru = _clean(title_ky)[:200], _clean(title_ru)[:200]
+    # What the ballots show changed: every process reads them again (one atomic step, however many rename at once).
+    await session.execute(update(VotingRound).where(VotingRound.id == rnd.id)
+                          .values(revision=VotingRound.revision + 1))
+    changed_ballots(session).add(rnd.id)
     audit(session, by, "voting.problem.rename", "voting_problem", problem.id, before=list(before))
     await session.flush()
     return problem
