@@ -6,6 +6,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.app import create_bot
+from bot.client import loads_lean
 from bot.emulator import Emulator, Limits
 from bot.settings import Settings
 
@@ -55,8 +56,9 @@ async def test_errors_are_aiograms_own() -> None:
             await bot.session.close()
 
 
-async def test_the_answer_to_the_bots_own_message_leaves_out_its_keyboard_and_formatting() -> None:
-    """The bot never reads back what it sent; aiogram would validate every button of it. Updates keep all."""
+async def test_the_bots_own_keyboards_are_not_read_back() -> None:
+    """The bot never reads back a keyboard it sent; aiogram would validate every button of it, at every call and
+    every tap. A tapped button's message keeps its text and formatting."""
     async with Emulator() as emu:
         user = emu.user(7003, "Нургүл")
         bot = _bot(emu)
@@ -73,7 +75,18 @@ async def test_the_answer_to_the_bots_own_message_leaves_out_its_keyboard_and_fo
             await user.tap("Ооба", wait=False)
             updates = await bot.get_updates(timeout=0)
             message = updates[-1].callback_query.message
-            assert message.reply_markup.inline_keyboard[0][0].callback_data == "y"
-            assert message.html_text == "<i>Жаңы</i> суроо"
+            assert updates[-1].callback_query.data == "y" and message.message_id == sent.message_id
+            assert message.html_text == "<i>Жаңы</i> суроо" and message.reply_markup is None
         finally:
             await bot.session.close()
+
+
+def test_a_webhook_update_is_read_the_same_way() -> None:
+    update = ('{"update_id": 9, "callback_query": {"id": "1", "data": "y", "chat_instance": "c", '
+              '"from": {"id": 5, "is_bot": false, "first_name": "Азамат"}, "message": {"message_id": 3, "date": 1, '
+              '"chat": {"id": 5, "type": "private"}, "text": "Суроо", "entities": [{"type": "bold", "offset": 0, '
+              '"length": 5}], "reply_markup": {"inline_keyboard": [[{"text": "Ооба", "callback_data": "y"}]]}}}}')
+    message = loads_lean(update)["callback_query"]["message"]
+    assert "reply_markup" not in message and message["entities"][0]["type"] == "bold"
+    assert loads_lean('{"update_id": 10, "message": {"message_id": 4, "date": 1, "chat": {"id": 5, "type": '
+                      '"private"}, "text": "hi", "reply_markup": {"x": 1}}}')["message"]["reply_markup"] == {"x": 1}
