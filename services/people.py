@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from services import channels
 from services.audit import RuleError, audit
@@ -148,17 +149,17 @@ async def set_village(session: AsyncSession, person: Person, village_id: int,
                       aiyl_aimak_id: int | None = None) -> Village:
     """Place the person in a village (of ``aiyl_aimak_id``, when the person chose that first);
     completes registration once the phone is verified. Nothing changes when it is refused."""
-    village = await session.get(Village, village_id)
+    # With its aiyl aimak (also when the village is in the session already), so the person's places are set as
+    # objects, not read back after the change.
+    village = await session.get(Village, village_id, options=[joinedload(Village.aiyl_aimak)], populate_existing=True)
     if village is None or (aiyl_aimak_id is not None and village.aiyl_aimak_id != aiyl_aimak_id):
         raise RegistrationError("unknown_village")
     if person.phone_hash is None:
         raise RegistrationError("phone_first")
-    person.village_id = village.id
-    person.aiyl_aimak_id = village.aiyl_aimak_id
+    person.village, person.aiyl_aimak = village, village.aiyl_aimak
     if person.registered_at is None:
         person.registered_at = utcnow()
     await session.flush()
-    await session.refresh(person, ["village", "aiyl_aimak"])
     return village
 
 

@@ -60,7 +60,7 @@ async def test_registration_and_vote_updates_are_one_transaction_of_few_statemen
     statements, commits, texts = counted.take()
     assert len(statements) == 6 and commits == [1] * 6, (statements, commits)
     # Each update: claim, the combined read, the handler's reads and writes, one write of the state.
-    assert sum(statements) <= (36 if sqlite else 30), texts  # 35 and 29 now; 65 and 59 before
+    assert sum(statements) <= (34 if sqlite else 28), texts  # 34 and 28 now; 65 and 59 before
     assert all(sum("fsm_record" in t for t in update) <= 1 for update in texts), texts  # read with the person
 
     villager = bot.user(500000, "V0", language_code="en")
