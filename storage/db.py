@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import re
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_S = 30  # how long a transaction waits for SQLite's write lock
 # The session of the update being handled, so that conversation state commits together with its data
 # (and SQLite never waits on its own second connection).
 current_session: ContextVar[AsyncSession | None] = ContextVar("jamaat_current_session", default=None)
@@ -29,7 +31,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -62,7 +64,8 @@ def make_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncE
         from storage.sqlite_driver import async_creator
 
         path = make_url(url).database or ":memory:"
-        engine = create_async_engine(url, async_creator=async_creator(path, timeout=30, check_same_thread=False),
+        engine = create_async_engine(url, async_creator=async_creator(path, timeout=BUSY_TIMEOUT_S,
+                                                                      check_same_thread=False),
                                      **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
@@ -83,6 +86,11 @@ class Database:
         self.url, self.schema = url, schema
         self.engine = make_engine(url, schema=schema, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite lets one transaction write at a time, and every transaction here takes that lock first
+        # (``_sqlite_begin``). Waiting for it in SQLite's busy handler is a poll with growing sleeps that a loop
+        # of committed chunks (a fan-out) wins again and again; this process's transactions queue here instead,
+        # first come first served, and start the moment the one before commits.
+        self._turns = asyncio.Lock() if url.startswith("sqlite") else None
 
     @property
     def dialect(self) -> str:
@@ -94,9 +102,27 @@ class Database:
         if self.dialect == "sqlite" and current_session.get() is not None:
             # The update's own transaction holds SQLite's write lock: a second one would wait on it forever.
             raise RuntimeError("a second database session inside an update: use the update's session")
-        async with self.sessions() as session:
-            async with session.begin():
-                yield session
+        async with self._turn():
+            async with self.sessions() as session:
+                async with session.begin():
+                    yield session
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """This process's turn at SQLite's write lock (nothing on PostgreSQL). After SQLite's own busy timeout
+        the transaction goes ahead without it, and SQLite decides, as it would without the queue."""
+        if self._turns is None:
+            yield
+            return
+        try:
+            await asyncio.wait_for(self._turns.acquire(), BUSY_TIMEOUT_S)
+        except TimeoutError:
+            yield
+            return
+        try:
+            yield
+        finally:
+            self._turns.release()
 
     @asynccontextmanager
     async def current_or_new_session(self) -> AsyncIterator[AsyncSession]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,3 +103,30 @@ async def test_a_transaction_is_begin_statement_commit_and_a_rollback_still_undo
             raise RuntimeError("the handler failed")
     async with db.session() as session:
         assert (await session.execute(text("SELECT id FROM t"))).scalars().all() == [1]
+
+
+async def test_transactions_take_turns_at_the_write_lock(db: Database) -> None:
+    """A loop of committed chunks (a fan-out) no longer wins SQLite's write lock again and again while someone
+    else's transaction (a person's /help) waits for it in SQLite's busy handler: they queue, first come first
+    served, so the other one waits for one chunk at most."""
+    async with db.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, who TEXT)"))
+    chunks_done: list[int] = []
+    first_chunk = asyncio.Event()
+
+    async def fan_out() -> None:
+        for n in range(25):
+            async with db.session() as session:
+                await session.execute(text("INSERT INTO t (who) VALUES ('chunk')"))
+                first_chunk.set()
+                await asyncio.sleep(0.07)  # a chunk's work, with the lock held
+            chunks_done.append(n)
+
+    async def someone_else() -> int:
+        await first_chunk.wait()  # the fan-out holds the lock now
+        async with db.session() as session:
+            await session.execute(text("INSERT INTO t (who) VALUES ('help')"))
+            return len(chunks_done)
+
+    _, waited_for = await asyncio.gather(fan_out(), someone_else())
+    assert waited_for == 1, f"waited for {waited_for} of 25 chunks"  # the one under way
