@@ -10,11 +10,11 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Table, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import conversation
+from storage import conversation, schema  # schema: every model module, so every table is searched
 from storage.delivery import CANCELLED, OPEN_STATES, Broadcast, OutboxMessage
 from storage.events import EventQuestion
 from storage.helpdesk import Question, QuestionEntry
-from storage.models import AuditEntry, Base, FsmRecord, utcnow
+from storage.models import AuditEntry, FsmRecord, utcnow
 from storage.plan import MonitoringAnswer
 from storage.voting import Submission
 
@@ -26,7 +26,7 @@ HELD = ("taken", "needs_details")  # a question held by a lawyer who leaves goes
 def telegram_id_columns() -> list[tuple[Table, str, bool]]:
     """(table, column, nullable) of every column that holds somebody's Telegram id."""
     found = []
-    for table in Base.metadata.sorted_tables:
+    for table in schema.metadata.sorted_tables:
         for column in table.columns:
             if isinstance(column.type, BigInteger) and (column.name in WHO_COLUMNS or column.name.endswith("_by")):
                 found.append((table, column.name, bool(column.nullable)))

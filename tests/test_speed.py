@@ -51,8 +51,10 @@ heavy = {{m.split(".")[0] for m in sys.modules}} & heavy
 heavy |= set(sys.modules) & {{"aiohttp.web", "aiogram.webhook.aiohttp_server", "bot.webhook", "bot.whatsapp.inbound"}}
 # SQLAlchemy's PostgreSQL dialect (~2 MB) on SQLite: any postgresql_* option loads it (see models.postgresql_index)
 heavy |= set(sys.modules) & {{"sqlalchemy.dialects.postgresql"}}
-# report and poster modules: loaded by the handler or job that makes one
-heavy |= set(sys.modules) & {{"services.protocol", "services.helpdesk_stats", "services.posters", "bot.posters"}}
+# report and poster modules: loaded by the handler or job that makes one; results, FAQ and dashboard sign-in texts
+# and queries: by the handler that needs them
+heavy |= set(sys.modules) & {{"services.protocol", "services.helpdesk_stats", "services.posters", "bot.posters",
+                              "services.voting_results", "services.faq", "services.dashboard"}}
 print(",".join(sorted(heavy)))
 """
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)

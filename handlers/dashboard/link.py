@@ -10,7 +10,6 @@ from bot.dashboard.urls import link_url, public_url
 from bot.routes import Routes
 from bot.settings import Settings
 from handlers.dashboard.views import link_text, refusal_text, web_app_keyboard
-from services import dashboard as dash
 from services.roles import Roles
 
 router = Routes("dashboard_link")
@@ -18,6 +17,8 @@ router = Routes("dashboard_link")
 
 @router.message(Command("dashboard"))
 async def on_dashboard(message: Message, session: AsyncSession, roles: Roles | None, settings: Settings) -> None:
+    from services import dashboard as dash  # the dashboard's sign-in: loaded with the first /dashboard
+
     if message.from_user is None or not dash.may_use_dashboard(roles):
         await message.answer(refusal_text())
         return

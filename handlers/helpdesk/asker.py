@@ -30,7 +30,6 @@ from handlers.helpdesk.buttons import AskCB
 from handlers.helpdesk.common import announce, attachment_of, lawyer_language, on_cancel, refuse, said
 from handlers.helpdesk.states import Ask
 from handlers.helpdesk.views import config_of, open_keyboard, topic_label
-from services import faq
 from services import helpdesk as desk
 from services.helpdesk import HelpdeskError
 from storage.helpdesk import Question
@@ -85,6 +84,8 @@ async def on_question_text(message: Message, state: FSMContext, session: AsyncSe
     if attachment:
         attachments.append(attachment)
     await state.update_data(text=text, attachments=attachments)
+    from services import faq  # the FAQ's search: loaded with the first question
+
     hits = [] if message.voice else await faq.search(session, text, limit=3)
     if not hits:
         await ask_for_attachments(message, state)

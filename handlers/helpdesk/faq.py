@@ -17,7 +17,6 @@ from handlers.helpdesk.buttons import LawCB
 from handlers.helpdesk.common import lawyer_question, refuse
 from handlers.helpdesk.states import Lawyer
 from handlers.helpdesk.views import FAQ_LANGUAGE_NAMES, keep_keyboard, topic_label
-from services import faq
 from services import helpdesk as desk
 from services.people import person_by_telegram_id
 from services.places import list_villages
@@ -72,6 +71,8 @@ async def _publish_step(message: Message, state: FSMContext, session: AsyncSessi
         await message.answer(_("2/2. The answer, anonymised. Send a corrected or translated text, or keep it."))
         await message.answer(escape(data.get("answer", ""))[:4000], reply_markup=keep_keyboard(int(data["qid"])))
         return
+    from services import faq  # the FAQ: loaded when a lawyer publishes an answer
+
     question = await desk.get(session, int(data["qid"]))
     entry = await faq.publish(session, question, language=data["language"], question_text=data["question"],
                               answer=data["answer"], law_refs=data.get("refs"), by=user_id)
@@ -111,6 +112,8 @@ async def on_publish_text(message: Message, state: FSMContext, session: AsyncSes
 
 async def drafts(session: AsyncSession, question: Question) -> tuple[str, str, str | None]:
     """The question and the last answer, anonymised: names, phone numbers and the municipality removed."""
+    from services import faq
+
     names = [question.asker.first_name] if question.asker is not None and question.asker.first_name else []
     for lawyer_id in await desk.lawyer_ids(session):
         person = await person_by_telegram_id(session, lawyer_id)

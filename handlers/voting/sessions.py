@@ -21,7 +21,7 @@ from handlers.voting.buttons import SessionCB
 from handlers.voting.common import fmt_of, refuse
 from handlers.voting.states import ImportSessions, SessionEntry
 from handlers.voting.views import organiser_refusal
-from services import voting, voting_results
+from services import voting
 from services.places import place_name
 from services.roles import Role, Roles
 from services.voting import SessionInput, VotingError
@@ -208,6 +208,8 @@ async def warn_double_counts(message: Message, session: AsyncSession, rnd: Votin
                              settings: Settings) -> None:
     """Nobody counted twice: after a session sheet is entered, the sheets' participants against the phone ballots
     and the attendance answers, village by village."""
+    from services import voting_results  # results' texts: loaded when a round has some
+
     results = await voting.results(session, rnd)
     names = {v.id: place_name(v, i18n.current_locale) for v in results.villages}
     warnings = await voting_results.double_count_warnings(session, results, names, gettext=_, ngettext=ngettext,

@@ -14,7 +14,7 @@ from bot.settings import Settings
 from bot.text import escape
 from handlers.people.views import age_band_label, places_keyboard
 from handlers.voting.buttons import AttendCB, BallotCB, CollectCB, NewRoundCB, RoundCB, SessionCB, mask_of
-from services import voting, voting_results
+from services import voting
 from services.places import place_name
 from services.voting import MAX_CHOICES, MAX_SUBMISSIONS, BallotEntry, Results, Turnout
 from storage.models import AiylAimak, Village
@@ -35,6 +35,8 @@ def phase_label(phase: str) -> str:
 
 
 def turnout_text(turnout: Turnout, fmt: Formatter) -> str:
+    from services import voting_results  # results' texts: loaded when a round has some
+
     return voting_results.turnout_line(turnout, gettext=_, number=fmt.number, percent=fmt.percent)
 
 
@@ -42,6 +44,8 @@ def results_text(results: Results, language: str, fmt: Formatter, *, village_id:
                  merged: bool = True, detail: bool = False) -> str:
     """Ranked priorities per village (or one village) and for the aiyl aimak, with participation and women's
     share; shared places named; ``detail`` (organisers): each problem's votes by age group and sex."""
+    from services import voting_results
+
     return voting_results.results_message(results, gettext=_, language=language, phase=phase_label(results.round.phase),
                                           number=fmt.number, percent=fmt.percent, village_id=village_id,
                                           merged=merged, detail=detail, ngettext=ngettext)
@@ -210,6 +214,8 @@ async def round_card(session: AsyncSession, rnd: VotingRound, language: str,
     if rnd.phase == "closed":
         if rnd.closed_at:
             lines.append(_("Closed: {when}").format(when=fmt.datetime(rnd.closed_at)))
+        from services import voting_results
+
         figures = voting_results.figures(await voting.results(session, rnd))
         lines.append(_("Final figures: {turnout}; votes: {votes}; problems with votes: {problems}; sessions: "
                        "{sessions}.").format(
