@@ -143,7 +143,7 @@ async def test_notice_and_reminder_outside_the_window_come_as_templates(fastbot:
         broadcast_id = await session.scalar(select(Broadcast.id))
         assert (await channels.broadcast_statuses(session, broadcast_id))["read"] == 1  # against the outbox row
     await villager.tap(villager.last.buttons[0])  # "Read", in the template's language
-    notice = next(m for m in reversed(villager.messages) if any(r["title"] == "I will come" for r in m.rows))
+    notice = villager.newest(lambda m: any(r["title"] == "I will come" for r in m.rows))
     assert "Draft local budget for 2027" in notice.text, villager.dump()
     assert any(m.type == "document" for m in villager.messages[-2:])  # the calendar file
     await villager.tap("I will come")
@@ -206,7 +206,7 @@ async def test_voice_question_answered_after_30_hours(db: Database) -> None:
         assert template.raw["template"]["name"] == "jamaat_answer_ready", villager.dump()
         assert not any("court decision" in (m.text or "") for m in villager.messages)  # never in a template
         await villager.send("hello")
-        answer = next(m for m in reversed(villager.messages) if "Answer to your question No. 1" in (m.text or ""))
+        answer = villager.newest(lambda m: "Answer to your question No. 1" in (m.text or ""))
         assert "court decision" in answer.text
         await villager.tap("It helped")
         await villager.tap("⭐⭐⭐⭐⭐")
@@ -228,7 +228,7 @@ async def test_monitoring_answer_with_a_photo(db: Database) -> None:
         assert "added" in organiser.last.text, organiser.dump()
         await tick(bot, morning(checks[0]))
         await bot.wa.settle()
-        prompt = next(m for m in reversed(villager.messages) if "Monitoring" in (m.text or ""))
+        prompt = villager.newest(lambda m: "Monitoring" in (m.text or ""))
         assert "Activity: *Gravel for the inner roads*" in prompt.text, villager.dump()
         await villager.tap("in progress")
         await villager.tap("50%")
@@ -249,7 +249,7 @@ async def test_monitoring_answer_with_a_photo(db: Database) -> None:
         await organiser.send(f"{day:%d.%m.%Y}")
         await tick(bot, morning(day))
         await bot.wa.settle()
-        poll = next(m for m in reversed(villager.messages) if "how satisfied" in (m.text or ""))
+        poll = villager.newest(lambda m: "how satisfied" in (m.text or ""))
         assert [r["title"] for r in poll.rows] == ["1", "2", "3", "4", "5"], villager.dump()
         await villager.tap("4")
         assert "Your answer: 4 of 5. Thank you!" in villager.last.text, villager.dump()
@@ -351,7 +351,7 @@ async def test_vote_opened_and_results_reach_a_whatsapp_villager_outside_the_win
     template = villager.last
     assert template.type == "template" and "ЖМБА 2026" in template.text, villager.dump()
     await villager.tap(template.buttons[0])  # "Read"
-    notice = next(m for m in reversed(villager.messages) if "Voting is open" in (m.text or ""))
+    notice = villager.newest(lambda m: "Voting is open" in (m.text or ""))
     assert "Арал" in notice.text, villager.dump()
     await villager.tap("Open the ballot")
     await villager.tap(contains="Проблема 2")
@@ -369,8 +369,7 @@ async def test_vote_opened_and_results_reach_a_whatsapp_villager_outside_the_win
     template = villager.last
     assert template.type == "template" and "Results of the vote" in template.text, villager.dump()
     await villager.tap(template.buttons[0])
-    results = next(m for m in reversed(villager.messages) if "Results of the vote:" in (m.text or "")
-                   and m.type != "template")
+    results = villager.newest(lambda m: "Results of the vote:" in (m.text or "") and m.type != "template")
     assert results.type == "image" and "Проблема 2: 1" in results.text, villager.dump()
 
 

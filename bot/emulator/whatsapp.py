@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import time
 from types import TracebackType
+from collections.abc import Callable
 from typing import Any, Self
 
 from .whatsapp_server import WhatsAppServer
@@ -76,6 +77,14 @@ class WaPhone:
         if not self.messages:
             raise AssertionError(f"the bot has sent nothing to {self!r}\n{self.dump()}")
         return self.messages[-1]
+
+    def newest(self, predicate: Callable[[WaMessage], bool]) -> WaMessage:
+        """The newest bot message that satisfies ``predicate``; fails with the chat's transcript when there is none
+        (a bare ``next()`` raises StopIteration, which a test coroutine turns into a RuntimeError saying nothing)."""
+        found = next((m for m in reversed(self.messages) if predicate(m)), None)
+        if found is None:
+            raise AssertionError(f"no matching bot message in {self!r}\n{self.dump()}")
+        return found
 
     def dump(self, last: int = 20) -> str:
         lines = [f"WhatsApp chat with {self.state.name} ({self.state.address}):"]
