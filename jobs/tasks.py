@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -48,15 +48,15 @@ def worker_name(app: Any) -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{id(app) % 100000}"
 
 
-async def run_due_tasks(app: App, now: datetime | None = None, worker: str | None = None) -> int:
-    """Claim the due tasks and run each once; returns how many handlers ran."""
+async def run_due_tasks(app: App, now: datetime | None = None, worker: str | None = None) -> list[str]:
+    """Claim the due tasks and run each once; returns the kinds of those whose handler ran, in order."""
     now = now or utcnow()
     worker = worker or worker_name(app)
     settings = app.settings
     async with app.db.session() as session:
         claimed = await tasks.claim_due(session, worker=worker, now=now,
                                         lease=timedelta(seconds=settings.task_lease_seconds))
-    ran = 0
+    ran: list[str] = []
     for task in claimed:
         grace = timedelta(seconds=task.grace_seconds if task.grace_seconds is not None
                           else settings.task_grace_minutes * 60)
@@ -85,7 +85,7 @@ async def run_due_tasks(app: App, now: datetime | None = None, worker: str | Non
                 await tasks.retry(session, task.id, worker=worker, not_before=now + RETRY_AFTER * (task.attempts + 1),
                                   error=f"{type(exc).__name__}: {exc}", max_attempts=MAX_ATTEMPTS)
             continue
-        ran += 1
+        ran.append(task.kind)
         async with app.db.session() as session:
             await tasks.finish(session, task.id, worker=worker, status=tasks.TASK_DONE, now=now)
     return ran
@@ -134,3 +134,22 @@ async def stop_tasks(app: App) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await running
     _STOPPED.discard(key)
+
+
+@contextlib.asynccontextmanager
+async def tasks_held(app: App) -> AsyncIterator[None]:
+    """This process's background runner finished (not cut short) and started by nobody for the block.
+
+    For a caller that runs ``run_due_tasks`` itself with a clock of its own (the tests move time ahead): a lease
+    the runner took at the real time has already run out at a later clock, so both would run the same task, and a
+    run cut short would be run again at once. So a run under way is awaited."""
+    key = id(app)
+    _STOPPED.add(key)
+    try:
+        running = _RUNNERS.get(key)
+        if running is not None and not running.done():
+            with contextlib.suppress(asyncio.CancelledError):  # stopped meanwhile (stop_tasks): nothing runs either
+                await asyncio.shield(running)
+        yield
+    finally:
+        _STOPPED.discard(key)

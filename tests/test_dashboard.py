@@ -343,7 +343,7 @@ async def test_an_organiser_announces_a_hearing_from_the_dashboard(site: Site) -
     assert sent.status == 303
     async with site.db.session() as session:  # the fan-out is background work: a durable task, nothing queued yet
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
-    assert await run_due_tasks(site.app) >= 1  # the announcement (and whatever else is due in the sample)
+    assert "event.notices" in await run_due_tasks(site.app)  # the announcement (and whatever else is due)
     async with site.db.session() as session:
         created = (await events_of(session, {s.kok_irim}))
         event = next(e for e in created if e.topic == "Жол <салуу>")

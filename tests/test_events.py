@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from bot.emulator import Limits
 from handlers.events.buttons import CardCB, RsvpCB
 from jobs.events import NOTICES_TASK, remind, schedule_announcement
-from jobs.tasks import run_due_tasks
 from services import events, roles, tasks
 from services.events import EventError
 from services.outbox import broadcast_progress
@@ -28,7 +27,7 @@ from storage.db import Database
 from storage.delivery import OPEN_STATES, OutboxMessage, ScheduledTask
 from storage.events import Event, EventInvite, EventQuestion
 from storage.models import AiylAimak, Person, Village, utcnow
-from tests.harness import PATIENCE, Harness, running_bot
+from tests.harness import PATIENCE, Harness, run_tasks_at, running_bot
 
 ZONE = ZoneInfo("Asia/Bishkek")
 ORGANISER = 8001
@@ -280,8 +279,9 @@ async def test_reminders_survive_a_restart_and_follow_answers(bot: Harness) -> N
         starts_at = event.starts_at
 
     await bot.restart()
-    assert await run_due_tasks(bot.app, now=starts_at - timedelta(days=1, minutes=1)) == 0
-    assert await run_due_tasks(bot.app, now=starts_at - timedelta(days=1) + timedelta(minutes=1)) == 1
+    assert "event.reminder" not in await run_tasks_at(bot.app, now=starts_at - timedelta(days=1, minutes=1))
+    assert (await run_tasks_at(bot.app, now=starts_at - timedelta(days=1) + timedelta(minutes=1))).count(
+        "event.reminder") == 1
     await delivered(bot)
     for telegram_id in (coming, silent, ORGANISER):
         assert texts(bot, telegram_id)[-1].startswith("⏰ Reminder, in 1 day: Public hearing")
@@ -289,7 +289,7 @@ async def test_reminders_survive_a_restart_and_follow_answers(bot: Harness) -> N
 
     # The one who was coming changes their mind: the second reminder skips them.
     await bot.user(coming).tap("I can't come", message=bot.user(coming).messages[0])
-    assert await run_due_tasks(bot.app, now=starts_at - timedelta(minutes=119)) == 1
+    assert (await run_tasks_at(bot.app, now=starts_at - timedelta(minutes=119))).count("event.reminder") == 1
     await delivered(bot)
     assert texts(bot, silent)[-1].startswith("⏰ Reminder, in 2 hours")
     assert sum((t or "").startswith("⏰") for t in texts(bot, coming)) == 1

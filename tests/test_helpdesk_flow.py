@@ -10,13 +10,12 @@ from sqlalchemy import select
 
 from handlers.helpdesk.buttons import AskCB, LawCB
 from jobs.sender import send_pending, sender_held
-from jobs.tasks import run_due_tasks
 from services import helpdesk as desk
 from services.roles import Role, grant
 from storage.db import Database
 from storage.helpdesk import FaqEntry, Question, QuestionEntry
 from storage.models import Person, Village, utcnow
-from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.harness import ADMIN_ID, Harness, run_tasks_at, running_bot
 
 GROUP = -100500
 ASKER_K, ASKER_C, VILLAGER, LAWYER_1, LAWYER_2 = 1101, 1102, 1103, 2001, 2002
@@ -211,18 +210,18 @@ async def test_overdue_escalation_after_a_restart_and_a_reminder(desk_bot: Harne
 
     await bot.restart()  # the tasks are in the database, not in the old process
     assert bot.app is not None
-    assert await run_due_tasks(bot.app, now=remind_at + timedelta(minutes=1)) >= 1
+    assert desk.REMIND_TASK in await run_tasks_at(bot.app, now=remind_at + timedelta(minutes=1))
     async with sender_held(bot.app):
         await send_pending(bot.app, now=remind_at + timedelta(minutes=2))
     reminder = await lawyer.wait_for_message(lambda m: "Reminder: question No. 1" in (m.text or ""))
     assert "Take" in reminder.buttons[0]
-    assert await run_due_tasks(bot.app, now=due + timedelta(minutes=1)) >= 1
+    assert desk.OVERDUE_TASK in await run_tasks_at(bot.app, now=due + timedelta(minutes=1))
     async with sender_held(bot.app):
         await send_pending(bot.app, now=due + timedelta(minutes=2))
     escalation = await admin.wait_for_message(lambda m: "Overdue: question No. 1" in (m.text or ""))
     assert "Emergencies" in escalation.text and "nobody has taken it" in escalation.text
     # Running again sends nothing twice.
-    await run_due_tasks(bot.app, now=due + timedelta(minutes=5))
+    await run_tasks_at(bot.app, now=due + timedelta(minutes=5))
     async with sender_held(bot.app):
         await send_pending(bot.app, now=due + timedelta(minutes=6))
     await bot.emu.settle()
@@ -259,10 +258,10 @@ async def test_an_answer_never_rated_closes_after_a_week(desk_bot: Harness) -> N
     assert config.close_unrated_after == timedelta(days=7)
     await bot.restart()  # the closing is a stored task
     assert bot.app is not None
-    await run_due_tasks(bot.app, now=answered_at + timedelta(days=6))  # not yet
+    await run_tasks_at(bot.app, now=answered_at + timedelta(days=6))  # not yet
     async with bot.db.session() as session:
         assert (await session.get(Question, 1)).status == desk.ANSWERED
-    assert await run_due_tasks(bot.app, now=answered_at + timedelta(days=7, minutes=1)) >= 1
+    assert desk.AUTOCLOSE_TASK in await run_tasks_at(bot.app, now=answered_at + timedelta(days=7, minutes=1))
     async with sender_held(bot.app):
         await send_pending(bot.app, now=answered_at + timedelta(days=7, minutes=2))
     notice = await asker.wait_for_message(lambda m: "Question No. 1 is closed" in (m.text or ""))

@@ -1,4 +1,5 @@
-"""jobs.sender.sender_held: the process's own drainer waits while a caller sends with a clock of its own."""
+"""jobs.sender.sender_held and jobs.tasks.tasks_held: the process's own drainer and task runner wait while a caller
+sends or runs tasks with a clock of its own."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import asyncio
 
 from bot import delivery
 from jobs.sender import kick_sender, send_pending, sender_held
+from jobs.tasks import kick_tasks, task_handler, tasks_held
+from services import tasks
 from storage.models import utcnow
 from tests.harness import Harness
 from tests.test_registration import register
@@ -29,3 +32,49 @@ async def test_the_drainer_waits_while_held_and_works_after(bot: Harness) -> Non
     await kick_sender(bot.app)
     await user.wait_for_message(lambda m: m.text == "After the hold")
     assert user.texts.count("Held notice") == 1
+
+
+_EVENTS: dict[str, asyncio.Event] = {}  # made by the test, in its own event loop
+_RAN: list[str] = []
+
+
+@task_handler("test-held")
+async def _held_task(app: object, payload: dict, *, run_at: object, now: object) -> None:
+    if payload["wait"]:
+        _EVENTS["started"].set()
+        await _EVENTS["go on"].wait()
+    _RAN.append(payload["name"])
+
+
+async def test_the_task_runner_is_awaited_not_cut_short_and_starts_nothing_while_held(bot: Harness) -> None:
+    assert bot.app is not None
+    _EVENTS.update({"started": asyncio.Event(), "go on": asyncio.Event()})
+    _RAN.clear()
+    async with bot.db.session() as session:
+        await tasks.schedule(session, kind="test-held", key="held-slow", run_at=utcnow(),
+                             payload={"name": "slow", "wait": True})
+    await kick_tasks(bot.app)
+    await asyncio.wait_for(_EVENTS["started"].wait(), 10)
+    holding = asyncio.Event()
+
+    async def hold() -> None:
+        async with tasks_held(bot.app):
+            holding.set()
+            async with bot.db.session() as session:
+                await tasks.schedule(session, kind="test-held", key="held-next", run_at=utcnow(),
+                                     payload={"name": "next", "wait": False})
+            await kick_tasks(bot.app)
+            await asyncio.sleep(1.5)  # the scheduler's own kicks (every second) start nothing either
+            assert _RAN == ["slow"]
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0.3)
+    assert not holding.is_set()  # the run under way (the slow task) is waited for, not cancelled
+    _EVENTS["go on"].set()
+    await holder
+    await kick_tasks(bot.app)
+    for _ in range(100):
+        if "next" in _RAN:
+            break
+        await asyncio.sleep(0.05)
+    assert _RAN == ["slow", "next"]  # each ran once

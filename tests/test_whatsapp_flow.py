@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from bot.emulator import tiny_png
 from bot.emulator.whatsapp import WaPhone
-from jobs.tasks import run_due_tasks
 from services import channels, events, voting
 from services.people import person_by_telegram_id
 from services.places import find_aiyl_aimak
@@ -23,7 +22,7 @@ from storage.events import Event
 from storage.models import Person, utcnow
 from storage.plan import MonitoringAnswer
 from storage.voting import Ballot, VotingRound
-from tests.harness import Harness, running_bot
+from tests.harness import Harness, run_tasks_at, running_bot
 from tests.test_events import FAST, delivered, make_event, organiser
 from tests.test_helpdesk_flow import GROUP, LAWYER_1
 from tests.test_plan_flow import ORGANISER as PLAN_ORGANISER
@@ -156,7 +155,8 @@ async def test_notice_and_reminder_outside_the_window_come_as_templates(fastbot:
 
     bot.wa.advance(hours=30)
     assert bot.app is not None
-    assert await run_due_tasks(bot.app, now=starts_at - timedelta(days=1) + timedelta(minutes=1)) == 1
+    assert (await run_tasks_at(bot.app, now=starts_at - timedelta(days=1) + timedelta(minutes=1))).count(
+        "event.reminder") == 1
     await delivered(bot)
     assert villager.last.type == "template" and "Reminder" in villager.last.text, villager.dump()
     await villager.send("ok")
