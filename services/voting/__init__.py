@@ -125,7 +125,8 @@ from services.voting.sessions import (
 )
 
 __all__ = [
-    "BallotEntry", "BallotView", "COLUMN_ALIASES", "COMPETENCES", "COMPETENCE_WORDS", "CastResult", "HEADERS", "ImportReport",
+    "BallotEntry", "BallotView", "COLUMN_ALIASES", "COMPETENCES", "COMPETENCE_WORDS", "CastResult", "HEADERS",
+    "ImportReport",
     "MAX_BALLOT_ITEMS", "MAX_CHOICES", "MAX_SUBMISSIONS", "MAX_TEXT", "MIN_SESSION_PARTICIPANTS", "MIN_TEXT",
     "MODES", "PHASES", "Participation", "RECEIPT_ALPHABET", "Ranked", "Results", "SESSION_COLUMNS", "SOURCES",
     "SessionInput", "Tally", "TallyRow", "Top", "Turnout", "VOTE_LINE", "Votes", "VotingError", "add_problem",
