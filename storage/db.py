@@ -115,7 +115,8 @@ class Database:
             yield
             return
         try:
-            await asyncio.wait_for(self._turns.acquire(), BUSY_TIMEOUT_S)
+            async with asyncio.timeout(BUSY_TIMEOUT_S):  # a timer, not wait_for's extra task per transaction
+                await self._turns.acquire()
         except TimeoutError:
             yield
             return
