@@ -4,11 +4,19 @@ emulator, next to a bare aiogram echo bot driven the same way in the same run.
 Each simulated person waits for their own update to be handled (not for the whole emulator to go quiet, and not
 woken by every other person's change), so both bots are measured the same way. Prints updates per second for
 Jamaat and the echo bot, their ratio (target ≥ 0.4, i.e. at most 2.5× the echo bot's cost per update), the CPU
-milliseconds of this process per update for both and their ratio (a figure a loaded machine does not skew), and the
+milliseconds of this process per update for both and their ratio (less skewed by a loaded machine), and the
 SQL statements and commits per update (counted with SQLAlchemy event listeners), on SQLite and PostgreSQL.
 
     .venv/bin/python -m benchmarks.registration [--villagers 200] [--backends sqlite,postgres] [--runs 3]
-                                                [--profile folder]
+                                                [--profile folder] [--bots jamaat,echo] [--quiet-jobs]
+
+CPU time on a shared or virtual machine swings by a third from run to run (the echo bot's own figure too), more
+than most changes move it. Instructions do not: under valgrind, one bot at a time with its periodic jobs off,
+at two sizes, the difference is the instructions of the extra updates (startup and imports cancel out):
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python -m benchmarks.registration \
+        --backends sqlite --bots jamaat --quiet-jobs --runs 1 --villagers 10     # then --villagers 40
+    (Collected at 40 - Collected at 10) / (30 x 11 updates) = instructions per update; the same with --bots echo
 """
 
 from __future__ import annotations
@@ -97,8 +105,9 @@ class Timing:
 
 
 async def timed(users: list[TestUser], conversation: Callable[[TestUser], Awaitable[None]], steps: int) -> Timing:
-    """Wall rate and CPU per update. The CPU figure barely depends on what else the machine runs: this process
-    hosts the emulator and the bot for both Jamaat and the echo bot (PostgreSQL's server process is not counted)."""
+    """Wall rate and CPU per update. The CPU figure depends less than the wall rate on what else the machine runs:
+    this process hosts the emulator and the bot for both Jamaat and the echo bot (PostgreSQL's server process is not
+    counted)."""
     updates = len(users) * steps
     started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(conversation(u) for u in users))
@@ -131,10 +140,13 @@ class Figures:
     commits: float
 
 
-async def start(db: Database) -> Harness:
+QUIET_JOBS = {"jobs_interval_seconds": 3600.0}  # --quiet-jobs: no periodic claims among the updates counted
+
+
+async def start(db: Database, **settings: Any) -> Harness:
     emu = OwnWaitEmulator(timeout=30)
     await emu.start()
-    harness = Harness(emu=emu, db=db, settings=harness_settings(emu, db))
+    harness = Harness(emu=emu, db=db, settings=harness_settings(emu, db, **settings))
     await harness.start()
     return harness
 
@@ -176,7 +188,8 @@ async def profiled(folder: Path | None, name: str, work: Awaitable[Timing]) -> T
         profile.dump_stats(folder / f"{name}.prof")
 
 
-async def jamaat_run(backend: str, count: int, profile: Path | None = None) -> tuple[Figures, Figures]:
+async def jamaat_run(backend: str, count: int, profile: Path | None = None,
+                     **settings: Any) -> tuple[Figures, Figures]:
     with tempfile.TemporaryDirectory() as folder:
         async with database(backend, Path(folder)) as db:
             async with db.session() as session:
@@ -184,7 +197,7 @@ async def jamaat_run(backend: str, count: int, profile: Path | None = None) -> t
             await voters(db, count, 500000)
             counter = Counter()
             counter.attach(db)
-            harness = await start(db)
+            harness = await start(db, **settings)
             try:
                 await harness.emu.settle(timeout=60)  # the round's notices go out first
                 updates = count * REGISTRATION_STEPS
@@ -228,6 +241,19 @@ async def echo_rate(count: int, steps: int) -> Timing:
             await bot.session.close()
 
 
+async def one_bot(bots: set[str], backend: str, count: int, settings: dict[str, Any]) -> None:
+    if bots == {"echo"}:
+        for step, steps in (("registration", REGISTRATION_STEPS), ("vote", VOTE_STEPS)):
+            timing = await echo_rate(count, steps)
+            print(f"echo      {step:13} {timing.rate:10.1f} upd/s {timing.cpu_ms:8.2f} CPU ms", flush=True)
+        return
+    if bots != {"jamaat"}:
+        raise SystemExit(f"--bots: jamaat, echo or both, not {','.join(sorted(bots))}")
+    for step, figures in zip(("registration", "vote"), await jamaat_run(backend, count, **settings), strict=True):
+        print(f"{backend:9} {step:13} {figures.timing.rate:10.1f} upd/s {figures.timing.cpu_ms:8.2f} CPU ms "
+              f"{figures.statements:5.1f} stmts/upd {figures.commits:5.2f} commits/upd", flush=True)
+
+
 def spread(values: list[float]) -> str:
     return f"{min(values):.2f}/{statistics.median(values):.2f}/{max(values):.2f}"
 
@@ -238,21 +264,29 @@ async def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--profile", type=Path, help="write cProfile stats of Jamaat's steps into this folder")
+    parser.add_argument("--bots", default="jamaat,echo", help="which to run (one alone: for instruction counts)")
+    parser.add_argument("--quiet-jobs", action="store_true", help="Jamaat's periodic jobs off (instruction counts)")
     args = parser.parse_args()
+    bots = set(args.bots.split(","))
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("aiogram").setLevel(logging.ERROR)
     logging.getLogger("jamaat").setLevel(logging.ERROR)
     print(f"per update: {args.villagers} villagers x {REGISTRATION_STEPS} registration + {VOTE_STEPS} vote updates, "
           f"polling one update at a time; target ratio >= {TARGET} (<= {1 / TARGET:g}x the echo bot's cost)")
-    print(f"{'back end':9} {'step':13} {'Jamaat upd/s':>12} {'echo upd/s':>10} {'ratio':>6} "
-          f"{'Jamaat CPU ms':>13} {'echo CPU ms':>11} {'CPU ratio':>9} {'target':>7} {'stmts/upd':>9} "
-          f"{'commits/upd':>11}")
+    if bots == {"jamaat", "echo"}:
+        print(f"{'back end':9} {'step':13} {'Jamaat upd/s':>12} {'echo upd/s':>10} {'ratio':>6} "
+              f"{'Jamaat CPU ms':>13} {'echo CPU ms':>11} {'CPU ratio':>9} {'target':>7} {'stmts/upd':>9} "
+              f"{'commits/upd':>11}")
     ratios: dict[tuple[str, str, str], list[float]] = {}
     for _ in range(args.runs):
         for backend in args.backends.split(","):
+            if bots != {"jamaat", "echo"}:  # one bot alone: its own figures, no ratio
+                await one_bot(bots, backend, args.villagers, QUIET_JOBS if args.quiet_jobs else {})
+                continue
             echo_reg = await echo_rate(args.villagers, REGISTRATION_STEPS)
             echo_vote = await echo_rate(args.villagers, VOTE_STEPS)
-            registration, ballot = await jamaat_run(backend, args.villagers, args.profile)
+            registration, ballot = await jamaat_run(backend, args.villagers, args.profile,
+                                                    **(QUIET_JOBS if args.quiet_jobs else {}))
             for step, figures, echo in (("registration", registration, echo_reg), ("vote", ballot, echo_vote)):
                 jamaat = figures.timing
                 ratio, cpu_ratio = jamaat.rate / echo.rate, echo.cpu_ms / jamaat.cpu_ms
@@ -261,7 +295,10 @@ async def main() -> None:
                 print(f"{backend:9} {step:13} {jamaat.rate:12.1f} {echo.rate:10.1f} {ratio:6.2f} "
                       f"{jamaat.cpu_ms:13.2f} {echo.cpu_ms:11.2f} {cpu_ratio:9.2f} {'>= 0.4':>7} "
                       f"{figures.statements:9.1f} {figures.commits:11.2f}", flush=True)
-    print("CPU ratio = the echo bot's CPU per update / Jamaat's (both in this process, load-independent)")
+    if bots != {"jamaat", "echo"}:
+        return
+    print("CPU ratio = the echo bot's CPU per update / Jamaat's (both in this process; it still swings from run to "
+          "run: the docstring shows how to count instructions instead)")
     if args.runs > 1:
         print("ratio min/median/max over runs:")
         for (backend, step, kind), values in ratios.items():
