@@ -278,15 +278,16 @@ async def main() -> None:
               f"{'Jamaat CPU ms':>13} {'echo CPU ms':>11} {'CPU ratio':>9} {'target':>7} {'stmts/upd':>9} "
               f"{'commits/upd':>11}")
     ratios: dict[tuple[str, str, str], list[float]] = {}
+    settings = QUIET_JOBS if args.quiet_jobs else {}
+    backends = args.backends.split(",")
     for _ in range(args.runs):
-        for backend in args.backends.split(","):
+        for backend in backends[:1] if bots == {"echo"} else backends:  # the echo bot has no database
             if bots != {"jamaat", "echo"}:  # one bot alone: its own figures, no ratio
-                await one_bot(bots, backend, args.villagers, QUIET_JOBS if args.quiet_jobs else {})
+                await one_bot(bots, backend, args.villagers, settings)
                 continue
             echo_reg = await echo_rate(args.villagers, REGISTRATION_STEPS)
             echo_vote = await echo_rate(args.villagers, VOTE_STEPS)
-            registration, ballot = await jamaat_run(backend, args.villagers, args.profile,
-                                                    **(QUIET_JOBS if args.quiet_jobs else {}))
+            registration, ballot = await jamaat_run(backend, args.villagers, args.profile, **settings)
             for step, figures, echo in (("registration", registration, echo_reg), ("vote", ballot, echo_vote)):
                 jamaat = figures.timing
                 ratio, cpu_ratio = jamaat.rate / echo.rate, echo.cpu_ms / jamaat.cpu_ms
