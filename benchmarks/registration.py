@@ -43,6 +43,7 @@ from sqlalchemy import event, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.app import settle_heap  # noqa: E402
 from bot.emulator import Emulator, TestUser  # noqa: E402
 from bot.emulator.server import Delivery  # noqa: E402
 from services import voting  # noqa: E402
@@ -148,6 +149,7 @@ async def start(db: Database, **settings: Any) -> Harness:
     await emu.start()
     harness = Harness(emu=emu, db=db, settings=harness_settings(emu, db, **settings))
     await harness.start()
+    settle_heap()  # as ``jamaat run`` does once it has started (bot.app.settle_heap)
     return harness
 
 

@@ -110,7 +110,7 @@ async def _change_role(settings: Settings, action: str, role: Role, user: int, a
 
 
 async def _run(settings: Settings) -> None:
-    from bot.app import Jamaat
+    from bot.app import Jamaat, settle_heap
 
     settings.require("bot_token", "phone_hash_key")
     app = Jamaat.create(settings)
@@ -135,6 +135,7 @@ async def _run(settings: Settings) -> None:
         elif app.whatsapp is not None:
             logging.getLogger("jamaat").error("WhatsApp is configured but JAMAAT_DASHBOARD_PORT is 0: its webhook "
                                               "is not served (set a port, or use jamaat webhook)")
+        settle_heap()
         await app.run_polling(handle_signals=True)
     finally:
         if dashboard is not None:

@@ -10,7 +10,7 @@ import signal
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bot.app import Jamaat
+from bot.app import Jamaat, settle_heap
 from bot.settings import Settings
 from bot.whatsapp.inbound import WEBHOOK_PATH as WHATSAPP_PATH
 from bot.whatsapp.inbound import WhatsAppInbound
@@ -74,6 +74,7 @@ async def serve_webhook(settings: Settings) -> None:
     site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
     await site.start()
     await register_webhook(app)
+    settle_heap()
     log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, WEBHOOK_PATH)
     if app.whatsapp is not None:
         log.info("WhatsApp webhook at %s%s", settings.webhook_url.rstrip("/"), WHATSAPP_PATH)

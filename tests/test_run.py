@@ -50,6 +50,7 @@ async def test_jamaat_run_polls_and_answers(tmp_path: Path) -> None:
         log = output.decode()
         assert process.returncode == 0, log[-2000:]
         assert "Polling stopped" in log and " ERROR " not in log, log[-2000:]
+        assert "objects set aside from garbage collection" in log, log[-2000:]  # start-up's heap frozen
         assert (tmp_path / "jamaat.db").exists()
 
 
@@ -80,6 +81,7 @@ async def test_jamaat_webhook_serves_and_stops_cleanly(tmp_path: Path) -> None:
             process.send_signal(signal.SIGTERM)
             output, _ = await asyncio.wait_for(process.communicate(), PATIENCE)
         assert process.returncode == 0, output.decode()[-2000:]
+        assert "objects set aside from garbage collection" in output.decode(), output.decode()[-2000:]
 
 
 async def test_jamaat_run_serves_the_whatsapp_webhook_beside_polling(tmp_path: Path) -> None:
