@@ -9,7 +9,8 @@ and a task switch), and together they cost about as much CPU as SQLite's own wor
 executes and, when the statement returns rows, fetches them all in one hand-off — which is what SQLAlchemy does
 next anyway (its asyncio adapter buffers every result). ``fetchall``/``fetchone``/``fetchmany`` then read the
 buffered rows and ``close`` has nothing left to release: a sqlite3 statement is reset once its rows are read.
-A rollback when no transaction is open (the pool's reset after a commit) is not handed off at all.
+A rollback when no transaction is open (the pool's reset after a commit) is not handed off at all, and a
+transaction's ``BEGIN IMMEDIATE`` goes with its first statement (``begin_with_next_statement``), not on its own.
 Everything sqlite3 does still happens on the connection's thread, in the same order; only the waiting is shorter.
 """
 
@@ -29,6 +30,7 @@ class OneHopCursor(aiosqlite.Cursor):
         self._rows: list[Any] | None = None
 
     def _run(self, sql: str, parameters: Iterable[Any]) -> tuple[sqlite3.Cursor, list[Any] | None]:
+        self._conn.begin_if_pending()
         cursor = self._cursor if self._cursor is not None else self._conn._conn.cursor()
         cursor.execute(sql, parameters)
         return cursor, (cursor.fetchall() if cursor.description is not None else [])
@@ -40,8 +42,14 @@ class OneHopCursor(aiosqlite.Cursor):
     async def _unbuffered(self) -> None:
         """aiosqlite's own way from here on (executemany, executescript): a sqlite3 cursor, rows read on demand."""
         if self._cursor is None:
-            self._cursor = await self._execute(self._conn._conn.cursor)
+            self._cursor = await self._execute(self._new_cursor)
+        else:
+            await self._execute(self._conn.begin_if_pending)
         self._rows = None
+
+    def _new_cursor(self) -> sqlite3.Cursor:
+        self._conn.begin_if_pending()
+        return self._conn._conn.cursor()
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> OneHopCursor:
         await self._unbuffered()
@@ -114,15 +122,34 @@ class _Ready:
 
 
 class OneHopConnection(aiosqlite.Connection):
+    pending_begin: str | None = None  # a BEGIN that runs in the same hand-off as the transaction's first statement
+
+    def begin_with_next_statement(self, sql: str) -> None:
+        """``sql`` (``BEGIN IMMEDIATE``) runs on the thread just before the next statement, in its hand-off: a
+        transaction's BEGIN is always followed by a statement (SQLAlchemy begins when it has one to run)."""
+        self.pending_begin = sql
+
+    def begin_if_pending(self) -> None:
+        """On the connection's thread: the BEGIN that waits for this statement, if any."""
+        sql, self.pending_begin = self.pending_begin, None
+        if sql is not None:
+            self._conn.execute(sql)
+
     def cursor(self) -> _Ready:  # type: ignore[override]
         if not self._running or self._connection is None:
             raise ValueError("Connection closed")
         return _Ready(OneHopCursor(self))
 
+    async def commit(self) -> None:
+        """A transaction whose BEGIN never ran (no statement came) has nothing to commit."""
+        self.pending_begin = None
+        await super().commit()
+
     async def rollback(self) -> None:
         """No hand-off when no transaction is open: SQLAlchemy's pool rolls back every connection it takes back,
         also right after a commit, and sqlite3 would do nothing then. Whether one is open is SQLite's own flag,
         read once every earlier call on the thread has finished (each was awaited)."""
+        self.pending_begin = None
         if self._connection is not None and not self._connection.in_transaction:
             return
         await super().rollback()

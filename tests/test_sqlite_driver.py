@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,13 +96,38 @@ async def test_a_transaction_is_begin_statement_commit_and_a_rollback_still_undo
     with _counting() as calls:
         async with db.session() as session:
             await session.execute(text("INSERT INTO t VALUES (1)"))
-    assert calls == ["_run", "_run", "commit"], calls  # BEGIN IMMEDIATE, the INSERT, COMMIT: no reset after it
+    assert calls == ["_run", "commit"], calls  # BEGIN IMMEDIATE with the INSERT, then COMMIT: no reset after it
     with pytest.raises(RuntimeError):
         async with db.session() as session:
             await session.execute(text("INSERT INTO t VALUES (2)"))
             raise RuntimeError("the handler failed")
     async with db.session() as session:
         assert (await session.execute(text("SELECT id FROM t"))).scalars().all() == [1]
+
+
+async def test_the_write_lock_is_taken_with_a_transactions_first_statement(db: Database, tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE rides with the first statement, even a read: from then on another connection cannot write
+    (so this transaction can write later without failing on a lock). A transaction with no statement takes
+    nothing, and nothing is left pending for the next one."""
+    async with db.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+    other = sqlite3.connect(tmp_path / "driver.db", timeout=0, isolation_level=None)
+    try:
+        async with db.session() as session:
+            await session.execute(text("SELECT count(*) FROM t"))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")  # released by the commit
+        other.execute("ROLLBACK")
+        async with db.engine.begin():  # begun, no statement: nothing taken, nothing left for the next one
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        with _counting() as calls:
+            async with db.session() as session:
+                await session.execute(text("INSERT INTO t VALUES (1)"))
+        assert calls == ["_run", "commit"], calls
+    finally:
+        other.close()
 
 
 async def test_transactions_take_turns_at_the_write_lock(db: Database) -> None:
