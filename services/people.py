@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, case, func, literal, select
+from sqlalchemy import BigInteger, bindparam, case, func, inspect, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from services import channels
 from services.audit import RuleError, audit
@@ -17,7 +17,7 @@ from services.roles import Roles, roles_from
 from storage import conversation
 from storage.channels import ChannelIdentity
 from storage.erasure import erase_person
-from storage.models import FsmRecord, Person, RoleGrant, Village, utcnow
+from storage.models import AiylAimak, FsmRecord, Person, RoleGrant, Village, utcnow
 
 SEXES = ("f", "m")
 
@@ -44,7 +44,10 @@ def _person_with_roles_query(with_fsm: bool) -> Any:
     one = select(literal(1).label("one")).subquery()
     # Whether the person is linked to another channel: only then does ``channels.seen_on_telegram`` need a look.
     linked = select(ChannelIdentity.id).where(ChannelIdentity.person_id == Person.id).exists()
-    query = select(Person, RoleGrant.role, RoleGrant.scope, linked.label("linked")).select_from(one)
+    # With the person's village (a ballot names it), not their aiyl aimak with its district and region: joined to
+    # every update's read, those cost ~10 % of it, and only a few answers name them (``places_of``).
+    query = (select(Person, RoleGrant.role, RoleGrant.scope, linked.label("linked")).select_from(one)
+             .options(lazyload(Person.aiyl_aimak)))
     query = query.outerjoin(Person, Person.telegram_id == telegram_id)
     if with_fsm:
         query = (query.add_columns(FsmRecord.key, FsmRecord.state, FsmRecord.data)
@@ -88,6 +91,25 @@ async def person_with_roles(session: AsyncSession, telegram_id: int, settings_ad
         key, state, data = rows[0][4:7]
         conversation.remember(session, fsm_key, (state, dict(data or {})) if key is not None else None)
     return Visitor(person, roles_from(telegram_id, grants, settings_admins), linked)
+
+
+@dataclass(frozen=True)
+class Places:
+    aiyl_aimak: AiylAimak | None
+    village: Village | None
+
+
+async def places_of(session: AsyncSession, person: Person) -> Places:
+    """The person's aiyl aimak and village, for an answer that names them: the aiyl aimak is not read with the
+    person on every update (``person_with_roles``). From the session when it holds them already."""
+    village = None
+    if person.village_id is not None:  # with its aiyl aimak, in one statement
+        village = await session.get(Village, person.village_id, options=[joinedload(Village.aiyl_aimak)])
+        if (village is not None and village.aiyl_aimak_id == person.aiyl_aimak_id
+                and "aiyl_aimak" not in inspect(village).unloaded):  # in the session already, without its aimak
+            return Places(village.aiyl_aimak, village)
+    aimak = await session.get(AiylAimak, person.aiyl_aimak_id) if person.aiyl_aimak_id is not None else None
+    return Places(aimak, village)
 
 
 async def person_by_phone(session: AsyncSession, key: str, raw_phone: str) -> Person | None:

@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
 from services import people
@@ -100,6 +101,31 @@ async def test_phone_is_kept_only_as_a_keyed_hash(db: Database) -> None:
         assert "700123456" not in (person.phone_hash or "") and person.phone_tail == "56"
         same = await people.person_by_phone(session, KEY, "0700 123 456")
         assert same is not None and same.id == person.id
+
+
+async def test_an_update_reads_the_person_without_places_and_an_answer_reads_them_when_it_names_them(
+        db: Database) -> None:
+    await registered(db, 1001, "+996700123456", "aral")
+    async with db.session() as session:
+        visitor = await people.person_with_roles(session, 1001)
+        person = visitor.person
+        assert person is not None
+        assert "aiyl_aimak" in sa_inspect(person).unloaded  # not joined to every update's read
+        assert "village" not in sa_inspect(person).unloaded  # a ballot names it
+        places = await people.places_of(session, person)
+        assert places.village is not None and places.village.code == "aral"
+        assert places.aiyl_aimak is not None and places.aiyl_aimak.code == "kok-irim"
+    async with db.session() as session:  # the village in the session already, its aiyl aimak not loaded
+        person = (await people.person_with_roles(session, 1001)).person
+        assert person is not None
+        village = await session.get(Village, person.village_id)
+        assert village is not None and "aiyl_aimak" in sa_inspect(village).unloaded
+        places = await people.places_of(session, person)
+        assert places.village is village and places.aiyl_aimak is not None
+        assert places.aiyl_aimak.code == "kok-irim"
+    async with db.session() as session:  # somebody who has not chosen a place yet
+        newcomer = await people.first_contact(session, 1002, "New")
+        assert await people.places_of(session, newcomer) == people.Places(None, None)
 
 
 async def test_one_phone_one_person(db: Database) -> None:

@@ -18,6 +18,7 @@ from handlers.people import views
 from handlers.people.states import Registration
 from handlers.people.views import aiyl_aimak_keyboard, contact_keyboard, language_keyboard, profile_text
 from services import helpdesk as desk
+from services import people
 from services.places import list_aiyl_aimaks, list_regions, place_name
 from services.roles import Roles
 from storage.db import current_session
@@ -99,8 +100,7 @@ async def open_start_link(message: Message, payload: str, *, session: AsyncSessi
 
 
 async def finish(message: Message, state: FSMContext, person: Person, roles: Roles | None, bot: Bot, i18n: I18n, *,
-                 editing: bool | None = None, session: AsyncSession | None = None,
-                 settings: Settings | None = None) -> None:
+                 session: AsyncSession, editing: bool | None = None, settings: Settings | None = None) -> None:
     """End of registration, or of one profile change (``editing``; by default as /profile left it).
     A deep link that brought a new person here is opened once they are registered."""
     data = await state.get_data()
@@ -111,16 +111,18 @@ async def finish(message: Message, state: FSMContext, person: Person, roles: Rol
     language = person.language or i18n.default_locale
     asks = await may_ask(person, settings)
     await set_personal_menu(bot, i18n, message.chat.id, language, roles, may_ask=asks)
+    places = await people.places_of(session, person)
     if editing:
-        await message.answer(_("Saved.") + "\n\n" + profile_text(person), reply_markup=main_keyboard(may_ask=asks))
+        await message.answer(_("Saved.") + "\n\n" + profile_text(person, places),
+                             reply_markup=main_keyboard(may_ask=asks))
         return
-    village = place_name(person.village, language) if person.village else "—"
+    village = place_name(places.village, language) if places.village else "—"
     await message.answer(
         _("Thank you, you are registered in {village}. You will get notices about votes, hearings and "
           "meetings of your village here. Use the buttons below.").format(village=village),
         reply_markup=main_keyboard(may_ask=asks),
     )
-    if payload and session is not None and settings is not None:
+    if payload and settings is not None:
         await open_start_link(message, payload, session=session, person=person, roles=roles, settings=settings)
 
 

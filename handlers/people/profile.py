@@ -24,12 +24,13 @@ async def not_registered(message: Message) -> None:
 
 
 @router.message(Command("profile"))
-async def on_profile(message: Message, state: FSMContext, person: Person | None) -> None:
+async def on_profile(message: Message, state: FSMContext, session: AsyncSession, person: Person | None) -> None:
     if person is None or not person.is_registered:
         await not_registered(message)
         return
     await state.clear()
-    await message.answer(profile_text(person), reply_markup=profile_keyboard(person))
+    await message.answer(profile_text(person, await people.places_of(session, person)),
+                         reply_markup=profile_keyboard(person))
 
 
 @router.message(Command("language"))
@@ -63,7 +64,8 @@ async def on_profile_action(query: CallbackQuery, message: Message, callback_dat
     elif action == "withdraw":
         people.withdraw_consent(person)
         await state.clear()
-        await message.answer(_("Your sex and age group are deleted.") + "\n\n" + profile_text(person),
+        places = await people.places_of(session, person)
+        await message.answer(_("Your sex and age group are deleted.") + "\n\n" + profile_text(person, places),
                              reply_markup=profile_keyboard(person))
     else:
         await state.clear()

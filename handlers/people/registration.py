@@ -94,7 +94,7 @@ async def on_language(query: CallbackQuery, message: Message, callback_data: Lan
     if not person.is_registered and current in Registration.__all_states_names__ and current != Registration.language:
         return  # a second tap on the same keyboard: the registration has moved on and stays where it is
     if person.is_registered or current != Registration.language:
-        await finish(message, state, person, roles, bot, i18n, editing=True)
+        await finish(message, state, person, roles, bot, i18n, session=session, editing=True)
     else:
         await ask_phone(message, state)
 

@@ -11,6 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import LANGUAGE_NAMES
 from handlers.people.buttons import AgeCB, ConsentCB, ForgetCB, LanguageCB, PlaceCB, PrivacyCB, ProfileCB, SexCB
+from services.people import Places
 from services.places import PlaceHit, place_name
 from services.roles import Roles
 from storage.models import AiylAimak, District, Person, Region, Village
@@ -104,15 +105,15 @@ def age_band_label(band: str | None) -> str:
     return band.replace("-", "–") if band else _("not given")
 
 
-def profile_text(person: Person) -> str:
+def profile_text(person: Person, places: Places) -> str:
     language = person.language or "ky"
     lines = [
         _("<b>Your profile</b>"),
         _("Language: {language}").format(language=LANGUAGE_NAMES.get(language, language)),
         _("Phone: verified, ends in …{tail}").format(tail=person.phone_tail) if person.phone_tail
         else _("Phone: not shared yet"),
-        _("Aiyl aimak: {name}").format(name=place_name(person.aiyl_aimak, language) if person.aiyl_aimak else "—"),
-        _("Village: {name}").format(name=place_name(person.village, language) if person.village else "—"),
+        _("Aiyl aimak: {name}").format(name=place_name(places.aiyl_aimak, language) if places.aiyl_aimak else "—"),
+        _("Village: {name}").format(name=place_name(places.village, language) if places.village else "—"),
         _("Sex: {sex}").format(sex=sex_label(person.sex)),
         _("Age group: {band}").format(band=age_band_label(person.age_band)),
     ]
