@@ -85,7 +85,7 @@ class JsonSession(AiohttpSession):
             async with session.post(url, data=body, headers=_JSON,
                                     timeout=self.timeout if timeout is None else timeout) as response:
                 raw = await response.text()
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise TelegramNetworkError(method=method, message="Request timeout error") from exc
         except ClientError as exc:
             raise TelegramNetworkError(method=method, message=f"{type(exc).__name__}: {exc}") from exc

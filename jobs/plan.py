@@ -19,9 +19,8 @@ from bot import delivery
 from bot.i18n import Formatter, in_language
 from handlers.plan import views
 from jobs.tasks import task_handler
-from services import outbox
+from services import outbox, plan_report
 from services import plan as plans
-from services import plan_report
 from services.outbox import Attachment
 from services.people import person_by_telegram_id
 from storage.models import Person

@@ -20,7 +20,8 @@ async def test_calls_go_as_json_and_files_as_form_data() -> None:
         user = emu.user(7001, "Айгүл")
         bot = _bot(emu)
         try:
-            keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Көк-Ирим ✓", callback_data="v:1")]])
+            button = InlineKeyboardButton(text="Көк-Ирим ✓", callback_data="v:1")
+            keyboard = InlineKeyboardMarkup(inline_keyboard=[[button]])
             sent = await bot.send_message(user.id, "<b>Салам</b> &amp; «кош келиңиз»", reply_markup=keyboard)
             assert sent.message_id and user.last.text == "Салам & «кош келиңиз»"
             assert user.last.inline_buttons[0] == {"text": "Көк-Ирим ✓", "callback_data": "v:1"}

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from types import TracebackType
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any, Self
 
 from .whatsapp_server import WhatsAppServer

@@ -9,6 +9,19 @@ cancelling, reminders), ``outcome.py`` (recording the outcome); each imports onl
 
 from __future__ import annotations
 
+from services.events.audience import (
+    answers,
+    count_invited,
+    count_recipients,
+    invite,
+    invite_recipients,
+    invited,
+    invited_condition,
+    recipient_condition,
+    recipients,
+)
+from services.events.calendar import ics
+from services.events.changes import cancel, change, reminder_key, schedule_reminders, set_reminders
 from services.events.common import (
     MAX_DOCUMENT_BYTES,
     REMINDER_TASK,
@@ -18,8 +31,7 @@ from services.events.common import (
     parse_lead_times,
     parse_when,
 )
-from services.events.rules import DECISION_BASES, DecisionInput, check_rule, decide, is_tie
-from services.events.calendar import ics
+from services.events.outcome import record_outcome
 from services.events.records import (
     concerns,
     create_event,
@@ -28,28 +40,15 @@ from services.events.records import (
     get_event,
     upcoming_for,
 )
-from services.events.audience import (
-    answers,
-    count_invited,
-    count_recipients,
-    invite,
-    invite_recipients,
-    invited,
-    invited_condition,
-    invited_people,
-    recipient_condition,
-    recipients,
-)
 from services.events.replies import ask, questions, respond, response_of
-from services.events.changes import cancel, change, reminder_key, schedule_reminders, set_reminders
-from services.events.outcome import record_outcome
+from services.events.rules import DECISION_BASES, DecisionInput, check_rule, decide, is_tie
 from storage.events import EVENT_KINDS
 
 __all__ = [
     "DECISION_BASES", "EVENT_KINDS", "MAX_DOCUMENT_BYTES", "REMINDER_TASK", "Answers", "DecisionInput", "Document",
     "EventError", "answers", "ask", "cancel", "change", "check_rule", "concerns", "count_invited", "count_recipients",
     "create_event", "decide", "event_for_organiser", "events_of", "get_event", "ics", "invite", "invite_recipients",
-    "invited", "invited_condition", "invited_people", "is_tie", "parse_lead_times", "parse_when", "questions",
+    "invited", "invited_condition", "is_tie", "parse_lead_times", "parse_when", "questions",
     "recipient_condition", "recipients", "record_outcome", "reminder_key", "respond", "response_of",
     "schedule_reminders", "set_reminders", "upcoming_for",
 ]

@@ -66,18 +66,6 @@ def invited_condition(event_id: int) -> Any:
     return select(EventInvite.person_id).where(EventInvite.event_id == event_id)
 
 
-async def invited_people(session: AsyncSession, event: Event, *, skip_declined: bool = False) -> list[Person]:
-    """People invited to the event (still reachable by Telegram); without those who declined if asked."""
-    query = (
-        select(Person).join(EventInvite, EventInvite.person_id == Person.id)
-        .where(EventInvite.event_id == event.id, Person.forgotten_at.is_(None), Person.telegram_id.is_not(None))
-        .order_by(Person.id)
-    )
-    if skip_declined:
-        query = query.where((EventInvite.response.is_(None)) | (EventInvite.response != "no"))
-    return list((await session.scalars(query)).all())
-
-
 async def answers(session: AsyncSession, event: Event) -> Answers:
     rows = {response or "-": n for response, n in (await session.execute(
         select(EventInvite.response, func.count()).where(EventInvite.event_id == event.id)
