@@ -354,6 +354,22 @@ def test_reminder_offsets_in_kyrgyz_russian_and_english_units() -> None:
         parse_lead_times("1ж")
 
 
+def test_event_and_voting_reminders_read_the_same_words() -> None:
+    """One vocabulary (services.durations): a word that works for a round's reminders works for an event's."""
+    for text in ("2 күн, 3 саат", "2 дня 3 часа", "2 days, 3 hours", "2д. 3ч.", "2k 3s"):
+        assert voting.parse_reminder_hours(text) == [48, 3], text
+        assert parse_lead_times(text) == [2880, 180], text
+    assert parse_lead_times("30 мин, 1 саат") == [60, 30] and parse_lead_times("45 мүнөт") == [45]
+    assert voting.parse_reminder_hours("1 күн 120 мин") == [24, 2]  # minutes that make whole hours
+    assert parse_lead_times("90") == [90] and voting.parse_reminder_hours("90") == [90]  # plain: minutes, hours
+    for text in ("90 мин", "1ж", "эртең", "", "2 weeks"):  # not whole hours, a year, tomorrow, nothing, weeks
+        with pytest.raises(VotingError, match="bad_reminders"):
+            voting.parse_reminder_hours(text)
+    for text in ("1ж", "2 weeks", "0 мин", "61 күн", "1m 2m 3m 4m 5m 6m"):  # at most 60 days, at most five
+        with pytest.raises(EventError):
+            parse_lead_times(text)
+
+
 def test_kyrgyz_dates_follow_kyrgyz_grammar() -> None:
     day = date(2026, 11, 29)
     assert day_in_sentence(day, "ky") == "2026-жылдын 29-ноябры"

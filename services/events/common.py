@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from services.audit import RuleError
+from services.durations import DAY, MINUTE, parse_durations
 from storage.models import utcnow
 
 REMINDER_TASK = "event.reminder"
@@ -63,29 +64,12 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime | None = None) -> dateti
     raise EventError("bad_date")
 
 
-_LEAD = re.compile(r"^(\d+)\s*([dhm]|д|ч|м|к|с|k|s|min|мин)?$", re.IGNORECASE)  # к(үн), с(аат): Kyrgyz
-_UNIT_MINUTES = {"d": 1440, "д": 1440, "k": 1440, "к": 1440, "h": 60, "ч": 60, "s": 60, "с": 60, "m": 1, "м": 1,
-                 "min": 1, "мин": 1}
-
-
 def parse_lead_times(text: str) -> list[int]:
-    """Reminder lead times: "1d, 2h", "24h 30m", "1440 120" (plain numbers are minutes). Distinct, largest
-    first; at most five; nothing ("0" or "-") means no reminders."""
-    text = text.strip()
-    if text in ("0", "-", "—"):
+    """Reminder lead times in minutes: "1d, 2h", "24h 30m", "2 күн", "1440 120" (plain numbers are minutes;
+    ``services.durations``). Distinct, largest first; at most five; nothing ("0" or "-") means no reminders."""
+    if text.strip() in ("0", "-", "—"):
         return []
-    minutes: set[int] = set()
-    for part in re.split(r"[,;\s]+(?=\d)", text):
-        part = part.strip().rstrip(",;")
-        if not part:
-            continue
-        match = _LEAD.match(part)
-        if not match:
-            raise EventError("bad_lead_times")
-        value = int(match.group(1)) * _UNIT_MINUTES.get((match.group(2) or "m").lower(), 1)
-        if not 1 <= value <= 60 * 24 * 60:
-            raise EventError("bad_lead_times")
-        minutes.add(value)
-    if not minutes or len(minutes) > 5:
+    minutes = parse_durations(text, plain=MINUTE)
+    if minutes is None or len(minutes) > 5 or not all(1 <= value <= 60 * DAY for value in minutes):
         raise EventError("bad_lead_times")
-    return sorted(minutes, reverse=True)
+    return minutes

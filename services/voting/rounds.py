@@ -3,7 +3,6 @@ reminders, publishing results (``ballots.publish_ballot`` opens voting)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -11,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import audit
+from services.durations import HOUR, parse_durations
 from services.roles import Roles
 from services.voting.common import MODES, VotingError, _require_phase, _require_phone, messages_villagers
 from storage.models import Person, Village, utcnow
@@ -152,26 +152,13 @@ async def change_dates(session: AsyncSession, rnd: VotingRound, *, collect_ends_
     return True
 
 
-_REMINDER = re.compile(r"^(\d+)\s*(d|h|д|ч|к|с|k|s|дн|күн|кун|саат|час|часа|часов|days?|hours?)?\.?$", re.IGNORECASE)
-_REMINDER_HOURS = {"d": 24, "д": 24, "к": 24, "k": 24, "дн": 24, "күн": 24, "кун": 24, "day": 24, "days": 24,
-                   "h": 1, "ч": 1, "с": 1, "s": 1, "саат": 1, "час": 1, "часа": 1, "часов": 1, "hour": 1, "hours": 1}
-
-
 def parse_reminder_hours(text: str) -> list[int]:
-    """Reminder offsets before the close: "48,24,2" (hours), "2d, 2h", Kyrgyz "1к, 2с" (күн, саат) or Russian
-    "1д, 2ч". Distinct, largest first."""
-    hours: set[int] = set()
-    for part in re.split(r"[,;\s]+(?=\d)", text.strip()):
-        part = part.strip().rstrip(",;")
-        if not part:
-            continue
-        match = _REMINDER.match(part)
-        if not match:
-            raise VotingError("bad_reminders")
-        hours.add(int(match.group(1)) * _REMINDER_HOURS.get((match.group(2) or "h").lower(), 1))
-    if not hours:
+    """Reminder offsets before the close, in whole hours: "48,24,2" (hours), "2d, 2h", Kyrgyz "1к, 2с" or
+    "1 күн", Russian "1д, 2ч" (``services.durations``). Distinct, largest first."""
+    minutes = parse_durations(text, plain=HOUR)
+    if minutes is None or any(value % HOUR for value in minutes):
         raise VotingError("bad_reminders")
-    return sorted(hours, reverse=True)
+    return [value // HOUR for value in minutes]
 
 
 def set_reminders(rnd: VotingRound, hours: Iterable[int]) -> list[int]:
