@@ -57,6 +57,18 @@ def _person_with_roles_query(with_fsm: bool) -> Any:
 
 # Built once: every update runs one of them.
 _PERSON_WITH_ROLES = {False: _person_with_roles_query(False), True: _person_with_roles_query(True)}
+_WITH_STATEMENT: dict[tuple[bool, int], Any] = {}  # the same, with a caller's statement run in it (``along``)
+
+
+def _query(with_fsm: bool, along: Any | None) -> Any:
+    if along is None:
+        return _PERSON_WITH_ROLES[with_fsm]
+    key = (with_fsm, id(along))
+    query = _WITH_STATEMENT.get(key)
+    if query is None:
+        ran = select(func.count()).select_from(along).scalar_subquery().label("along")
+        query = _WITH_STATEMENT[key] = _PERSON_WITH_ROLES[with_fsm].add_columns(ran)
+    return query
 
 
 @dataclass(frozen=True)
@@ -67,17 +79,21 @@ class Visitor:
     person: Person | None
     roles: Roles
     linked: bool
+    along: int = 0  # rows returned by the statement run along (``person_with_roles(along=...)``)
 
 
 async def person_with_roles(session: AsyncSession, telegram_id: int, settings_admins: frozenset[int] = frozenset(),
-                            *, fsm_key: str | None = None) -> Visitor:
+                            *, fsm_key: str | None = None, along: Any | None = None,
+                            along_params: dict[str, Any] | None = None) -> Visitor:
     """The person, their roles, whether they are linked to another channel and, given ``fsm_key``, their
     conversation state, in one statement: what every update needs first. The state is left with the session
-    for ``storage.fsm`` (``storage.conversation``)."""
-    params: dict[str, Any] = {"telegram_id": telegram_id}
+    for ``storage.fsm`` (``storage.conversation``). ``along``: a CTE of the caller's (PostgreSQL's data-modifying
+    ``WITH``, e.g. the update's claim) run in the same statement, built once (the query is kept per ``along``);
+    ``Visitor.along`` counts its rows."""
+    params: dict[str, Any] = {"telegram_id": telegram_id, **(along_params or {})}
     if fsm_key is not None:
         params["fsm_key"] = fsm_key
-    rows = (await session.execute(_PERSON_WITH_ROLES[fsm_key is not None], params)).all()
+    rows = (await session.execute(_query(fsm_key is not None, along), params)).all()
     person = rows[0][0] if rows else None
     linked = bool(rows[0][3]) if person is not None else False
     if channels.is_whatsapp_chat(telegram_id):  # a WhatsApp chat linked by phone to a person on Telegram
@@ -90,7 +106,8 @@ async def person_with_roles(session: AsyncSession, telegram_id: int, settings_ad
     if fsm_key is not None and rows:
         key, state, data = rows[0][4:7]
         conversation.remember(session, fsm_key, (state, dict(data or {})) if key is not None else None)
-    return Visitor(person, roles_from(telegram_id, grants, settings_admins), linked)
+    ran = int(rows[0][-1] or 0) if along is not None else 0
+    return Visitor(person, roles_from(telegram_id, grants, settings_admins), linked, ran)
 
 
 @dataclass(frozen=True)
