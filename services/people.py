@@ -57,18 +57,19 @@ def _person_with_roles_query(with_fsm: bool) -> Any:
 
 # Built once: every update runs one of them.
 _PERSON_WITH_ROLES = {False: _person_with_roles_query(False), True: _person_with_roles_query(True)}
-_WITH_STATEMENT: dict[tuple[bool, int], Any] = {}  # the same, with a caller's statement run in it (``along``)
+# The same, with a caller's statement run in it (``along``), kept with that statement (so an id is never reused).
+_WITH_STATEMENT: dict[tuple[bool, int], tuple[Any, Any]] = {}
 
 
 def _query(with_fsm: bool, along: Any | None) -> Any:
     if along is None:
         return _PERSON_WITH_ROLES[with_fsm]
     key = (with_fsm, id(along))
-    query = _WITH_STATEMENT.get(key)
-    if query is None:
+    kept = _WITH_STATEMENT.get(key)
+    if kept is None or kept[0] is not along:
         ran = select(func.count()).select_from(along).scalar_subquery().label("along")
-        query = _WITH_STATEMENT[key] = _PERSON_WITH_ROLES[with_fsm].add_columns(ran)
-    return query
+        kept = _WITH_STATEMENT[key] = (along, _PERSON_WITH_ROLES[with_fsm].add_columns(ran))
+    return kept[1]
 
 
 @dataclass(frozen=True)
