@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -63,8 +64,7 @@ class SessionMiddleware(BaseMiddleware):
                 # trip less per update. SQLite has no INSERT in a WITH: the claim is a statement of its own.
                 together = from_person and session.bind.dialect.name == "postgresql"
                 if not together and not await claim_update(session, event.update_id):
-                    log.info("update %s delivered again: skipped", event.update_id)
-                    return UNHANDLED
+                    return _skipped(event)
                 data["session"] = session
                 person = None
                 if user is not None and from_person:
@@ -72,9 +72,8 @@ class SessionMiddleware(BaseMiddleware):
                     found = await person_with_roles(
                         session, user.id, self.admin_ids, fsm_key=fsm_key, along=_claim_cte() if together else None,
                         along_params=_claim_params(event.update_id) if together else None)
-                    if together and not found.along:
-                        log.info("update %s delivered again: skipped", event.update_id)
-                        return UNHANDLED
+                    if together and not found.along:  # the claim in the read found it claimed already
+                        return _skipped(event)
                     person, data["roles"] = found.person, found.roles
                     if person is not None and person.unreachable_at is not None:
                         mark_reachable(person)
@@ -91,15 +90,19 @@ class SessionMiddleware(BaseMiddleware):
                 current_session.reset(token)
 
 
-def _claim_statement(dialect: Any) -> Any:
+def _skipped(update: Update) -> Any:
+    log.info("update %s delivered again: skipped", update.update_id)
+    return UNHANDLED
+
+
+@functools.cache
+def _claim_statement(dialect_name: str) -> Any:
+    """The claim for a database, built on first use (see storage.db.dialect_module)."""
     # On the table, not the mapped class: the ORM's DML path doubled the cost of an update's first statement.
     table = ProcessedUpdate.__table__
-    return (dialect.insert(table)
+    return (dialect_module(dialect_name).insert(table)
             .values(update_id=bindparam("update_id"), processed_at=bindparam("processed_at"))
             .on_conflict_do_nothing(index_elements=["update_id"]).returning(table.c.update_id))
-
-
-_CLAIM: dict[str, Any] = {}  # per dialect name, built on first use (see storage.db.dialect_module)
 
 
 def _claim_params(update_id: int) -> dict[str, Any]:
@@ -108,22 +111,14 @@ def _claim_params(update_id: int) -> dict[str, Any]:
 
 async def claim_update(session: AsyncSession, update_id: int) -> bool:
     """Claim an update id with one INSERT … ON CONFLICT DO NOTHING; False when it was handled already."""
-    name = session.bind.dialect.name
-    if name not in _CLAIM:
-        _CLAIM[name] = _claim_statement(dialect_module(name))
-    statement = _CLAIM[name]
-    result = await session.execute(statement, _claim_params(update_id))
+    result = await session.execute(_claim_statement(session.bind.dialect.name), _claim_params(update_id))
     return result.first() is not None
 
 
-_CLAIM_CTE: list[Any] = []
-
-
+@functools.cache
 def _claim_cte() -> Any:
     """The claim as a CTE for PostgreSQL (``person_with_roles(along=...)``): one object, so the query is built once."""
-    if not _CLAIM_CTE:
-        _CLAIM_CTE.append(_claim_statement(dialect_module("postgresql")).cte("update_claim"))
-    return _CLAIM_CTE[0]
+    return _claim_statement("postgresql").cte("update_claim")
 
 
 def fsm_key_reader(dispatcher: Dispatcher) -> Callable[[dict[str, Any]], str | None] | None:
