@@ -1,21 +1,29 @@
 """Per-update cost: N simulated villagers register (6 updates each) and vote (5 updates each) against the Bot API
 emulator, next to a bare aiogram echo bot driven the same way in the same run.
 
-Each simulated person waits for their own update to be handled (not for the whole emulator to go quiet, and not
-woken by every other person's change), so both bots are measured the same way. Prints updates per second for
+Each bot runs in a process of its own (``benchmarks/bot_process.py``: Jamaat started as ``jamaat run`` starts it),
+polling the emulator that this process hosts with the simulated people: the emulator is Telegram's stand-in, and
+its work (Jamaat's answers are edits with keyboards and HTML, dearer for it than the echo bot's texts) is not the
+bot's. Each simulated person waits for their own update to be handled (not for the whole emulator to go quiet, and
+not woken by every other person's change), so both bots are measured the same way. Prints updates per second for
 Jamaat and the echo bot, their ratio (target ≥ 0.4, i.e. at most 2.5× the echo bot's cost per update), the CPU
-milliseconds of this process per update for both and their ratio (less skewed by a loaded machine), and the
-SQL statements and commits per update (counted with SQLAlchemy event listeners), on SQLite and PostgreSQL.
+milliseconds of the bot's process per update for both and their ratio (less skewed by a loaded machine), and the
+SQL statements and commits per update (counted with SQLAlchemy event listeners in the bot's process), on SQLite
+and PostgreSQL.
 
     .venv/bin/python -m benchmarks.registration [--villagers 200] [--backends sqlite,postgres] [--runs 3]
                                                 [--profile folder] [--bots jamaat,echo] [--quiet-jobs]
 
-CPU time on a shared or virtual machine swings by a third from run to run (the echo bot's own figure too), more
-than most changes move it. Instructions do not: under valgrind, one bot at a time with its periodic jobs off,
-at two sizes, the difference is the instructions of the extra updates (startup and imports cancel out):
+--profile writes a cProfile of each step of each bot (its process's main thread) as FOLDER/<step>.prof.
 
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python -m benchmarks.registration \
-        --backends sqlite --bots jamaat --quiet-jobs --runs 1 --villagers 10     # then --villagers 40
+CPU time on a shared or virtual machine swings by a third from run to run (the echo bot's own figure too), more
+than most changes move it. Instructions do not: with the bot's process under valgrind (JAMAAT_BENCH_BOT_WRAPPER),
+one bot at a time with its periodic jobs off, at two sizes, the difference is the instructions of the extra updates
+(start-up and imports cancel out):
+
+    JAMAAT_BENCH_BOT_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=/dev/null" \
+        .venv/bin/python -m benchmarks.registration --backends sqlite --bots jamaat --quiet-jobs --runs 1 \
+        --villagers 10     # then --villagers 40; valgrind prints "Collected : N" when the bot's process ends
     (Collected at 40 - Collected at 10) / (30 x 11 updates) = instructions per update; the same with --bots echo
 """
 
@@ -23,8 +31,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
+import json
 import logging
+import os
+import shlex
 import statistics
 import sys
 import tempfile
@@ -35,15 +45,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from aiogram import Bot, Dispatcher, F
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from bot.app import settle_heap  # noqa: E402
 from bot.emulator import Emulator, TestUser  # noqa: E402
 from bot.emulator.server import Delivery  # noqa: E402
 from services import voting  # noqa: E402
@@ -51,9 +57,10 @@ from services.places import SAMPLE_PLACES, find_aiyl_aimak, import_places  # noq
 from storage.db import Database  # noqa: E402
 from storage.models import Person, Village, utcnow  # noqa: E402
 from tests.backends import database  # noqa: E402
-from tests.harness import Harness, harness_settings  # noqa: E402
+from tests.harness import STARTUP  # noqa: E402
 
 TARGET = 0.4
+WRAPPER = "JAMAAT_BENCH_BOT_WRAPPER"  # a command the bot's process runs under (valgrind: the docstring)
 REGISTRATION_STEPS = 6  # /start, language, contact, aiyl aimak, village, consent
 VOTE_STEPS = 5  # /vote, two toggles, summary, confirm
 
@@ -100,62 +107,73 @@ def people(emu: Emulator, count: int, first: int = 100000) -> list[TestUser]:
 
 
 @dataclass
-class Timing:
-    rate: float  # updates per second of wall time
-    cpu_ms: float  # CPU milliseconds of this process per update (all its threads: emulator, bot, SQLite driver)
-
-
-async def timed(users: list[TestUser], conversation: Callable[[TestUser], Awaitable[None]], steps: int) -> Timing:
-    """Wall rate and CPU per update. The CPU figure depends less than the wall rate on what else the machine runs:
-    this process hosts the emulator and the bot for both Jamaat and the echo bot (PostgreSQL's server process is not
-    counted)."""
-    updates = len(users) * steps
-    started, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(conversation(u) for u in users))
-    return Timing(updates / (time.perf_counter() - started), (time.process_time() - cpu) * 1000 / updates)
-
-
-@dataclass
-class Counter:
-    statements: int = 0
-    commits: int = 0
-
-    def attach(self, db: Database) -> None:
-        def statement(*_: Any) -> None:
-            self.statements += 1
-
-        def commit(*_: Any) -> None:
-            self.commits += 1
-
-        event.listen(db.engine.sync_engine, "before_cursor_execute", statement)
-        event.listen(db.engine.sync_engine, "commit", commit)
-
-    def reset(self) -> None:
-        self.statements = self.commits = 0
-
-
-@dataclass
 class Figures:
-    timing: Timing
-    statements: float
-    commits: float
+    rate: float  # updates per second of wall time
+    cpu_ms: float  # CPU milliseconds of the bot's process per update (all its threads: bot, SQLite's driver)
+    statements: float = 0.0  # SQL statements per update (Jamaat)
+    commits: float = 0.0
 
 
-QUIET_JOBS = {"jobs_interval_seconds": 3600.0}  # --quiet-jobs: no periodic claims among the updates counted
+class BotProcess:
+    """A bot in a process of its own (``benchmarks/bot_process.py``) polling this process's emulator, so its CPU
+    time is the bot's alone: the emulator (Telegram's stand-in) and the simulated people stay here."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, emu: Emulator, bot: str, *options: str) -> BotProcess:
+        wrapper = shlex.split(os.environ.get(WRAPPER, ""))
+        process = await asyncio.create_subprocess_exec(
+            *wrapper, sys.executable, "-m", "benchmarks.bot_process", bot, "--api", emu.base_url,
+            "--token", emu.token, *options, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT)
+        started = cls(process)
+        try:
+            await emu.wait_for(lambda: emu.polling or process.returncode is not None,
+                               timeout=STARTUP * (20 if wrapper else 1))
+        except BaseException:
+            await started.stop()
+            raise
+        if process.returncode is not None:
+            raise RuntimeError(f"the {bot} bot's process ended with {process.returncode} before polling")
+        return started
+
+    async def _ask(self, command: str) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(command.encode() + b"\n")
+        await self.process.stdin.drain()
+        line = await asyncio.wait_for(self.process.stdout.readline(), STARTUP * 20)
+        if not line:
+            raise RuntimeError(f"the bot's process ended ({await self.process.wait()}) instead of answering {command}")
+        return json.loads(line)
+
+    async def mark(self, label: str = "") -> dict[str, Any]:
+        """The process's CPU seconds, statements and commits so far; with --profile, the part that ended here is
+        written as LABEL.prof."""
+        return await self._ask(f"mark {label}".strip())
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            try:
+                await self._ask("stop")
+            except (TimeoutError, RuntimeError, OSError):
+                self.process.kill()
+        await self.process.wait()
 
 
-async def start(db: Database, **settings: Any) -> Harness:
-    emu = OwnWaitEmulator(timeout=30)
-    await emu.start()
-    harness = Harness(emu=emu, db=db, settings=harness_settings(emu, db, **settings))
-    await harness.start()
-    settle_heap()  # as ``jamaat run`` does once it has started (bot.app.settle_heap)
-    return harness
-
-
-async def stop(harness: Harness) -> None:
-    await harness.stop()
-    await harness.emu.stop()
+async def timed(bot: BotProcess, label: str, users: list[TestUser],
+                conversation: Callable[[TestUser], Awaitable[None]], steps: int) -> Figures:
+    """Updates per second of wall time, and the bot process's CPU, statements and commits per update. The CPU
+    figure depends less than the wall rate on what else the machine runs."""
+    updates = len(users) * steps
+    before = await bot.mark()
+    started = time.perf_counter()
+    await asyncio.gather(*(conversation(u) for u in users))
+    elapsed = time.perf_counter() - started
+    after = await bot.mark(label)
+    return Figures(updates / elapsed, (after["cpu"] - before["cpu"]) * 1000 / updates,
+                   (after["statements"] - before["statements"]) / updates,
+                   (after["commits"] - before["commits"]) / updates)
 
 
 async def voters(db: Database, count: int, first: int) -> None:
@@ -174,85 +192,62 @@ async def voters(db: Database, count: int, first: int) -> None:
         await voting.publish_ballot(session, rnd, by=1)
 
 
-async def profiled(folder: Path | None, name: str, work: Awaitable[Timing]) -> Timing:
-    """``work``, under cProfile when a folder is given (the timing is then inflated by the profiler). The
-    profile's clock is this thread's CPU time, so waiting (for the emulator, for SQLite's worker thread, for
-    other processes on a loaded machine) is not counted as a function's cost."""
-    if folder is None:
-        return await work
-    folder.mkdir(parents=True, exist_ok=True)
-    profile = cProfile.Profile(time.thread_time)
-    profile.enable()
-    try:
-        return await work
-    finally:
-        profile.disable()
-        profile.dump_stats(folder / f"{name}.prof")
+def bot_options(db: Database | None, quiet_jobs: bool, profile: Path | None) -> list[str]:
+    options = []
+    if db is not None:
+        options += ["--database", db.url, *(["--schema", db.schema] if db.schema else [])]
+    if quiet_jobs:
+        options.append("--quiet-jobs")  # no periodic claims among the updates counted
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
+        options += ["--profile", str(profile.resolve())]
+    return options
 
 
 async def jamaat_run(backend: str, count: int, profile: Path | None = None,
-                     **settings: Any) -> tuple[Figures, Figures]:
+                     quiet_jobs: bool = False) -> tuple[Figures, Figures]:
     with tempfile.TemporaryDirectory() as folder:
         async with database(backend, Path(folder)) as db:
             async with db.session() as session:
                 await import_places(session, SAMPLE_PLACES)
             await voters(db, count, 500000)
-            counter = Counter()
-            counter.attach(db)
-            harness = await start(db, **settings)
-            try:
-                await harness.emu.settle(timeout=60)  # the round's notices go out first
-                updates = count * REGISTRATION_STEPS
-                counter.reset()
-                timing = await profiled(profile, f"{backend}-registration",
-                                        timed(people(harness.emu, count), register, REGISTRATION_STEPS))
-                registration = Figures(timing, counter.statements / updates, counter.commits / updates)
-                await harness.emu.settle(timeout=60)
-                users = [harness.emu.user(500000 + i, f"V{i}") for i in range(count)]
-                updates = count * VOTE_STEPS
-                counter.reset()
-                timing = await profiled(profile, f"{backend}-vote", timed(users, vote, VOTE_STEPS))
-                return registration, Figures(timing, counter.statements / updates, counter.commits / updates)
-            finally:
-                await stop(harness)
+            async with OwnWaitEmulator(timeout=30) as emu:
+                bot = await BotProcess.start(emu, "jamaat", *bot_options(db, quiet_jobs, profile))
+                try:
+                    await emu.settle(timeout=60)  # the round's notices go out first
+                    registration = await timed(bot, f"{backend}-registration", people(emu, count), register,
+                                               REGISTRATION_STEPS)
+                    await emu.settle(timeout=60)
+                    users = [emu.user(500000 + i, f"V{i}") for i in range(count)]
+                    return registration, await timed(bot, f"{backend}-vote", users, vote, VOTE_STEPS)
+                finally:
+                    await bot.stop()
 
 
-async def echo_rate(count: int, steps: int) -> Timing:
-    keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="again", callback_data="again")]])
-    dispatcher = Dispatcher()
-
-    @dispatcher.message(F.text | F.contact)
-    async def echo(message: Message) -> None:
-        await message.answer(message.text or "contact", reply_markup=keyboard)
-
-    @dispatcher.callback_query()
-    async def again(query: CallbackQuery) -> None:
-        await query.answer()
-        await query.message.answer("again", reply_markup=keyboard)
-
+async def echo_run(count: int, profile: Path | None = None) -> tuple[Figures, Figures]:
+    """The echo bot through both steps, one process as for Jamaat (the vote step by other people)."""
     async with OwnWaitEmulator(timeout=30) as emu:
-        bot = Bot(emu.token, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url)))
-        task = asyncio.create_task(dispatcher.start_polling(bot, handle_as_tasks=False, polling_timeout=1,
-                                                            handle_signals=False))
-        await emu.wait_for(lambda: emu.polling)
+        bot = await BotProcess.start(emu, "echo", *bot_options(None, False, profile))
         try:
-            return await timed(people(emu, count), lambda user: echo_conversation(user, steps), steps)
+            figures = []
+            for step, steps, first in (("registration", REGISTRATION_STEPS, 100000), ("vote", VOTE_STEPS, 200000)):
+                figures.append(await timed(bot, f"echo-{step}", people(emu, count, first),
+                                           lambda user, steps=steps: echo_conversation(user, steps), steps))
+            return figures[0], figures[1]
         finally:
-            await dispatcher.stop_polling()
-            await task
-            await bot.session.close()
+            await bot.stop()
 
 
-async def one_bot(bots: set[str], backend: str, count: int, settings: dict[str, Any]) -> None:
+async def one_bot(bots: set[str], backend: str, count: int, quiet_jobs: bool) -> None:
     if bots == {"echo"}:
-        for step, steps in (("registration", REGISTRATION_STEPS), ("vote", VOTE_STEPS)):
-            timing = await echo_rate(count, steps)
-            print(f"echo      {step:13} {timing.rate:10.1f} upd/s {timing.cpu_ms:8.2f} CPU ms", flush=True)
+        for step, figures in zip(("registration", "vote"), await echo_run(count), strict=True):
+            print(f"echo      {step:13} {figures.rate:10.1f} upd/s {figures.cpu_ms:8.2f} CPU ms", flush=True)
         return
     if bots != {"jamaat"}:
         raise SystemExit(f"--bots: jamaat, echo or both, not {','.join(sorted(bots))}")
-    for step, figures in zip(("registration", "vote"), await jamaat_run(backend, count, **settings), strict=True):
-        print(f"{backend:9} {step:13} {figures.timing.rate:10.1f} upd/s {figures.timing.cpu_ms:8.2f} CPU ms "
+    for step, figures in zip(("registration", "vote"), await jamaat_run(backend, count, quiet_jobs=quiet_jobs),
+                              strict=True):
+        print(f"{backend:9} {step:13} {figures.rate:10.1f} upd/s {figures.cpu_ms:8.2f} CPU ms "
               f"{figures.statements:5.1f} stmts/upd {figures.commits:5.2f} commits/upd", flush=True)
 
 
@@ -265,7 +260,7 @@ async def main() -> None:
     parser.add_argument("--villagers", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--profile", type=Path, help="write cProfile stats of Jamaat's steps into this folder")
+    parser.add_argument("--profile", type=Path, help="write cProfile stats of each bot's steps into this folder")
     parser.add_argument("--bots", default="jamaat,echo", help="which to run (one alone: for instruction counts)")
     parser.add_argument("--quiet-jobs", action="store_true", help="Jamaat's periodic jobs off (instruction counts)")
     args = parser.parse_args()
@@ -280,28 +275,25 @@ async def main() -> None:
               f"{'Jamaat CPU ms':>13} {'echo CPU ms':>11} {'CPU ratio':>9} {'target':>7} {'stmts/upd':>9} "
               f"{'commits/upd':>11}")
     ratios: dict[tuple[str, str, str], list[float]] = {}
-    settings = QUIET_JOBS if args.quiet_jobs else {}
     backends = args.backends.split(",")
     for _ in range(args.runs):
         for backend in backends[:1] if bots == {"echo"} else backends:  # the echo bot has no database
             if bots != {"jamaat", "echo"}:  # one bot alone: its own figures, no ratio
-                await one_bot(bots, backend, args.villagers, settings)
+                await one_bot(bots, backend, args.villagers, args.quiet_jobs)
                 continue
-            echo_reg = await echo_rate(args.villagers, REGISTRATION_STEPS)
-            echo_vote = await echo_rate(args.villagers, VOTE_STEPS)
-            registration, ballot = await jamaat_run(backend, args.villagers, args.profile, **settings)
-            for step, figures, echo in (("registration", registration, echo_reg), ("vote", ballot, echo_vote)):
-                jamaat = figures.timing
+            echo_reg, echo_vote = await echo_run(args.villagers, args.profile)
+            registration, ballot = await jamaat_run(backend, args.villagers, args.profile, args.quiet_jobs)
+            for step, jamaat, echo in (("registration", registration, echo_reg), ("vote", ballot, echo_vote)):
                 ratio, cpu_ratio = jamaat.rate / echo.rate, echo.cpu_ms / jamaat.cpu_ms
                 ratios.setdefault((backend, step, "upd/s"), []).append(ratio)
                 ratios.setdefault((backend, step, "CPU"), []).append(cpu_ratio)
                 print(f"{backend:9} {step:13} {jamaat.rate:12.1f} {echo.rate:10.1f} {ratio:6.2f} "
                       f"{jamaat.cpu_ms:13.2f} {echo.cpu_ms:11.2f} {cpu_ratio:9.2f} {'>= 0.4':>7} "
-                      f"{figures.statements:9.1f} {figures.commits:11.2f}", flush=True)
+                      f"{jamaat.statements:9.1f} {jamaat.commits:11.2f}", flush=True)
     if bots != {"jamaat", "echo"}:
         return
-    print("CPU ratio = the echo bot's CPU per update / Jamaat's (both in this process; it still swings from run to "
-          "run: the docstring shows how to count instructions instead)")
+    print("CPU ratio = the echo bot's CPU per update / Jamaat's (each bot's own process, the emulator not counted; it "
+          "still swings from run to run: the docstring shows how to count instructions instead)")
     if args.runs > 1:
         print("ratio min/median/max over runs:")
         for (backend, step, kind), values in ratios.items():

@@ -1,0 +1,145 @@
+"""One bot in a process of its own, for ``benchmarks/registration.py``: Jamaat, started as ``jamaat run`` starts it,
+or a bare aiogram echo bot, polling the parent's Bot API emulator one update at a time.
+
+The emulator stands in for Telegram's servers and the simulated people for their phones; in the bot's process
+their CPU would be counted as the bot's (Jamaat's answers are edits with keyboards and HTML, which cost the
+emulator more than the echo bot's plain texts). Here this process's CPU time is the bot's alone.
+
+Commands on stdin, one per line; each is answered with one JSON line on stdout:
+    mark [LABEL]   {"cpu": CPU seconds of this process so far (all threads), "statements": n, "commits": n};
+                   with --profile and a LABEL, the cProfile of the part since the previous mark (this thread's
+                   CPU time) is written to FOLDER/LABEL.prof
+    stop           polling stopped, the bot closed; {"stopped": true}, then the process exits
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher, F
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy import event
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.app import Jamaat, settle_heap, stop_polling  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from storage.db import Database  # noqa: E402
+
+PHONE_HASH_KEY = "benchmark-phone-hash-key-0123456789"
+
+
+class Counts:
+    """SQL statements and commits of the bot's database engine (SQLAlchemy event listeners)."""
+
+    def __init__(self, db: Database | None = None) -> None:
+        self.statements = self.commits = 0
+        if db is not None:
+            event.listen(db.engine.sync_engine, "before_cursor_execute", self._statement)
+            event.listen(db.engine.sync_engine, "commit", self._commit)
+
+    def _statement(self, *_: Any) -> None:
+        self.statements += 1
+
+    def _commit(self, *_: Any) -> None:
+        self.commits += 1
+
+
+def echo_dispatcher() -> Dispatcher:
+    """Answers a message with its text and a button, a button with a callback answer and a new message."""
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="again", callback_data="again")]])
+    dispatcher = Dispatcher()
+
+    @dispatcher.message(F.text | F.contact)
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "contact", reply_markup=keyboard)
+
+    @dispatcher.callback_query()
+    async def again(query: CallbackQuery) -> None:
+        await query.answer()
+        await query.message.answer("again", reply_markup=keyboard)
+
+    return dispatcher
+
+
+async def commands(profile_folder: Path | None, counts: Counts) -> None:
+    """Answer ``mark`` until ``stop`` (or the parent goes away)."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    profile = None
+    while line := (await reader.readline()).decode().split():
+        if line[0] == "stop":
+            return
+        if profile is not None:
+            profile.disable()
+            if len(line) > 1:
+                profile.dump_stats(profile_folder / f"{line[1]}.prof")
+        answer(cpu=time.process_time(), statements=counts.statements, commits=counts.commits)
+        if profile_folder is not None:
+            profile = cProfile.Profile(time.thread_time)
+            profile.enable()
+
+
+def answer(**values: Any) -> None:
+    sys.stdout.write(json.dumps(values) + "\n")
+    sys.stdout.flush()
+
+
+async def run_jamaat(args: argparse.Namespace) -> None:
+    settings = Settings(bot_token=args.token, api_base_url=args.api, database_url=args.database,
+                        phone_hash_key=PHONE_HASH_KEY, admin_ids=[1], _env_file=None,
+                        **({"jobs_interval_seconds": 3600.0} if args.quiet_jobs else {}))
+    db = Database(args.database, schema=args.schema)
+    app = Jamaat.create(settings, db=db)
+    await app.prepare()
+    task = asyncio.create_task(app.run_polling(handle_as_tasks=False, polling_timeout=1))
+    settle_heap()  # as ``jamaat run`` does once it has started
+    try:
+        await commands(args.profile, Counts(db))
+    finally:
+        await stop_polling(app, task)
+        await app.close()
+        await db.dispose()
+
+
+async def run_echo(args: argparse.Namespace) -> None:
+    dispatcher = echo_dispatcher()
+    bot = Bot(args.token, session=AiohttpSession(api=TelegramAPIServer.from_base(args.api)))
+    task = asyncio.create_task(dispatcher.start_polling(bot, handle_as_tasks=False, polling_timeout=1,
+                                                        handle_signals=False))
+    try:
+        await commands(args.profile, Counts())
+    finally:
+        await dispatcher.stop_polling()
+        await task
+        await bot.session.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bot", choices=("jamaat", "echo"))
+    parser.add_argument("--api", required=True, help="the emulator's base address")
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--database", help="Jamaat's database address")
+    parser.add_argument("--schema", help="Jamaat's PostgreSQL schema")
+    parser.add_argument("--quiet-jobs", action="store_true", help="Jamaat's periodic jobs off")
+    parser.add_argument("--profile", type=Path, help="a folder for a cProfile of each part between marks")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    await (run_jamaat if args.bot == "jamaat" else run_echo)(args)
+    answer(stopped=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
