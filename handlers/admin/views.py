@@ -6,9 +6,9 @@ from urllib.parse import quote
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.numbers import format_percent
 
+from bot.keyboards import InlineKeyboardBuilder
 from bot.text import escape
 from handlers.admin.buttons import LinksCB
 from services.places import place_name

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.keyboards import InlineKeyboardBuilder
 from bot.text import escape
 from handlers.assist.buttons import AssistCB
 from services.places import place_name

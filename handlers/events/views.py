@@ -7,10 +7,10 @@ from typing import Any
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_datetime
 
 from bot.i18n import LANGUAGE_NAMES, Formatter, in_language
+from bot.keyboards import InlineKeyboardBuilder
 from bot.settings import LANGUAGES, Settings
 from bot.text import escape
 from handlers.events.buttons import CardCB, NewEventCB, OutcomeCB, RsvpCB

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Formatter
+from bot.keyboards import InlineKeyboardBuilder
 from bot.settings import Settings
 from bot.text import escape
 from handlers.helpdesk.buttons import AskCB

@@ -10,10 +10,10 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Formatter
+from bot.keyboards import InlineKeyboardBuilder
 from bot.settings import Settings
 from bot.text import escape
 from handlers.helpdesk.buttons import LawCB, StatsCB

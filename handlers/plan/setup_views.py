@@ -7,8 +7,8 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.keyboards import InlineKeyboardBuilder
 from bot.text import escape
 from handlers.plan.buttons import OrgCB
 from services import plan as plans

@@ -8,10 +8,10 @@ from typing import Any
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Formatter
+from bot.keyboards import InlineKeyboardBuilder
 from bot.settings import Settings
 from bot.text import escape
 from handlers.plan.buttons import FollowCB, MonitorCB, OrgCB, ScoreCB

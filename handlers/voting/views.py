@@ -6,10 +6,10 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Formatter
+from bot.keyboards import InlineKeyboardBuilder
 from bot.settings import Settings
 from bot.text import escape
 from handlers.people.views import age_band_label, places_keyboard
@@ -161,7 +161,7 @@ def ballot_text(rnd: VotingRound, village: Village, chosen: int, language: str, 
 
 def ballot_keyboard(rnd: VotingRound, village_id: int, items: list[BallotEntry], positions: set[int],
                     language: str) -> InlineKeyboardMarkup:
-    # Built directly, one button a row: this is redrawn on every tap, and InlineKeyboardBuilder deep-copies.
+    # Built directly, one button a row: this is redrawn on every tap, and a builder adds its own steps per button.
     mask = mask_of(positions)
     rows = [[InlineKeyboardButton(text=f"{'✅' if index in positions else '▫️'} "
                                        f"{voting.problem_title(problem, language)}",
