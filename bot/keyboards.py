@@ -1,7 +1,7 @@
 """aiogram's inline keyboard builder without its deep copies.
 
 aiogram's ``InlineKeyboardBuilder`` deep-copies every button it holds each time one is added (``add`` starts from
-``export()``) and again when the keyboard is made: the four languages of registration's first step took ~0.3 ms
+``export()``) and again when the keyboard is made: the five languages of registration's first step took ~0.3 ms
 of CPU, six times the cost of making the same buttons directly, and a page of eight places more. This builder
 keeps aiogram's API and its rows (a row fills up to eight buttons, ``adjust``, ``attach``, ``as_markup``) and
 copies only the lists of rows: the buttons are shared, as nothing changes a button once it is made.
