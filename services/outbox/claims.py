@@ -67,9 +67,14 @@ class Claimed:
 OPEN_ROWS = sql_text("outbox_message.status IN ('pending', 'sending')")
 
 
+# The same chat's other messages. Made once: a new alias builds its column collection again in every claim (~0.7
+# ms of the ~1 ms it took to build the claim's conditions, each drain and each batch of a broadcast).
+_EARLIER = aliased(OutboxMessage)
+
+
 def _claimable(now: datetime, chat_interval: float) -> Any:
     row = OutboxMessage
-    earlier = aliased(OutboxMessage)
+    earlier = _EARLIER
     conditions = [
         OPEN_ROWS,
         or_(row.status == PENDING, and_(row.status == SENDING, row.claimed_until < now)),
