@@ -32,6 +32,7 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot import loop  # noqa: E402
 from bot.app import Jamaat, settle_heap, stop_polling  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -126,7 +127,7 @@ async def run_echo(args: argparse.Namespace) -> None:
         await bot.session.close()
 
 
-async def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bot", choices=("jamaat", "echo"))
     parser.add_argument("--api", required=True, help="the emulator's base address")
@@ -135,11 +136,17 @@ async def main() -> None:
     parser.add_argument("--schema", help="Jamaat's PostgreSQL schema")
     parser.add_argument("--quiet-jobs", action="store_true", help="Jamaat's periodic jobs off")
     parser.add_argument("--profile", type=Path, help="a folder for a cProfile of each part between marks")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.ERROR)
+    parser.add_argument("--event-loop", choices=loop.CHOICES,
+                        help="Jamaat's default is its own (uvloop, as jamaat run), the echo bot's asyncio's")
+    return parser.parse_args()
+
+
+async def main(args: argparse.Namespace) -> None:
     await (run_jamaat if args.bot == "jamaat" else run_echo)(args)
     answer(stopped=True)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    logging.basicConfig(level=logging.ERROR)
+    options = arguments()
+    loop.run(main(options), options.event_loop or ("uvloop" if options.bot == "jamaat" else "asyncio"))

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from bot import loop
 from bot.settings import Settings, SettingsError, load_settings
 from services.places import COUNTRY_PLACES, PlacesFileError, find_aiyl_aimak, import_places
 from services.roles import Role, RoleError, grant, revoke
@@ -170,11 +171,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         settings = load_settings()
         if args.command == "run":
-            asyncio.run(_run(settings))
+            loop.run(_run(settings), settings.event_loop)
         elif args.command == "webhook":
             from bot.webhook import serve_webhook
 
-            asyncio.run(serve_webhook(settings))
+            loop.run(serve_webhook(settings), settings.event_loop)
         elif args.command == "whatsapp":
             _whatsapp_templates(settings, as_json=args.json)
         elif args.command == "db":

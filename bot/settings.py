@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     dashboard_link_minutes: int = Field(default=10, ge=1, le=60)
     dashboard_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     max_text_length: int = Field(default=4000, ge=100, le=4096)
+    # The event loop of `jamaat run` and `jamaat webhook` (bot/loop.py): uvloop where installed, or asyncio's own.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     # Outbox sender (jobs/sender/). Telegram allows 30 messages a second per bot and 1 a second per chat; the
     # rate is a token bucket shared by everything this process sends (with N processes, 30/N each).
     outbox_per_second: float = Field(default=30.0, gt=0)

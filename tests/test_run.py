@@ -51,6 +51,7 @@ async def test_jamaat_run_polls_and_answers(tmp_path: Path) -> None:
         assert process.returncode == 0, log[-2000:]
         assert "Polling stopped" in log and " ERROR " not in log, log[-2000:]
         assert "objects set aside from garbage collection" in log, log[-2000:]  # start-up's heap frozen
+        assert "event loop: uvloop" in log, log[-2000:]  # bot/loop.py: uvloop where it is installed
         assert (tmp_path / "jamaat.db").exists()
 
 
@@ -82,6 +83,7 @@ async def test_jamaat_webhook_serves_and_stops_cleanly(tmp_path: Path) -> None:
             output, _ = await asyncio.wait_for(process.communicate(), PATIENCE)
         assert process.returncode == 0, output.decode()[-2000:]
         assert "objects set aside from garbage collection" in output.decode(), output.decode()[-2000:]
+        assert "event loop: uvloop" in output.decode(), output.decode()[-2000:]
 
 
 async def test_jamaat_run_serves_the_whatsapp_webhook_beside_polling(tmp_path: Path) -> None:
@@ -118,3 +120,25 @@ async def test_jamaat_run_serves_the_whatsapp_webhook_beside_polling(tmp_path: P
         log = output.decode()
         assert process.returncode == 0, log[-2000:]
         assert "Polling stopped" in log and " ERROR " not in log, log[-2000:]
+
+
+def test_event_loop_choice() -> None:
+    """uvloop by default, asyncio's own loop when asked for (JAMAAT_EVENT_LOOP=asyncio); anything else is refused
+    at start-up like any malformed setting."""
+    import uvloop
+
+    from bot import loop
+    from bot.settings import SettingsError, load_settings
+
+    async def running() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    assert isinstance(loop.run(running()), uvloop.Loop)
+    chosen = loop.run(running(), load_settings(event_loop="asyncio", _env_file=None).event_loop)
+    assert not isinstance(chosen, uvloop.Loop) and isinstance(chosen, asyncio.BaseEventLoop)
+    try:
+        load_settings(event_loop="trio", _env_file=None)
+    except SettingsError as exc:
+        assert "JAMAAT_EVENT_LOOP" in str(exc)
+    else:
+        raise AssertionError("an unknown event loop was accepted")
