@@ -1,5 +1,6 @@
 """One bot in a process of its own, for ``benchmarks/registration.py``: Jamaat, started as ``jamaat run`` starts it,
-or a bare aiogram echo bot, polling the parent's Bot API emulator one update at a time.
+a bare aiogram echo bot, or the floor (the echo bot with, per update, the least a transaction shaped like Jamaat's
+costs: ``FloorTransaction``), polling the parent's Bot API emulator one update at a time.
 
 The emulator stands in for Telegram's servers and the simulated people for their phones; in the bot's process
 their CPU would be counted as the bot's (Jamaat's answers are edits with keyboards and HTML, which cost the
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiogram import Bot, Dispatcher, F
+from aiogram import BaseMiddleware, Bot, Dispatcher, F
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -73,6 +74,93 @@ def echo_dispatcher() -> Dispatcher:
     return dispatcher
 
 
+FLOOR_TABLES = (
+    "CREATE TABLE floor_claim (update_id BIGINT PRIMARY KEY, processed_at TEXT NOT NULL)",
+    "CREATE TABLE floor_person (id INTEGER PRIMARY KEY, telegram_id BIGINT UNIQUE, first_name TEXT, language TEXT, "
+    "phone_hash TEXT, village_id INTEGER, sex TEXT, age_band TEXT, registered_at TEXT)",
+    "CREATE TABLE floor_role (telegram_id BIGINT NOT NULL, role TEXT NOT NULL, scope INTEGER)",
+    "CREATE TABLE floor_state (key TEXT PRIMARY KEY, state TEXT, data TEXT NOT NULL)",
+    "CREATE TABLE floor_round (id INTEGER PRIMARY KEY, title TEXT, phase TEXT, revision INTEGER)",
+)
+FLOOR_STATEMENTS = (  # Jamaat's common path: the claim, the person with roles and state, a round, the state's upsert
+    "INSERT INTO floor_claim VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING update_id",
+    "SELECT p.*, r.role, r.scope, s.state, s.data FROM (SELECT 1 AS one) AS o "
+    "LEFT JOIN floor_person AS p ON p.telegram_id = ? LEFT JOIN floor_state AS s ON s.key = ? "
+    "LEFT JOIN floor_role AS r ON r.telegram_id = ?",
+    "SELECT * FROM floor_round WHERE id = ?",
+    "INSERT INTO floor_state VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
+    "data = excluded.data",
+)
+
+
+def _numbered(sql: str) -> str:
+    """``?`` placeholders as asyncpg's ``$1, $2, …``."""
+    parts = sql.split("?")
+    return "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]
+
+
+class FloorTransaction(BaseMiddleware):
+    """Per update, the statements of Jamaat's common path as one transaction through the database's driver
+    itself (aiosqlite, with Jamaat's one-hop connection, or asyncpg): no ORM, no SQLAlchemy, no logic. Added to
+    the echo bot, it shows the least any bot that keeps its people and their conversations in a database spends
+    an update, against the same echo bot without it."""
+
+    def __init__(self, connection: Any, postgres: bool) -> None:
+        self.connection, self.postgres = connection, postgres
+        self.statements = [_numbered(sql) for sql in FLOOR_STATEMENTS] if postgres else list(FLOOR_STATEMENTS)
+
+    async def __call__(self, handler: Any, event: Any, data: dict[str, Any]) -> Any:
+        user = data.get("event_from_user")
+        chat = user.id if user is not None else 0
+        claim, read, round_read, upsert = self.statements
+        key = f"fsm:{chat}:{chat}"
+        state = (key, "step", json.dumps({"update": event.update_id}))
+        if self.postgres:
+            async with self.connection.transaction():
+                await self.connection.fetchrow(claim, event.update_id, "now")
+                await self.connection.fetch(read, chat, key, chat)
+                await self.connection.fetchrow(round_read, 1)
+                result = await handler(event, data)
+                await self.connection.execute(upsert, *state)
+            return result
+        connection = self.connection
+        connection.begin_with_next_statement("BEGIN IMMEDIATE")
+        cursor = await connection.cursor()
+        try:
+            await cursor.execute(claim, (event.update_id, "now"))
+            await cursor.execute(read, (chat, key, chat))
+            await cursor.execute(round_read, (1,))
+            result = await handler(event, data)
+            await cursor.execute(upsert, state)
+            await connection.commit()
+        except BaseException:
+            await connection.rollback()
+            raise
+        return result
+
+
+async def floor_connection(url: str, schema: str | None) -> tuple[Any, bool]:
+    """A connection of the database's own driver, with the floor's tables made afresh."""
+    if url.startswith("sqlite"):
+        from storage.sqlite_driver import async_creator
+
+        connection = await async_creator(url.split(":///", 1)[1], isolation_level=None, check_same_thread=False)()
+        await connection.execute("PRAGMA journal_mode=WAL")
+        postgres = False
+    else:
+        import asyncpg
+
+        connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"),
+                                           server_settings={"search_path": schema} if schema else None)
+        postgres = True
+    for table in ("floor_claim", "floor_person", "floor_role", "floor_state", "floor_round"):
+        await connection.execute(f"DROP TABLE IF EXISTS {table}")
+    for sql in FLOOR_TABLES:
+        await connection.execute(sql)
+    await connection.execute("INSERT INTO floor_round VALUES (1, 'Needs 2026', 'voting', 1)")
+    return connection, postgres
+
+
 async def commands(profile_folder: Path | None, counts: Counts) -> None:
     """Answer ``mark`` until ``stop`` (or the parent goes away)."""
     loop = asyncio.get_running_loop()
@@ -116,6 +204,10 @@ async def run_jamaat(args: argparse.Namespace) -> None:
 
 async def run_echo(args: argparse.Namespace) -> None:
     dispatcher = echo_dispatcher()
+    floor = None
+    if args.bot == "floor":
+        floor, postgres = await floor_connection(args.database, args.schema)
+        dispatcher.update.outer_middleware(FloorTransaction(floor, postgres))
     bot = Bot(args.token, session=AiohttpSession(api=TelegramAPIServer.from_base(args.api)))
     task = asyncio.create_task(dispatcher.start_polling(bot, handle_as_tasks=False, polling_timeout=1,
                                                         handle_signals=False))
@@ -125,19 +217,21 @@ async def run_echo(args: argparse.Namespace) -> None:
         await dispatcher.stop_polling()
         await task
         await bot.session.close()
+        if floor is not None:
+            await floor.close()
 
 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("bot", choices=("jamaat", "echo"))
+    parser.add_argument("bot", choices=("jamaat", "echo", "floor"))
     parser.add_argument("--api", required=True, help="the emulator's base address")
     parser.add_argument("--token", required=True)
-    parser.add_argument("--database", help="Jamaat's database address")
+    parser.add_argument("--database", help="Jamaat's (or the floor's) database address")
     parser.add_argument("--schema", help="Jamaat's PostgreSQL schema")
     parser.add_argument("--quiet-jobs", action="store_true", help="Jamaat's periodic jobs off")
     parser.add_argument("--profile", type=Path, help="a folder for a cProfile of each part between marks")
     parser.add_argument("--event-loop", choices=loop.CHOICES,
-                        help="Jamaat's default is its own (uvloop, as jamaat run), the echo bot's asyncio's")
+                        help="Jamaat's default is its own (uvloop, as jamaat run), the other bots' asyncio's")
     return parser.parse_args()
 
 

@@ -13,6 +13,11 @@ and PostgreSQL.
 
     .venv/bin/python -m benchmarks.registration [--villagers 200] [--backends sqlite,postgres] [--runs 3]
                                                 [--profile folder] [--bots jamaat,echo] [--quiet-jobs]
+                                                [--floor]
+
+``--floor`` adds rows for the floor: the echo bot with, per update, the statements of Jamaat's common path as one
+transaction through the database's own driver (``bot_process.FloorTransaction``: no ORM, no SQLAlchemy, no
+logic). Its ratio to the echo bot is what the database alone leaves of the target.
 
 --profile writes a cProfile of each step of each bot (its process's main thread) as FOLDER/<step>.prof.
 
@@ -63,6 +68,7 @@ TARGET = 0.4
 WRAPPER = "JAMAAT_BENCH_BOT_WRAPPER"  # a command the bot's process runs under (valgrind: the docstring)
 REGISTRATION_STEPS = 6  # /start, language, contact, aiyl aimak, village, consent
 VOTE_STEPS = 5  # /vote, two toggles, summary, confirm
+FLOOR_ROWS = {"registration": "floor reg.", "vote": "floor vote"}  # --floor's rows
 
 
 class OwnWaitEmulator(Emulator):
@@ -224,18 +230,26 @@ async def jamaat_run(backend: str, count: int, profile: Path | None = None,
                     await bot.stop()
 
 
-async def echo_run(count: int, profile: Path | None = None) -> tuple[Figures, Figures]:
-    """The echo bot through both steps, one process as for Jamaat (the vote step by other people)."""
+async def echo_run(count: int, profile: Path | None = None, db: Database | None = None) -> tuple[Figures, Figures]:
+    """The echo bot through both steps, one process as for Jamaat (the vote step by other people); given a
+    database, the floor (the echo bot with a raw transaction per update, ``bot_process.FloorTransaction``)."""
+    name = "echo" if db is None else "floor"
     async with OwnWaitEmulator(timeout=30) as emu:
-        bot = await BotProcess.start(emu, "echo", *bot_options(None, False, profile))
+        bot = await BotProcess.start(emu, name, *bot_options(db, False, profile))
         try:
             figures = []
             for step, steps, first in (("registration", REGISTRATION_STEPS, 100000), ("vote", VOTE_STEPS, 200000)):
-                figures.append(await timed(bot, f"echo-{step}", people(emu, count, first),
+                figures.append(await timed(bot, f"{name}-{step}", people(emu, count, first),
                                            lambda user, steps=steps: echo_conversation(user, steps), steps))
             return figures[0], figures[1]
         finally:
             await bot.stop()
+
+
+async def floor_run(backend: str, count: int) -> tuple[Figures, Figures]:
+    with tempfile.TemporaryDirectory() as folder:
+        async with database(backend, Path(folder)) as db:
+            return await echo_run(count, db=db)
 
 
 async def one_bot(bots: set[str], backend: str, count: int, quiet_jobs: bool) -> None:
@@ -263,6 +277,9 @@ async def main() -> None:
     parser.add_argument("--profile", type=Path, help="write cProfile stats of each bot's steps into this folder")
     parser.add_argument("--bots", default="jamaat,echo", help="which to run (one alone: for instruction counts)")
     parser.add_argument("--quiet-jobs", action="store_true", help="Jamaat's periodic jobs off (instruction counts)")
+    parser.add_argument("--floor", action="store_true",
+                        help="also the echo bot with a raw transaction shaped like Jamaat's per update (its ratio "
+                             "to the echo bot: what the database alone leaves of the target)")
     args = parser.parse_args()
     bots = set(args.bots.split(","))
     logging.basicConfig(level=logging.ERROR)
@@ -290,14 +307,27 @@ async def main() -> None:
                 print(f"{backend:9} {step:13} {jamaat.rate:12.1f} {echo.rate:10.1f} {ratio:6.2f} "
                       f"{jamaat.cpu_ms:13.2f} {echo.cpu_ms:11.2f} {cpu_ratio:9.2f} {'>= 0.4':>7} "
                       f"{jamaat.statements:9.1f} {jamaat.commits:11.2f}", flush=True)
+            if args.floor:
+                for step, floor, echo in zip(("registration", "vote"), await floor_run(backend, args.villagers),
+                                             (echo_reg, echo_vote), strict=True):
+                    ratios.setdefault((backend, FLOOR_ROWS[step], "upd/s"), []).append(floor.rate / echo.rate)
+                    ratios.setdefault((backend, FLOOR_ROWS[step], "CPU"), []).append(echo.cpu_ms / floor.cpu_ms)
+                    print(f"{backend:9} {FLOOR_ROWS[step]:13} {floor.rate:12.1f} {echo.rate:10.1f} "
+                          f"{floor.rate / echo.rate:6.2f} {floor.cpu_ms:13.2f} {echo.cpu_ms:11.2f} "
+                          f"{echo.cpu_ms / floor.cpu_ms:9.2f} {'-':>7} {'4':>9} {'1':>11}", flush=True)
     if bots != {"jamaat", "echo"}:
         return
     print("CPU ratio = the echo bot's CPU per update / Jamaat's (each bot's own process, the emulator not counted; it "
           "still swings from run to run: the docstring shows how to count instructions instead)")
+    if args.floor:
+        print("floor = the echo bot with one transaction per update through the database's own driver (the claim, "
+              "a person with roles and state, a round, the state's upsert; 4 statements and 1 commit by "
+              "construction): in its rows ('floor reg.', 'floor vote') the Jamaat columns are the floor's")
     if args.runs > 1:
         print("ratio min/median/max over runs:")
         for (backend, step, kind), values in ratios.items():
-            print(f"  {backend:9} {step:13} {kind:6} {spread(values)}  (target >= {TARGET})")
+            target = "" if step in FLOOR_ROWS.values() else f"  (target >= {TARGET})"
+            print(f"  {backend:9} {step:13} {kind:6} {spread(values)}{target}")
 
 if __name__ == "__main__":
     asyncio.run(main())
