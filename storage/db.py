@@ -28,7 +28,7 @@ current_session: ContextVar[AsyncSession | None] = ContextVar("jamaat_current_se
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # SQLAlchemy, not the driver, opens transactions (see _sqlite_begin).
+    # SQLAlchemy, not the driver, opens transactions (storage.sqlite_driver.OneHopDialect: BEGIN IMMEDIATE).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -36,20 +36,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def _sqlite_begin(connection: Connection) -> None:
-    """Take SQLite's write lock when a transaction begins. A transaction that read first and wrote later
-    would fail at once ("database is locked") when another connection had written in between; waiting for
-    the lock up front makes concurrent updates and jobs queue up instead. The BEGIN runs on the connection's
-    thread together with the transaction's first statement (``storage.sqlite_driver``): a statement of its own
-    cost a hand-off and SQLAlchemy's whole execution path, ~0.1 ms of CPU per transaction."""
-    driver = getattr(connection.connection.dbapi_connection, "_connection", None)  # inside SQLAlchemy's adapter
-    begin_with_next_statement = getattr(driver, "begin_with_next_statement", None)  # a OneHopConnection
-    if begin_with_next_statement is not None:
-        begin_with_next_statement("BEGIN IMMEDIATE")
-    else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
@@ -101,12 +87,13 @@ def make_engine(url: str, *, schema: str | None = None, idle_ping_s: float = IDL
     if url.startswith("sqlite"):
         from storage.sqlite_driver import async_creator
 
-        path = make_url(url).database or ":memory:"
-        engine = create_async_engine(url, async_creator=async_creator(path, timeout=BUSY_TIMEOUT_S,
-                                                                      check_same_thread=False),
+        parsed = make_url(url)
+        # Our dialect (its transactions begin with BEGIN IMMEDIATE) over our connections (one hand-off a statement).
+        engine = create_async_engine(parsed.set(drivername="sqlite+jamaat_onehop"),
+                                     async_creator=async_creator(parsed.database or ":memory:",
+                                                                 timeout=BUSY_TIMEOUT_S, check_same_thread=False),
                                      **kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)  # a pool event: statements stay event-free
         return engine
     from storage.models import use_postgresql
 
@@ -127,9 +114,9 @@ class Database:
         self.engine = make_engine(url, schema=schema, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite lets one transaction write at a time, and every transaction here takes that lock first
-        # (``_sqlite_begin``). Waiting for it in SQLite's busy handler is a poll with growing sleeps that a loop
-        # of committed chunks (a fan-out) wins again and again; this process's transactions queue here instead,
-        # first come first served, and start the moment the one before commits.
+        # (``storage.sqlite_driver.OneHopDialect``). Waiting for it in SQLite's busy handler is a poll with growing
+        # sleeps that a loop of committed chunks (a fan-out) wins again and again; this process's transactions
+        # queue here instead, first come first served, and start the moment the one before commits.
         self._turns = asyncio.Lock() if url.startswith("sqlite") else None
 
     @property

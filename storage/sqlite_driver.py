@@ -10,7 +10,8 @@ executes and, when the statement returns rows, fetches them all in one hand-off 
 next anyway (its asyncio adapter buffers every result). ``fetchall``/``fetchone``/``fetchmany`` then read the
 buffered rows and ``close`` has nothing left to release: a sqlite3 statement is reset once its rows are read.
 A rollback when no transaction is open (the pool's reset after a commit) is not handed off at all, and a
-transaction's ``BEGIN IMMEDIATE`` goes with its first statement (``begin_with_next_statement``), not on its own.
+transaction's ``BEGIN IMMEDIATE`` goes with its first statement (``begin_with_next_statement``, called by the
+dialect, ``OneHopDialect``), not on its own.
 Everything sqlite3 does still happens on the connection's thread, in the same order; only the waiting is shorter.
 """
 
@@ -22,6 +23,8 @@ from functools import partial
 from typing import Any
 
 import aiosqlite
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
 
 class OneHopCursor(aiosqlite.Cursor):
@@ -153,6 +156,30 @@ class OneHopConnection(aiosqlite.Connection):
         if self._connection is not None and not self._connection.in_transaction:
             return
         await super().rollback()
+
+
+class OneHopDialect(SQLiteDialect_aiosqlite):
+    """SQLAlchemy's aiosqlite dialect, whose transactions take SQLite's write lock as they begin.
+
+    A transaction that read first and wrote later would fail at once ("database is locked") when another
+    connection had written in between; taking the lock up front (``BEGIN IMMEDIATE``) makes concurrent updates
+    and jobs queue up instead. It runs on the connection's thread with the transaction's first statement
+    (``begin_with_next_statement``): a statement of its own cost a hand-off and SQLAlchemy's whole execution path.
+    Here in ``do_begin``, not in a ``begin`` event listener: any connection listener switches on SQLAlchemy's event
+    dispatch for every statement and commit of the engine. Registered as ``sqlite+jamaat_onehop`` for
+    ``storage.db.make_engine``; every connection is a ``OneHopConnection`` (``async_creator``)."""
+
+    supports_statement_cache = True  # each dialect class says so itself, or SQLAlchemy compiles every statement anew
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        driver = dbapi_connection.driver_connection  # the pool's proxy of SQLAlchemy's adapter of ours
+        if isinstance(driver, OneHopConnection):
+            driver.begin_with_next_statement("BEGIN IMMEDIATE")
+        else:  # not made by async_creator: a statement of its own
+            dbapi_connection.cursor().execute("BEGIN IMMEDIATE")
+
+
+registry.register("sqlite.jamaat_onehop", __name__, "OneHopDialect")
 
 
 def async_creator(path: str, **options: Any) -> Callable[[], Any]:

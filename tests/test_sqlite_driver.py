@@ -155,3 +155,21 @@ async def test_transactions_take_turns_at_the_write_lock(db: Database) -> None:
 
     _, waited_for = await asyncio.gather(fan_out(), someone_else())
     assert waited_for == 1, f"waited for {waited_for} of 25 chunks"  # the one under way
+
+
+async def test_no_connection_event_listener_on_either_database(db: Database) -> None:
+    """SQLite's BEGIN IMMEDIATE is the dialect's ``do_begin`` (``storage.sqlite_driver.OneHopDialect``), not a
+    ``begin`` listener: any connection listener switches on SQLAlchemy's event dispatch for every statement and
+    commit of the engine (a few % of an update's CPU). PostgreSQL's idle ping listens to the pool only."""
+    from storage.db import make_engine
+
+    postgres = make_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")  # not connected
+    try:
+        for engine in (db.engine, postgres):
+            assert not engine.sync_engine._has_events, engine.dialect.name
+            assert engine.sync_engine.dialect._supports_statement_cache, engine.dialect.name  # compiled once
+    finally:
+        await postgres.dispose()
+    async with db.engine.connect() as connection:  # the write lock is still taken with the first statement
+        assert (await connection.execute(text("SELECT 1"))).scalar() == 1
+        assert (await connection.get_raw_connection()).driver_connection.in_transaction
