@@ -26,10 +26,13 @@ than most changes move it. Instructions do not: with the bot's process under val
 one bot at a time with its periodic jobs off, at two sizes, the difference is the instructions of the extra updates
 (start-up and imports cancel out):
 
-    JAMAAT_BENCH_BOT_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=/dev/null" \
+    PYTHONHASHSEED=0 JAMAAT_BENCH_BOT_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=/dev/null" \
         .venv/bin/python -m benchmarks.registration --backends sqlite --bots jamaat --quiet-jobs --runs 1 \
-        --villagers 10     # then --villagers 40; valgrind prints "Collected : N" when the bot's process ends
-    (Collected at 40 - Collected at 10) / (30 x 11 updates) = instructions per update; the same with --bots echo
+        --villagers 10     # then --villagers 60; valgrind prints "Collected : N" when the bot's process ends
+    (Collected at 60 - Collected at 10) / (50 x 11 updates) = instructions per update; the same with --bots echo
+
+The same code measured twice this way without a fixed hash seed and with 40 instead of 60 people differed by
+~1.5 % (11.29 and 11.44 M an update): compare changes smaller than that with several pairs.
 """
 
 from __future__ import annotations
