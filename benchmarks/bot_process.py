@@ -32,7 +32,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import loop  # noqa: E402
+from bot import loop as event_loop  # noqa: E402
 from bot.app import Jamaat, settle_heap, stop_polling  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -238,7 +238,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--schema", help="Jamaat's PostgreSQL schema")
     parser.add_argument("--quiet-jobs", action="store_true", help="Jamaat's periodic jobs off")
     parser.add_argument("--profile", type=Path, help="a folder for a cProfile of each part between marks")
-    parser.add_argument("--event-loop", choices=loop.CHOICES,
+    parser.add_argument("--event-loop", choices=event_loop.CHOICES,
                         help="Jamaat's default is its own (uvloop, as jamaat run), the other bots' asyncio's")
     return parser.parse_args()
 
@@ -251,4 +251,4 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.ERROR)
     options = arguments()
-    loop.run(main(options), options.event_loop or ("uvloop" if options.bot == "jamaat" else "asyncio"))
+    event_loop.run(main(options), options.event_loop or ("uvloop" if options.bot == "jamaat" else "asyncio"))
