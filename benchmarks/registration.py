@@ -251,7 +251,7 @@ async def echo_run(count: int, profile: Path | None = None, db: Database | None 
 
 async def floor_run(backend: str, count: int) -> tuple[Figures, Figures]:
     with tempfile.TemporaryDirectory() as folder:
-        async with database(backend, Path(folder)) as db:
+        async with database(backend, Path(folder), upgrade=False) as db:  # the floor makes its own tables only
             return await echo_run(count, db=db)
 
 
