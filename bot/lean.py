@@ -2,8 +2,9 @@
 
 aiogram builds a pydantic model of every call, runs its request middlewares, encodes the call as multipart form
 data and parses the whole answer into a ``Message`` model; for a notice the sender needs only whether it was
-sent and its message id. ``LeanSender.send_message`` posts the JSON through the bot's own aiohttp session and
-reads ``ok`` and ``result.message_id``. Anything else (an error answer) goes through aiogram's own
+sent and its message id. ``LeanSender.send_message`` posts the JSON through the bot's own session (its kept-open
+connections, ``JsonSession.post_json``; aiohttp's client for another session) and reads ``ok`` and
+``result.message_id``. Anything else (an error answer) goes through aiogram's own
 ``check_response``, so a 429 is the same ``TelegramRetryAfter`` with its ``retry_after``, a 403 the same
 ``TelegramForbiddenError``, a 5xx the same ``TelegramServerError`` as on aiogram's path, and the sender's handling
 of them does not change. Files, and chats of another channel (WhatsApp), take aiogram's path."""
@@ -18,6 +19,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.methods import SendMessage
 from aiohttp import ClientError, ClientTimeout
+
+from bot.client import JsonSession
 
 _JSON = {"Content-Type": "application/json"}
 
@@ -45,15 +48,19 @@ class LeanSender:
             payload["reply_markup"] = reply_markup
         if paid:
             payload["allow_paid_broadcast"] = True
-        client = await self.session.create_session()
-        try:
-            async with client.post(self.url, data=json.dumps(payload, ensure_ascii=False).encode(), headers=_JSON,
-                                   timeout=self.timeout) as response:
-                status, raw = response.status, await response.read()
-        except TimeoutError as exc:
-            raise TelegramNetworkError(method=self._method(payload), message="Request timeout error") from exc
-        except ClientError as exc:
-            raise TelegramNetworkError(method=self._method(payload), message=f"{type(exc).__name__}: {exc}") from exc
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        if isinstance(self.session, JsonSession):  # the bot's kept-open connections (bot.http1)
+            status, raw = await self.session.post_json(self.url, body, method=lambda: self._method(payload))
+        else:
+            client = await self.session.create_session()
+            try:
+                async with client.post(self.url, data=body, headers=_JSON, timeout=self.timeout) as response:
+                    status, raw = response.status, await response.read()
+            except TimeoutError as exc:
+                raise TelegramNetworkError(method=self._method(payload), message="Request timeout error") from exc
+            except ClientError as exc:
+                raise TelegramNetworkError(method=self._method(payload),
+                                           message=f"{type(exc).__name__}: {exc}") from exc
         try:
             answer = json.loads(raw)
             if status == 200 and answer["ok"]:
