@@ -8,8 +8,8 @@ bot's. Each simulated person waits for their own update to be handled (not for t
 not woken by every other person's change), so both bots are measured the same way. Prints updates per second for
 Jamaat and the echo bot, their ratio (target ≥ 0.4, i.e. at most 2.5× the echo bot's cost per update), the CPU
 milliseconds of the bot's process per update for both and their ratio (less skewed by a loaded machine), and the
-SQL statements and commits per update (counted with SQLAlchemy event listeners in the bot's process), on SQLite
-and PostgreSQL.
+SQL statements and commits per update (counted by wrappers on the database dialect in the bot's process:
+``bot_process.Counts``), on SQLite and PostgreSQL.
 
     .venv/bin/python -m benchmarks.registration [--villagers 200] [--backends sqlite,postgres] [--runs 3]
                                                 [--profile folder] [--bots jamaat,echo] [--quiet-jobs]
