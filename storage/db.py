@@ -118,6 +118,7 @@ class Database:
         # sleeps that a loop of committed chunks (a fan-out) wins again and again; this process's transactions
         # queue here instead, first come first served, and start the moment the one before commits.
         self._turns = asyncio.Lock() if url.startswith("sqlite") else None
+        self._turn_holder: asyncio.Task[Any] | None = None  # the task whose transaction has the turn
 
     @property
     def dialect(self) -> str:
@@ -141,15 +142,20 @@ class Database:
         if self._turns is None:
             yield
             return
+        task = asyncio.current_task()
+        if task is not None and task is self._turn_holder:  # it would queue behind itself for the whole timeout
+            raise RuntimeError("this task already holds SQLite's turn: use its open session, not a second one")
         try:
             async with asyncio.timeout(BUSY_TIMEOUT_S):  # a timer, not wait_for's extra task per transaction
                 await self._turns.acquire()
         except TimeoutError:
             yield
             return
+        self._turn_holder = task
         try:
             yield
         finally:
+            self._turn_holder = None
             self._turns.release()
 
     @asynccontextmanager

@@ -65,8 +65,9 @@ async def villagers(bot: Harness, aimak: str, count: int, *, first: int, languag
 
 async def organiser(bot: Harness, aimak: str, telegram_id: int = ORGANISER):
     await villagers(bot, aimak, 1, first=telegram_id)
+    scope = await aimak_id(bot.db, aimak)  # a session of its own: not inside the one below
     async with bot.db.session() as session:
-        await roles.grant(session, telegram_id, Role.ORGANISER, await aimak_id(bot.db, aimak))
+        await roles.grant(session, telegram_id, Role.ORGANISER, scope)
     return bot.user(telegram_id, "Organiser", language_code="en")
 
 

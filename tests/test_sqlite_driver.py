@@ -173,3 +173,26 @@ async def test_no_connection_event_listener_on_either_database(db: Database) -> 
     async with db.engine.connect() as connection:  # the write lock is still taken with the first statement
         assert (await connection.execute(text("SELECT 1"))).scalar() == 1
         assert (await connection.get_raw_connection()).driver_connection.in_transaction
+
+
+async def test_a_second_session_in_the_task_holding_the_turn_is_refused_at_once(db: Database) -> None:
+    """A task that opens a session while its own is still open would queue behind itself and wait SQLite's whole
+    busy timeout (30 s) before going ahead (a test's helper did, on every run). It is refused at once instead;
+    another task still waits for its turn, and the task's next session after the first has closed is fine."""
+    async with db.session():
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(RuntimeError, match="already holds"):
+            async with db.session():
+                pass
+        assert asyncio.get_running_loop().time() - started < 1
+        other = asyncio.create_task(_one_session(db))
+        await asyncio.sleep(0.05)
+        assert not other.done()  # waiting for its turn
+    await other
+    async with db.session():
+        pass
+
+
+async def _one_session(db: Database) -> None:
+    async with db.session() as session:
+        await session.execute(text("SELECT 1"))

@@ -46,8 +46,9 @@ async def test_registration(bot: Harness, channel: str) -> None:
     await aigul.tap("Woman")
     await aigul.tap("36–55")
     assert "you are registered in Бирдик" in aigul.last_text, aigul.dump()
+    chat_id = await aigul.chat_id()  # (on WhatsApp a session of its own: not inside the one below)
     async with bot.db.session() as session:
-        person = await person_by_telegram_id(session, await aigul.chat_id())
+        person = await person_by_telegram_id(session, chat_id)
     assert person is not None and person.is_registered
     assert (person.language, person.sex, person.age_band, person.phone_tail) == ("en", "f", "36-55", "01")
     assert person.village.code == "birdik"
@@ -87,8 +88,9 @@ async def test_rsvp_to_a_notice(bot: Harness, channel: str) -> None:
     await aigul.settled()
     assert any("Draft local budget for 2027" in t for t in aigul.texts), aigul.dump()
     await aigul.tap("I will come")
+    chat_id = await aigul.chat_id()
     async with bot.db.session() as session:
-        person = await person_by_telegram_id(session, await aigul.chat_id())
+        person = await person_by_telegram_id(session, chat_id)
         assert await events.response_of(session, event_id, person) == "yes"
 
 
