@@ -197,7 +197,8 @@ class Origin:
         self.host, self.port = host, port
         self.ssl = (ssl_context or _default_ssl()) if scheme == "https" else None
         default = 443 if scheme == "https" else 80
-        self.host_header = (host if port == default else f"{host}:{port}").encode("idna")
+        name = f"[{host}]" if ":" in host else host  # an IPv6 address in brackets, as in the URL
+        self.host_header = (name if port == default else f"{name}:{port}").encode("idna")
         self.idle: list[_Connection] = []
         self.slots = asyncio.Semaphore(LIMIT)
         self.connections: set[_Connection] = set()

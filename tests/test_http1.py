@@ -71,9 +71,10 @@ class Server:
 
 
 @asynccontextmanager
-async def serving(answer: Answer, ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[Server]:
+async def serving(answer: Answer, ssl_context: ssl.SSLContext | None = None,
+                  host: str = "127.0.0.1") -> AsyncIterator[Server]:
     server = Server(answer)
-    listening = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=ssl_context)
+    listening = await asyncio.start_server(server.handle, host, 0, ssl=ssl_context)
     server.port = int(listening.sockets[0].getsockname()[1])
     try:
         yield server
@@ -95,6 +96,16 @@ async def test_a_connection_is_kept_for_the_next_call() -> None:
     assert request.startswith(b"POST /bot1:T/getMe HTTP/1.1\r\n")
     assert f"Host: 127.0.0.1:{server.port}\r\n".encode() in request
     assert b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}" in request
+
+
+async def test_an_ipv6_address_is_named_in_brackets() -> None:
+    async with serving(lambda _: [length()], host="::1") as server:
+        client = Http1Client()
+        try:
+            assert await client.post(f"http://[::1]:{server.port}/x", b"{}") == (200, OK)
+        finally:
+            client.close()
+    assert f"Host: [::1]:{server.port}\r\n".encode() in server.requests[0]
 
 
 async def test_answers_chunked_split_closing_and_interim_are_read_whole() -> None:
