@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from bot.resilience import Outage
 from jobs.sender.common import _state, batch_size
@@ -33,13 +33,15 @@ async def kick_sender(app: App) -> None:
     state = _state(app)
     if state.stopping or (state.drainer is not None and not state.drainer.done()):
         return
-    state.drainer = asyncio.create_task(_logged(drain(app), state.outage), name="outbox-drainer")
+    state.drainer = asyncio.create_task(_logged(drain, app, state.outage), name="outbox-drainer")
 
 
-async def _logged(coroutine: Any, outage: Outage) -> None:
-    """A database or Bot API outage is one line when it starts and one when it ends, not a traceback a run."""
+async def _logged(run: Callable[[App], Awaitable[None]], app: App, outage: Outage) -> None:
+    """A database or Bot API outage is one line when it starts and one when it ends, not a traceback a run.
+    ``run(app)`` is called here, not by the caller: a task cancelled before it ever ran (the process stopping just
+    after a kick) then leaves no coroutine behind that was never awaited."""
     try:
-        await coroutine
+        await run(app)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001
