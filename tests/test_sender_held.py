@@ -82,7 +82,6 @@ async def test_the_task_runner_is_awaited_not_cut_short_and_starts_nothing_while
     assert _RAN == ["slow", "next"]  # each ran once
 
 
-
 async def test_a_drainer_stopped_before_it_ran_leaves_no_coroutine_behind(bot: Harness) -> None:
     """The scheduler can kick the sender just before the process stops: the drainer's task is then cancelled
     before it ever ran. No coroutine may be left behind that was made for it and never started (Python warns
