@@ -73,7 +73,7 @@ class LeanRouter(Router):
 
     aiogram hands every event to every router in turn until one takes it, and each router it passes copies the
     update's context (a dict of some thirty entries) half a dozen times and wraps its outer middlewares (none
-    here) in a fresh ``functools.wraps``'d function: a ballot's button passed 15 routers to reach voting's. A
+    here) in a fresh ``functools.wraps``'d function: a ballot's button passed 16 routers to reach voting's. A
     router without sub-routers here turns an event away at once when it has no handler of the event's kind, or
     when its quick test for that kind (``refuses``, set by ``index_callbacks``: the button's prefix is none of
     its handlers' kinds) says no; a router without outer middlewares for the kind goes straight to its filters.
