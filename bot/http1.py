@@ -202,7 +202,6 @@ class Origin:
         self.idle: list[_Connection] = []
         self.slots = asyncio.Semaphore(LIMIT)
         self.connections: set[_Connection] = set()
-        self.opened = 0  # connections made so far (tests read it)
 
     async def post(self, target: str, body: bytes, content_type: str, timeout: float) -> tuple[int, bytes]:
         request = b"".join((b"POST ", target.encode(), b" HTTP/1.1\r\nHost: ", self.host_header,
@@ -241,7 +240,6 @@ class Origin:
                 _Connection, self.host, self.port, ssl=self.ssl, server_hostname=self.host if self.ssl else None)
         except (OSError, ssl.SSLError) as exc:
             raise Http1Error(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
-        self.opened += 1
         self.connections.add(connection)
         return connection
 
@@ -257,7 +255,7 @@ class Http1Client:
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self.ssl_context = ssl_context
-        self.origins: dict[str, tuple[Origin, str]] = {}  # by the URL's scheme and authority
+        self.origins: dict[str, Origin] = {}  # by the URL's scheme and authority
 
     def origin(self, url: str) -> tuple[Origin, str]:
         """The server of ``url`` and the request target (path and query) within it."""
@@ -269,9 +267,9 @@ class Http1Client:
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise Http1Error(f"not an http(s) address: {url[:80]!r}")
             port = parts.port or (443 if parts.scheme == "https" else 80)
-            found = self.origins[f"{scheme}://{authority}"] = (
-                Origin(parts.scheme, parts.hostname, port, self.ssl_context), "")
-        return found[0], slash + path
+            found = self.origins[f"{scheme}://{authority}"] = Origin(parts.scheme, parts.hostname, port,
+                                                                      self.ssl_context)
+        return found, slash + path
 
     async def post(self, url: str, body: bytes, *, content_type: str = "application/json",
                    timeout: float = 60.0) -> tuple[int, bytes]:
@@ -279,7 +277,7 @@ class Http1Client:
         return await origin.post(target, body, content_type, timeout)
 
     def close(self) -> None:
-        for origin, _ in self.origins.values():
+        for origin in self.origins.values():
             origin.close()
         self.origins.clear()
 

@@ -98,6 +98,13 @@ async def test_a_connection_is_kept_for_the_next_call() -> None:
     assert b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}" in request
 
 
+async def test_only_http_and_https_addresses_are_taken() -> None:
+    client = Http1Client()
+    for url in ("ftp://127.0.0.1/x", "http:///no-host", "127.0.0.1:80/x"):
+        with pytest.raises(Http1Error, match="not an http"):
+            await client.post(url, b"{}")
+
+
 async def test_an_ipv6_address_is_named_in_brackets() -> None:
     async with serving(lambda _: [length()], host="::1") as server:
         client = Http1Client()
