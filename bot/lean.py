@@ -3,11 +3,11 @@
 aiogram builds a pydantic model of every call, runs its request middlewares, encodes the call as multipart form
 data and parses the whole answer into a ``Message`` model; for a notice the sender needs only whether it was
 sent and its message id. ``LeanSender.send_message`` posts the JSON through the bot's own session (its kept-open
-connections, ``JsonSession.post_json``; aiohttp's client for another session) and reads ``ok`` and
-``result.message_id``. Anything else (an error answer) goes through aiogram's own
-``check_response``, so a 429 is the same ``TelegramRetryAfter`` with its ``retry_after``, a 403 the same
-``TelegramForbiddenError``, a 5xx the same ``TelegramServerError`` as on aiogram's path, and the sender's handling
-of them does not change. Files, and chats of another channel (WhatsApp), take aiogram's path."""
+connections, ``JsonSession.post_json``) and reads ``ok`` and ``result.message_id``. Anything else (an error
+answer) goes through aiogram's own ``check_response``, so a 429 is the same ``TelegramRetryAfter`` with its
+``retry_after``, a 403 the same ``TelegramForbiddenError``, a 5xx the same ``TelegramServerError`` as on aiogram's
+path, and the sender's handling of them does not change. Files, chats of another channel (WhatsApp), and a bot
+whose session is not a ``JsonSession`` take aiogram's path."""
 
 from __future__ import annotations
 
@@ -15,23 +15,18 @@ import json
 from typing import Any
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SendMessage
-from aiohttp import ClientError, ClientTimeout
 
 from bot.client import JsonSession
-
-_JSON = {"Content-Type": "application/json"}
 
 
 class LeanSender:
     def __init__(self, bot: Bot) -> None:
         session = getattr(bot.session, "inner", bot.session)  # under bot.whatsapp.session.ChannelSession
         self.bot = bot
-        self.session = session if isinstance(session, AiohttpSession) else None
+        self.session = session if isinstance(session, JsonSession) else None
         self.url = session.api.api_url(token=bot.token, method="sendMessage") if self.session is not None else ""
-        self.timeout = ClientTimeout(total=float(session.timeout))
 
     @property
     def usable(self) -> bool:
@@ -49,18 +44,7 @@ class LeanSender:
         if paid:
             payload["allow_paid_broadcast"] = True
         body = json.dumps(payload, ensure_ascii=False).encode()
-        if isinstance(self.session, JsonSession):  # the bot's kept-open connections (bot.http1)
-            status, raw = await self.session.post_json(self.url, body, method=lambda: self._method(payload))
-        else:
-            client = await self.session.create_session()
-            try:
-                async with client.post(self.url, data=body, headers=_JSON, timeout=self.timeout) as response:
-                    status, raw = response.status, await response.read()
-            except TimeoutError as exc:
-                raise TelegramNetworkError(method=self._method(payload), message="Request timeout error") from exc
-            except ClientError as exc:
-                raise TelegramNetworkError(method=self._method(payload),
-                                           message=f"{type(exc).__name__}: {exc}") from exc
+        status, raw = await self.session.post_json(self.url, body, method=lambda: self._method(payload))
         try:
             answer = json.loads(raw)
             if status == 200 and answer["ok"]:
