@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot import loop as event_loop  # noqa: E402
 from bot.app import Jamaat, settle_heap, stop_polling  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from storage import direct  # noqa: E402
 from storage.db import Database  # noqa: E402
 
 PHONE_HASH_KEY = "benchmark-phone-hash-key-0123456789"
@@ -46,7 +47,8 @@ class Counts:
     Not with SQLAlchemy's engine events: a listener for ``before_cursor_execute`` or ``commit`` turns on the
     connection's event dispatch for every statement (~30 µs a statement on PostgreSQL, where Jamaat has no
     connection listener of its own), so the count would slow what it counts. The engine's dialect object gets a
-    counting wrapper around each method that runs a statement or a commit instead."""
+    counting wrapper around each method that runs a statement or a commit instead; statements run straight on the
+    driver (``storage.direct``) are counted by an observer of their own."""
 
     def __init__(self, db: Database | None = None) -> None:
         self.statements = self.commits = 0
@@ -55,6 +57,10 @@ class Counts:
             for name in ("do_execute", "do_execute_no_params", "do_executemany"):
                 setattr(dialect, name, self._counted(getattr(dialect, name), "statements"))
             dialect.do_commit = self._counted(dialect.do_commit, "commits")
+            direct.OBSERVERS.append(self._direct)
+
+    def _direct(self, _statement: str) -> None:
+        self.statements += 1
 
     def _counted(self, method: Any, counter: str) -> Any:
         def counted(*args: Any, **kwargs: Any) -> Any:

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import channels
 from services.people import mark_reachable, person_with_roles
-from storage import conversation
+from storage import conversation, direct
 from storage.db import Database, current_session, dialect_module
+from storage.direct import Direct
 from storage.fsm import DatabaseStorage
 from storage.models import ProcessedUpdate, utcnow
 
@@ -109,10 +110,15 @@ def _claim_params(update_id: int) -> dict[str, Any]:
     return {"update_id": update_id, "processed_at": utcnow()}
 
 
+@functools.cache
+def _claim_direct(dialect_name: str) -> Direct:
+    return Direct(_claim_statement(dialect_name))
+
+
 async def claim_update(session: AsyncSession, update_id: int) -> bool:
-    """Claim an update id with one INSERT … ON CONFLICT DO NOTHING; False when it was handled already."""
-    result = await session.execute(_claim_statement(session.bind.dialect.name), _claim_params(update_id))
-    return result.first() is not None
+    """Claim an update id with one INSERT … ON CONFLICT DO NOTHING (straight on the driver, ``storage.direct``);
+    False when it was handled already."""
+    return bool(await direct.rows(session, _claim_direct(session.bind.dialect.name), _claim_params(update_id)))
 
 
 @functools.cache

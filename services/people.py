@@ -8,14 +8,15 @@ from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, case, func, inspect, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload
 
 from services import channels
 from services.audit import RuleError, audit
 from services.phone import phone_hash, phone_tail
 from services.roles import Roles, roles_from
-from storage import conversation
+from storage import conversation, direct
 from storage.channels import ChannelIdentity
+from storage.direct import Direct, attach
 from storage.erasure import erase_person
 from storage.models import AiylAimak, FsmRecord, Person, RoleGrant, Village, utcnow
 
@@ -39,16 +40,27 @@ async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Pers
     return person
 
 
+_PERSON = tuple((a.key, a.columns[0]) for a in inspect(Person).column_attrs)
+_VILLAGE = tuple((a.key, a.columns[0]) for a in inspect(Village).column_attrs)
+
+
 def _person_with_roles_query(with_fsm: bool) -> Any:
+    """Plain columns, not ORM entities: the statement runs straight on the driver (``storage.direct``) and
+    ``_person_of`` makes the person and their village ORM objects of the session."""
     telegram_id = bindparam("telegram_id", type_=BigInteger)
     one = select(literal(1).label("one")).subquery()
+    person, village = Person.__table__, Village.__table__
     # Whether the person is linked to another channel: only then does ``channels.seen_on_telegram`` need a look.
-    linked = select(ChannelIdentity.id).where(ChannelIdentity.person_id == Person.id).exists()
+    linked = select(ChannelIdentity.id).where(ChannelIdentity.person_id == person.c.id).exists()
+    # The person this chat was linked to by phone number, if any (``channels.linked_person`` then reads them).
+    linked_to = (select(ChannelIdentity.person_id).where(ChannelIdentity.chat_id == telegram_id)
+                 .limit(1).scalar_subquery())
     # With the person's village (a ballot names it), not their aiyl aimak with its district and region: joined to
     # every update's read, those cost ~10 % of it, and only a few answers name them (``places_of``).
-    query = (select(Person, RoleGrant.role, RoleGrant.scope, linked.label("linked")).select_from(one)
-             .options(lazyload(Person.aiyl_aimak)))
-    query = query.outerjoin(Person, Person.telegram_id == telegram_id)
+    query = (select(*(c for _, c in _PERSON), *(c for _, c in _VILLAGE), RoleGrant.role, RoleGrant.scope,
+                    linked.label("linked"), linked_to.label("linked_to")).select_from(one)
+             .outerjoin(person, person.c.telegram_id == telegram_id)
+             .outerjoin(village, village.c.id == person.c.village_id))
     if with_fsm:
         query = (query.add_columns(FsmRecord.key, FsmRecord.state, FsmRecord.data)
                  .outerjoin(FsmRecord, FsmRecord.key == bindparam("fsm_key")))
@@ -58,18 +70,32 @@ def _person_with_roles_query(with_fsm: bool) -> Any:
 # Built once: every update runs one of them.
 _PERSON_WITH_ROLES = {False: _person_with_roles_query(False), True: _person_with_roles_query(True)}
 # The same, with a caller's statement run in it (``along``), kept with that statement (so an id is never reused).
-_WITH_STATEMENT: dict[tuple[bool, int], tuple[Any, Any]] = {}
+_WITH_STATEMENT: dict[tuple[bool, int], tuple[Any, Direct]] = {}
+_DIRECT = {with_fsm: Direct(query) for with_fsm, query in _PERSON_WITH_ROLES.items()}
 
 
-def _query(with_fsm: bool, along: Any | None) -> Any:
+def _query(with_fsm: bool, along: Any | None) -> Direct:
     if along is None:
-        return _PERSON_WITH_ROLES[with_fsm]
+        return _DIRECT[with_fsm]
     key = (with_fsm, id(along))
     kept = _WITH_STATEMENT.get(key)
     if kept is None or kept[0] is not along:
         ran = select(func.count()).select_from(along).scalar_subquery().label("along")
-        kept = _WITH_STATEMENT[key] = (along, _PERSON_WITH_ROLES[with_fsm].add_columns(ran))
+        kept = _WITH_STATEMENT[key] = (along, Direct(_PERSON_WITH_ROLES[with_fsm].add_columns(ran)))
     return kept[1]
+
+
+def _person_of(session: AsyncSession, row: Any) -> Person | None:
+    """The person of ``person_with_roles``'s first row, with their village, as objects of the session."""
+    if row[0] is None:
+        return None
+    values = {key: row[i] for i, (key, _) in enumerate(_PERSON)}
+    start = len(_PERSON)
+    if row[start] is not None:
+        values["village"] = attach(session, Village, {key: row[start + i] for i, (key, _) in enumerate(_VILLAGE)})
+    else:
+        values["village"] = None
+    return attach(session, Person, values)
 
 
 @dataclass(frozen=True)
@@ -94,18 +120,20 @@ async def person_with_roles(session: AsyncSession, telegram_id: int, settings_ad
     params: dict[str, Any] = {"telegram_id": telegram_id, **(along_params or {})}
     if fsm_key is not None:
         params["fsm_key"] = fsm_key
-    rows = (await session.execute(_query(fsm_key is not None, along), params)).all()
-    person = rows[0][0] if rows else None
-    linked = bool(rows[0][3]) if person is not None else False
-    if channels.is_whatsapp_chat(telegram_id):  # a WhatsApp chat linked by phone to a person on Telegram
+    rows = await direct.rows(session, _query(fsm_key is not None, along), params)
+    person = _person_of(session, rows[0]) if rows else None
+    roles_at = len(_PERSON) + len(_VILLAGE)  # role, scope, linked, linked_to, then the state's key, state, data
+    linked = bool(rows[0][roles_at + 2]) if person is not None else False
+    linked_to = rows[0][roles_at + 3] is not None  # this chat is linked to a person: read them
+    if linked_to and channels.is_whatsapp_chat(telegram_id):  # a WhatsApp chat linked by phone to a Telegram person
         found = await channels.linked_person(session, telegram_id)
         person, linked = (found, True) if found is not None else (person, linked)
-    elif person is None:  # a Telegram account linked to a person registered on WhatsApp first
+    elif linked_to and person is None:  # a Telegram account linked to a person registered on WhatsApp first
         person = await channels.linked_person(session, telegram_id)
         linked = person is not None
-    grants = [(row[1], row[2]) for row in rows if row[1] is not None]
+    grants = [(row[roles_at], row[roles_at + 1]) for row in rows if row[roles_at] is not None]
     if fsm_key is not None and rows:
-        key, state, data = rows[0][4:7]
+        key, state, data = rows[0][roles_at + 4:roles_at + 7]
         conversation.remember(session, fsm_key, (state, dict(data or {})) if key is not None else None)
     ran = int(rows[0][-1] or 0) if along is not None else 0
     return Visitor(person, roles_from(telegram_id, grants, settings_admins), linked, ran)

@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import direct
 from storage.db import dialect_module
+from storage.direct import Direct
 from storage.models import FsmRecord, utcnow
 
 Row = tuple[str | None, dict[str, Any]]  # state, data
@@ -79,18 +81,19 @@ async def write(session: AsyncSession, key: str, **values: Any) -> None:
 _TABLE = FsmRecord.__table__
 
 
-def _upsert(dialect: Any) -> Any:
+def _upsert(dialect: Any) -> dict[tuple[str, ...], Direct]:
     insert = dialect.insert(_TABLE).values(key=bindparam("key"), state=bindparam("state"),
                                               data=bindparam("data"), updated_at=bindparam("now"))
     # Only the columns written now: a concurrent write of the other column is kept.
-    return {columns: insert.on_conflict_do_update(
+    return {columns: Direct(insert.on_conflict_do_update(
         index_elements=["key"],
-        set_={**{name: insert.excluded[name] for name in columns}, "updated_at": insert.excluded.updated_at})
+        set_={**{name: insert.excluded[name] for name in columns}, "updated_at": insert.excluded.updated_at}))
         for columns in (("state",), ("data",), ("state", "data"))}
 
 
-_UPSERT: dict[str, Any] = {}  # per dialect name, built on first use (see storage.db.dialect_module)
-_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("key"))
+# Straight on the driver (``storage.direct``): an update that changes its state writes it once, at every step.
+_UPSERT: dict[str, dict[tuple[str, ...], Direct]] = {}  # per dialect name, built on first use (``dialect_module``)
+_DELETE = Direct(delete(_TABLE).where(_TABLE.c.key == bindparam("key")))
 
 
 async def flush(session: AsyncSession) -> None:
@@ -102,13 +105,13 @@ async def flush(session: AsyncSession) -> None:
         if row == table.stored.get(key, ...):
             continue
         if row is None:
-            await session.execute(_DELETE, {"key": key})
+            await direct.rows(session, _DELETE, {"key": key})
         else:
             name = session.bind.dialect.name
             if name not in _UPSERT:
                 _UPSERT[name] = _upsert(dialect_module(name))
             statement = _UPSERT[name][tuple(c for c in ("state", "data") if c in columns)]
-            await session.execute(statement, {"key": key, "state": row[0], "data": row[1], "now": utcnow()})
+            await direct.rows(session, statement, {"key": key, "state": row[0], "data": row[1], "now": utcnow()})
         table.stored[key] = row
 
 

@@ -11,34 +11,53 @@ from typing import Any
 from sqlalchemy import event
 
 from benchmarks.registration import register, vote, voters
+from storage import direct
 from storage.db import current_session
 from tests.harness import Harness
 
 
 class PerUpdate:
     """Statements and commits of each update's session (``storage.db.current_session``), in order; the
-    background jobs' own sessions are not counted."""
+    background jobs' own sessions are not counted. Statements run straight on the driver (``storage.direct``)
+    count too."""
 
     def __init__(self, bot: Harness) -> None:
         self.statements: Counter[int] = Counter()
         self.commits: Counter[int] = Counter()
         self.texts: dict[int, list[str]] = {}
-        self.owner: dict[int, int] = {}  # connection → the update session that used it last (commits come after)
+        # connection → the update session that holds it: from its first statement (the statements its commit
+        # flushes run after the middleware has let go of ``current_session``) to its commit or rollback
+        self.owner: dict[int, int] = {}
         engine = bot.db.engine.sync_engine
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "commit", self._commit)
+        event.listen(engine, "rollback", self._rollback)
+        direct.OBSERVERS.append(self._direct)
+
+    def close(self) -> None:
+        direct.OBSERVERS.remove(self._direct)
+
+    def _direct(self, statement: str) -> None:
+        session = current_session.get()
+        if session is not None:  # an update's session has begun its transaction before its direct statement
+            self._statement(session.sync_session.connection(), None, statement)
 
     def _statement(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         session = current_session.get()
-        self.owner[id(conn)] = id(session) if session is not None else 0
         if session is not None:
-            self.statements[id(session)] += 1
-            self.texts.setdefault(id(session), []).append(" ".join(statement.split())[:80])
+            self.owner[id(conn)] = id(session)
+        owner = self.owner.get(id(conn))
+        if owner is not None:
+            self.statements[owner] += 1
+            self.texts.setdefault(owner, []).append(" ".join(statement.split())[:80])
 
     def _commit(self, conn: Any) -> None:
-        session = self.owner.get(id(conn), 0)
-        if session:
-            self.commits[session] += 1
+        owner = self.owner.pop(id(conn), None)
+        if owner is not None:
+            self.commits[owner] += 1
+
+    def _rollback(self, conn: Any) -> None:
+        self.owner.pop(id(conn), None)
 
     def take(self) -> tuple[list[int], list[int], list[list[str]]]:
         keys = list(self.statements)
@@ -53,6 +72,13 @@ async def test_registration_and_vote_updates_are_one_transaction_of_few_statemen
     await voters(bot.db, 1, 500000)
     await bot.emu.settle(timeout=30)
     counted = PerUpdate(bot)
+    try:
+        await _count(bot, counted)
+    finally:
+        counted.close()
+
+
+async def _count(bot: Harness, counted: PerUpdate) -> None:
     # SQLite's BEGIN IMMEDIATE is no statement of its own: it runs with the first (storage.sqlite_driver). On
     # PostgreSQL the update's claim runs inside the read of the person (a data-modifying WITH).
     sqlite = bot.db.dialect == "sqlite"

@@ -13,6 +13,7 @@ from services.audit import audit
 from services.durations import HOUR, parse_durations
 from services.roles import Roles
 from services.voting.common import MODES, VotingError, _require_phase, _require_phone, messages_villagers
+from storage import direct
 from storage.models import Person, Village, utcnow
 from storage.voting import RoundVillage, VotingRound
 
@@ -47,7 +48,9 @@ async def create_round(session: AsyncSession, *, aiyl_aimak_id: int, title: str,
 
 
 async def get_round(session: AsyncSession, round_id: int) -> VotingRound | None:
-    return await session.get(VotingRound, round_id, populate_existing=True)
+    """Read afresh (its phase may have moved in another process), straight on the driver: every ballot button
+    reads its round (``storage.direct``)."""
+    return await direct.get(session, VotingRound, round_id)
 
 
 async def round_for_organiser(session: AsyncSession, roles: Roles, round_id: int) -> VotingRound:

@@ -1,0 +1,190 @@
+"""Hot statements run straight on the database driver, inside the session's own transaction.
+
+SQLAlchemy's session costs far more per statement than the statement itself: on PostgreSQL an update's first
+read took ~0.5 ms of CPU through ``AsyncSession.execute`` (a greenlet per call, the ORM's execution context,
+the cache key, the result's processing) and ~0.1 ms through asyncpg. A ``Direct`` statement is a Core statement
+compiled once per database; ``rows(session, params)`` runs it on the connection the session's transaction holds
+(the transaction is begun first if it was not yet), with the same bind and result conversions SQLAlchemy's types
+would apply, and turns a driver error into SQLAlchemy's exception classes (a lost connection is invalidated and
+flagged ``connection_invalidated``, so ``bot.resilience`` retries the update as before). It commits and rolls back
+with everything else the session does.
+
+``attach`` turns a row into an ORM object the session knows, as if the session had loaded it: changing it is
+flushed as usual. Use both only on paths that run at every update (``services.people.person_with_roles``, the
+update's claim, ``services.voting.get_round``, ``storage.conversation.flush``); everything else stays ORM.
+
+Statements run this way are invisible to SQLAlchemy's events and dialect: counters register in ``OBSERVERS``
+(called with the SQL of each statement; empty in production)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, bindparam, exc, inspect, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm.attributes import instance_state
+
+OBSERVERS: list[Callable[[str], None]] = []  # each direct statement's SQL, for counters (tests, benchmarks)
+_KEY = "jamaat_direct"  # session.info: the driver connection of the session's current transaction
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # the parameters in the driver's order
+    defaults: dict[str, Any]  # values given in the statement itself (literals)
+    binds: dict[str, Callable[[Any], Any]]  # per parameter name, where the type converts
+    results: tuple[Callable[[Any], Any] | None, ...] | None  # per result column; None when none converts
+
+
+class Direct:
+    """A Core statement (``select``, ``insert``, ``delete`` …) for ``rows``, compiled once per database."""
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def compiled(self, dialect: Any) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = _compile(self.statement, dialect)
+        return found
+
+
+def _compile(statement: Any, dialect: Any) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    defaults, binds = {}, {}
+    for name, bind in compiled.binds.items():
+        if not bind.required and bind.callable is None:
+            defaults[name] = bind.value
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            binds[name] = process
+    # the type of each column of the result (a SELECT's, or RETURNING's)
+    processors = tuple(entry[3].dialect_impl(dialect).result_processor(dialect, None)
+                       for entry in compiled._result_columns)
+    results = processors if any(p is not None for p in processors) else None
+    return _Compiled(str(compiled), names, defaults, binds, results)
+
+
+@dataclass
+class _Driver:
+    transaction: Any  # the session's SessionTransaction this connection belongs to
+    connection: AsyncConnection
+    adapter: Any  # SQLAlchemy's DB-API adapter of the driver's connection
+    driver: Any  # asyncpg's Connection, or storage.sqlite_driver.OneHopConnection
+    postgres: bool
+
+
+async def _driver(session: AsyncSession) -> _Driver:
+    transaction = session.sync_session.get_transaction()
+    found: _Driver | None = session.info.get(_KEY)
+    if found is not None and transaction is not None and found.transaction is transaction:
+        return found
+    connection = await session.connection()  # begins the session's transaction if it had not begun
+    fairy = connection.sync_connection.connection  # checked out by now: an attribute, no I/O
+    found = session.info[_KEY] = _Driver(session.sync_session.get_transaction(), connection,
+                                         fairy.dbapi_connection, fairy.driver_connection,
+                                         connection.dialect.name == "postgresql")
+    return found
+
+
+async def rows(session: AsyncSession, statement: Direct, params: Mapping[str, Any] | None = None) -> list[Any]:
+    """Run ``statement`` in the session's transaction; its rows (tuples or the driver's records, by position),
+    converted as SQLAlchemy would; an empty list for a statement without rows."""
+    found = await _driver(session)
+    compiled = statement.compiled(found.connection.dialect)
+    given = compiled.defaults if not params else {**compiled.defaults, **params}
+    binds = compiled.binds
+    args = [binds[name](given[name]) if name in binds else given[name] for name in compiled.names]
+    for observe in OBSERVERS:
+        observe(compiled.sql)
+    try:
+        if found.postgres:
+            adapter = found.adapter
+            async with adapter._execute_mutex:  # one statement at a time on a connection, as SQLAlchemy's own
+                if adapter._transaction is None:  # asyncpg's transaction begins with the first statement
+                    await adapter._start_transaction()
+                got = await found.driver.fetch(compiled.sql, *args)
+        else:
+            got = await found.driver._execute(_sqlite_run, found.driver, compiled.sql, args)
+    except Exception as error:  # noqa: BLE001 - re-raised as SQLAlchemy's
+        raise await _translated(found, compiled.sql, args, error) from error
+    results = compiled.results
+    if results is None:
+        return got
+    return [tuple(value if process is None else process(value) for process, value in zip(results, row, strict=True))
+            for row in got]
+
+
+def _sqlite_run(driver: Any, sql: str, args: list[Any]) -> list[Any]:
+    """On the connection's thread: the transaction's pending BEGIN, the statement and its rows, one hand-off."""
+    driver.begin_if_pending()
+    cursor = driver._conn.execute(sql, args)
+    return cursor.fetchall() if cursor.description is not None else []
+
+
+async def _translated(found: _Driver, sql: str, args: list[Any], error: Exception) -> Exception:
+    """The driver's error as SQLAlchemy raises it; a lost connection is invalidated, as SQLAlchemy does."""
+    dialect = found.connection.dialect
+    dbapi_error = error
+    if found.postgres:
+        try:
+            found.adapter._handle_exception(error)  # raises the DB-API adapter's class for asyncpg's error
+        except Exception as adapted:  # noqa: BLE001
+            dbapi_error = adapted
+    if not isinstance(dbapi_error, dialect.loaded_dbapi.Error):
+        return dbapi_error
+    invalidated = dialect.is_disconnect(dbapi_error, found.adapter, None)
+    if invalidated:
+        await found.connection.invalidate(dbapi_error)
+    return exc.DBAPIError.instance(sql, args, dbapi_error, dialect.loaded_dbapi.Error,
+                                   connection_invalidated=invalidated, dialect=dialect)
+
+
+def attach(session: AsyncSession, model: type, values: Mapping[str, Any]) -> Any:
+    """The ``model`` object of the row ``values`` (every column attribute by name, and loaded relationships), in
+    the session as if its own query had loaded it. When the session holds that object already, that object,
+    unchanged (as a query leaves it)."""
+    mapper = inspect(model)
+    key = mapper.identity_key_from_primary_key(tuple(values[c.key] for c in mapper.primary_key))
+    identity_map = session.sync_session.identity_map
+    held = identity_map.get(key)
+    if held is not None:
+        return held
+    # What the ORM's loader does with a new row (sqlalchemy.orm.loading, _instance): an instance with its state
+    # keyed, in the identity map, its values committed as loaded. Attributes not given stay unloaded (a relationship
+    # left out loads lazily, as with the ORM's ``lazyload``). No instance or session events: Jamaat has none.
+    assert not mapper.class_manager.dispatch.load and not session.sync_session.dispatch.loaded_as_persistent
+    instance = mapper.class_manager.new_instance()
+    state = instance_state(instance)
+    state.dict.update(values)
+    state.key, state.identity_token = key, key[2]
+    state.session_id = session.sync_session.hash_key
+    identity_map._add_unpresent(state, key)
+    state._commit_all(state.dict, identity_map)
+    return instance
+
+
+_BY_KEY: dict[type, tuple[Direct, tuple[str, ...]]] = {}
+
+
+async def get(session: AsyncSession, model: type, *key: Any) -> Any:
+    """``session.get(model, key, populate_existing=True)``: the row read afresh by its primary key, as an object
+    of the session (``attach``); None when there is none. An object the session holds already is refreshed by
+    the ORM itself."""
+    mapper = inspect(model)
+    if session.sync_session.identity_map.get(mapper.identity_key_from_primary_key(key)) is not None:
+        return await session.get(model, key if len(key) > 1 else key[0], populate_existing=True)
+    found = _BY_KEY.get(model)
+    if found is None:
+        attributes = [a for a in mapper.column_attrs if len(a.columns) == 1]
+        where = and_(*(c == bindparam(f"pk_{i}") for i, c in enumerate(mapper.primary_key)))
+        found = _BY_KEY[model] = (Direct(select(*(a.columns[0] for a in attributes)).where(where)),
+                                  tuple(a.key for a in attributes))
+    statement, keys = found
+    got = await rows(session, statement, {f"pk_{i}": value for i, value in enumerate(key)})
+    return attach(session, model, dict(zip(keys, got[0], strict=True))) if got else None

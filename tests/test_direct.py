@@ -1,0 +1,123 @@
+"""storage/direct.py: statements run straight on the driver, inside the session's transaction, with SQLAlchemy's
+conversions and exceptions, and rows turned into the session's ORM objects."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from storage import direct
+from storage.db import Database
+from storage.direct import Direct
+from storage.models import FsmRecord, Person, ProcessedUpdate
+from tests.backends import POSTGRES_URL, postgres_schema
+from tests.test_idle_connections import PID, kill
+
+_TABLE = FsmRecord.__table__
+_INSERT = Direct(_TABLE.insert().values(key=bindparam("key"), state=bindparam("state"), data=bindparam("data"),
+                                        updated_at=bindparam("at")))
+_READ = Direct(select(_TABLE.c.state, _TABLE.c.data, _TABLE.c.updated_at).where(_TABLE.c.key == bindparam("key")))
+_COUNT = Direct(select(func.count()).select_from(_TABLE))
+
+
+async def test_a_statement_is_part_of_the_session_transaction(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            await direct.rows(session, _INSERT, {"key": "a", "state": "S", "data": {}, "at": datetime.now(UTC)})
+            assert (await direct.rows(session, _COUNT))[0][0] == 1
+            raise RuntimeError("rolled back with the session")
+    async with db.session() as session:
+        assert (await direct.rows(session, _COUNT))[0][0] == 0
+        await direct.rows(session, _INSERT, {"key": "a", "state": "S", "data": {}, "at": datetime.now(UTC)})
+        session.add(FsmRecord(key="b", state="T", data={}))  # the ORM's work commits in the same transaction
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(FsmRecord)) == 2
+
+
+async def test_values_are_converted_as_sqlalchemy_converts_them(db: Database) -> None:
+    at = datetime(2026, 11, 30, 17, 5, 1, 250000, tzinfo=UTC)
+    data = {"problems": [3, 1], "name": "Бурул", "nested": {"ok": True}}
+    async with db.session() as session:
+        await direct.rows(session, _INSERT, {"key": "k", "state": "Vote:ballot", "data": data, "at": at})
+    async with db.session() as session:
+        assert (await direct.rows(session, _READ, {"key": "k"})) == [("Vote:ballot", data, at)]
+        orm = await session.get(FsmRecord, "k")
+        assert orm is not None and (orm.state, orm.data, orm.updated_at) == ("Vote:ballot", data, at)
+        assert await direct.rows(session, _READ, {"key": "none"}) == []
+
+
+async def test_a_driver_error_is_sqlalchemys(db: Database) -> None:
+    claim = Direct(ProcessedUpdate.__table__.insert().values(update_id=bindparam("id"), processed_at=func.now()))
+    with pytest.raises(IntegrityError):
+        async with db.session() as session:
+            await direct.rows(session, claim, {"id": 2**40})  # a big id: BIGINT on both
+            await direct.rows(session, claim, {"id": 2**40})
+    async with db.session() as session:  # the failed transaction was rolled back, the connection is fine
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 0
+
+
+async def test_attach_makes_an_object_of_the_session(db: Database) -> None:
+    async with db.session() as session:
+        session.add(Person(telegram_id=7, first_name="Айгүл", language="ky"))
+    async with db.session() as session:
+        person = await direct.get(session, Person, 1)
+        assert person is not None and person.first_name == "Айгүл" and person.created_at.tzinfo is not None
+        assert await direct.get(session, Person, 1) is person  # the session's object, as session.get gives
+        assert await session.get(Person, 1) is person
+        person.language = "ru"  # flushed with the commit, as for any loaded object
+        assert await direct.get(session, Person, 2) is None
+    async with db.session() as session:
+        assert (await session.get(Person, 1)).language == "ru"
+
+
+async def test_get_reads_an_object_the_session_holds_afresh(db: Database) -> None:
+    async with db.session() as session:
+        session.add(Person(telegram_id=7, first_name="A"))
+    async with db.session() as session:
+        person = await direct.get(session, Person, 1)
+        await session.execute(text("UPDATE person SET first_name = 'B' WHERE id = 1"))
+        assert await direct.get(session, Person, 1) is person and person.first_name == "B"
+
+
+async def test_statements_are_observed() -> None:
+    seen: list[str] = []
+    direct.OBSERVERS.append(seen.append)
+    try:
+        async with postgres_schema() as schema:
+            db = Database(POSTGRES_URL, schema=schema)
+            try:
+                await db.upgrade()
+                async with db.session() as session:
+                    await direct.rows(session, _COUNT)
+            finally:
+                await db.dispose()
+    finally:
+        direct.OBSERVERS.remove(seen.append)
+    assert len(seen) == 1 and seen[0].startswith("SELECT count(*)")
+
+
+async def test_a_lost_postgresql_connection_is_invalidated_and_replaced() -> None:
+    """As for SQLAlchemy's own statements (``tests/test_idle_connections.py``): the statement fails with
+    ``connection_invalidated`` (so ``bot.resilience`` handles the update again) and the next session works."""
+    async with postgres_schema() as schema:
+        db = Database(POSTGRES_URL, schema=schema)
+        try:
+            await db.upgrade()
+            async with db.session() as session:
+                first = await session.scalar(PID)
+            await kill(first)
+            await asyncio.sleep(0.1)  # the server has closed it
+            with pytest.raises(DBAPIError) as failed:
+                async with db.session() as session:
+                    await direct.rows(session, _COUNT)
+            assert failed.value.connection_invalidated
+            async with db.session() as session:
+                assert await session.scalar(PID) != first
+                assert (await direct.rows(session, _COUNT))[0][0] == 0
+                await session.execute(delete(FsmRecord))
+        finally:
+            await db.dispose()
