@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -131,9 +133,15 @@ class Database:
             # The update's own transaction holds SQLite's write lock: a second one would wait on it forever.
             raise RuntimeError("a second database session inside an update: use the update's session")
         async with self._turn():
-            async with self.sessions() as session:
-                async with session.begin():
-                    yield session
+            session = self.sessions()  # its transaction begins with its first statement
+            try:
+                yield session
+            except BaseException:
+                await session.close()  # rolls the transaction back and gives the connection back
+                raise
+            # Commit and close in one pass through SQLAlchemy's greenlet (``async with session.begin()`` inside
+            # ``async with session`` took three: begin, commit, close).
+            await greenlet_spawn(_commit_and_close, session.sync_session)
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -186,6 +194,13 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _commit_and_close(session: Session) -> None:
+    try:
+        session.commit()
+    finally:
+        session.close()
 
 
 _REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.MULTILINE)
