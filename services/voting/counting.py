@@ -3,6 +3,7 @@ by village, age group, sex, source and problem, and the ranking and top five."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,17 @@ from storage import db
 from storage.voting import Ballot, BallotChoice, OfflineSession, Problem, SessionVote, TallyCount
 
 
+@functools.cache
+def _move_counters(dialect_name: str) -> Any:
+    """The counters' upsert for a database, built once: building it anew at every ballot cost more than running
+    it (its cache key and coercions)."""
+    table = TallyCount.__table__
+    statement = db.dialect_module(dialect_name).insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=["round_id", "village_id", "age_band", "sex", "problem_id"],
+        set_={"votes": table.c.votes + statement.excluded.votes})
+
+
 async def _count(session: AsyncSession, ballot_id: int, deltas: dict[int, int],
                  cell: tuple[int, int, str | None, str | None] | None = None) -> None:
     """Move the ballot's counters (``TallyCount``) by ``deltas`` {problem: ±1}, in a fixed order so that two
@@ -25,12 +37,7 @@ async def _count(session: AsyncSession, ballot_id: int, deltas: dict[int, int],
         return
     round_id, village_id, band, sex = cell or (await session.execute(
         select(Ballot.round_id, Ballot.village_id, Ballot.age_band, Ballot.sex).where(Ballot.id == ballot_id))).one()
-    table = TallyCount.__table__
-    statement = db.insert(session, table)
-    statement = statement.on_conflict_do_update(
-        index_elements=["round_id", "village_id", "age_band", "sex", "problem_id"],
-        set_={"votes": table.c.votes + statement.excluded.votes})
-    await session.execute(statement, [
+    await session.execute(_move_counters(db.dialect(session)), [
         {"round_id": round_id, "village_id": village_id, "age_band": band or "", "sex": sex or "",
          "problem_id": problem_id, "votes": delta} for problem_id, delta in sorted(deltas.items())])
 
