@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import audit
 from services.helpdesk.common import CAPACITIES, HelpdeskError
 from services.helpdesk.hours import HelpdeskConfig
+from storage import direct
+from storage.direct import Direct
 from storage.helpdesk import HelpdeskMember
 from storage.models import Person, RoleGrant
 
@@ -26,12 +28,19 @@ async def member_of(session: AsyncSession, telegram_id: int) -> HelpdeskMember |
     return await session.scalar(select(HelpdeskMember).where(HelpdeskMember.telegram_id == telegram_id))
 
 
+# Only the member's aiyl aimak, straight on the driver (``storage.direct``): every registration's last step asks
+# (the main keyboard offers "ask" only to those who may), and the member's ORM object came with its aiyl aimak,
+# region and district joined.
+_MEMBER_AIMAK = Direct(select(HelpdeskMember.__table__.c.aiyl_aimak_id)
+                       .where(HelpdeskMember.__table__.c.telegram_id == bindparam("telegram_id")))
+
+
 async def may_ask(session: AsyncSession, person: Person | None, config: HelpdeskConfig) -> AskerCheck:
     if person is None or not person.is_registered or person.telegram_id is None:
         return AskerCheck(False, "not_registered")
-    member = await member_of(session, person.telegram_id)
-    if member is not None:
-        return AskerCheck(True, aiyl_aimak_id=member.aiyl_aimak_id)
+    member = await direct.rows(session, _MEMBER_AIMAK, {"telegram_id": person.telegram_id})
+    if member:
+        return AskerCheck(True, aiyl_aimak_id=member[0][0])
     if config.askers == "registered":
         return AskerCheck(True, aiyl_aimak_id=person.aiyl_aimak_id)
     return AskerCheck(False, "not_member")
