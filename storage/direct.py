@@ -10,8 +10,9 @@ flagged ``connection_invalidated``, so ``bot.resilience`` retries the update as 
 with everything else the session does.
 
 ``attach`` turns a row into an ORM object the session knows, as if the session had loaded it: changing it is
-flushed as usual. Use both only on paths that run at every update (``services.people.person_with_roles``, the
-update's claim, ``services.voting.get_round``, ``storage.conversation.flush``); everything else stays ORM.
+flushed as usual. Use both only on paths that run at every update or nearly (``services.people.person_with_roles``,
+the update's claim, ``services.voting.get_round``, ``storage.conversation.flush``, ``services.helpdesk.may_ask``);
+everything else stays ORM. A direct statement does not autoflush the session's pending ORM changes.
 
 Statements run this way are invisible to SQLAlchemy's events and dialect: counters register in ``OBSERVERS``
 (called with the SQL of each statement; empty in production)."""
