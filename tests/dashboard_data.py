@@ -16,6 +16,7 @@ from services import events, people, voting
 from services import faq as faq_service
 from services import helpdesk as desk
 from services import plan as plans
+from services.helpdesk_stats import month_bounds
 from services.places import find_aiyl_aimak, list_villages
 from services.roles import Role, grant, roles_of
 from storage.db import Database
@@ -87,7 +88,10 @@ async def build(db: Database, emu: Emulator | None = None) -> Sample:
         config = desk.HelpdeskConfig.from_settings(Settings(_env_file=None))
         await desk.submit(session, member, topic="land", text="Жер үлүшү боюнча суроо", language="ky",
                           aiyl_aimak_id=kok.id, config=config)
-        now = utcnow()
+        # The answered question was asked half an hour ago: in the first half hour of a month (Bishkek's clock),
+        # that was last month, and the month's statistics would count one question. Keep both in this month.
+        month_start = month_bounds(None, ZoneInfo("Asia/Bishkek"))[0]
+        now = max(utcnow(), month_start + timedelta(minutes=31))
         done = await desk.submit(session, member, topic="budget", text="Бюджет боюнча суроо", language="ky",
                                  aiyl_aimak_id=kok.id, config=config, now=now - timedelta(minutes=30))
         await desk.claim(session, done.id, LAWYER, config=config, now=now - timedelta(minutes=20))
