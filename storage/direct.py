@@ -11,8 +11,9 @@ with everything else the session does.
 
 ``attach`` turns a row into an ORM object the session knows, as if the session had loaded it: changing it is
 flushed as usual. Use both only on paths that run at every update or nearly (``services.people.person_with_roles``,
-the update's claim, ``services.voting.get_round``, ``storage.conversation.flush``, ``services.helpdesk.may_ask``);
-everything else stays ORM. A direct statement does not autoflush the session's pending ORM changes.
+the update's claim, ``services.voting.get_round``, ``storage.conversation.flush``, ``services.helpdesk.may_ask``,
+the registration's ``set_phone`` and ``set_village``, /vote's ``open_rounds_for`` and ``ask_attendance``);
+everything else stays ORM. A direct statement autoflushes the session's pending ORM changes only when asked to.
 
 Statements run this way are invisible to SQLAlchemy's events and dialect: counters register in ``OBSERVERS``
 (called with the SQL of each statement; empty in production)."""
@@ -56,6 +57,8 @@ class Direct:
 
 def _compile(statement: Any, dialect: Any) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
+    if compiled.has_out_parameters or "POSTCOMPILE" in str(compiled):  # an IN list, expanded at each execution
+        raise ValueError("a Direct statement takes no expanding parameters (IN lists): use OR, or the ORM")
     names = tuple(compiled.positiontup or ())
     defaults, binds = {}, {}
     for name, bind in compiled.binds.items():
@@ -93,9 +96,15 @@ async def _driver(session: AsyncSession) -> _Driver:
     return found
 
 
-async def rows(session: AsyncSession, statement: Direct, params: Mapping[str, Any] | None = None) -> list[Any]:
+async def rows(session: AsyncSession, statement: Direct, params: Mapping[str, Any] | None = None, *,
+               autoflush: bool = False) -> list[Any]:
     """Run ``statement`` in the session's transaction; its rows (tuples or the driver's records, by position),
-    converted as SQLAlchemy would; an empty list for a statement without rows."""
+    converted as SQLAlchemy would; an empty list for a statement without rows. ``autoflush``: the session's
+    pending ORM changes are written first, as its own queries would (only when there are any)."""
+    if autoflush:
+        sync = session.sync_session
+        if sync.new or sync.dirty or sync.deleted:
+            await session.flush()
     found = await _driver(session)
     compiled = statement.compiled(found.connection.dialect)
     given = compiled.defaults if not params else {**compiled.defaults, **params}

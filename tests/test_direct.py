@@ -121,3 +121,11 @@ async def test_a_lost_postgresql_connection_is_invalidated_and_replaced() -> Non
                 await session.execute(delete(FsmRecord))
         finally:
             await db.dispose()
+
+
+async def test_an_in_list_is_refused_when_compiled(db: Database) -> None:
+    """An IN list's parameters are expanded at each execution by SQLAlchemy: a Direct statement cannot run it."""
+    statement = Direct(select(_TABLE.c.key).where(_TABLE.c.state.in_(("a", "b"))))
+    async with db.session() as session:
+        with pytest.raises(ValueError, match="IN lists"):
+            await direct.rows(session, statement)
