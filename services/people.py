@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, bindparam, case, func, inspect, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from services import channels
 from services.audit import RuleError, audit
@@ -42,6 +43,7 @@ async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Pers
 
 _PERSON = tuple((a.key, a.columns[0]) for a in inspect(Person).column_attrs)
 _VILLAGE = tuple((a.key, a.columns[0]) for a in inspect(Village).column_attrs)
+_VILLAGE_KEYS = tuple(key for key, _ in _VILLAGE)
 
 
 def _person_with_roles_query(with_fsm: bool) -> Any:
@@ -158,6 +160,12 @@ async def places_of(session: AsyncSession, person: Person) -> Places:
     return Places(aimak, village)
 
 
+async def village_of(session: AsyncSession, person: Person) -> Village | None:
+    """The person's village without its aiyl aimak, for an answer that names only the village: from the session
+    when it holds it (the update's read of the person does)."""
+    return await session.get(Village, person.village_id) if person.village_id is not None else None
+
+
 async def person_by_phone(session: AsyncSession, key: str, raw_phone: str) -> Person | None:
     return await session.scalar(select(Person).where(Person.phone_hash == phone_hash(key, raw_phone)))
 
@@ -180,6 +188,13 @@ def set_language(person: Person, language: str) -> None:
     person.language = language
 
 
+# Who holds a number, straight on the driver (``storage.direct``): every registration asks, and the ORM's read of
+# the person joined their village, aiyl aimak, district and oblast. The owner's object is read only to join them.
+_PHONE_OWNER = Direct(select(Person.__table__.c.id, Person.__table__.c.telegram_id, Person.__table__.c.forgotten_at,
+                             Person.__table__.c.registered_by)
+                      .where(Person.__table__.c.phone_hash == bindparam("phone_hash")))
+
+
 async def set_phone(session: AsyncSession, person: Person, key: str, raw_phone: str) -> Person:
     """Keep the verified number as a keyed hash; one number belongs to one person.
 
@@ -187,10 +202,13 @@ async def set_phone(session: AsyncSession, person: Person, key: str, raw_phone: 
     someone without a smartphone — that person's row, which the account joins (their ballots stay theirs:
     one person, one vote)."""
     hashed = phone_hash(key, raw_phone)
-    owner = await session.scalar(select(Person).where(Person.phone_hash == hashed))
-    if owner is not None and owner.id != person.id:
-        if owner.telegram_id is None and owner.forgotten_at is None and owner.registered_by is not None:
-            return await _join_assisted(session, person, owner)
+    found = await direct.rows(session, _PHONE_OWNER, {"phone_hash": hashed}, autoflush=True)
+    if found and found[0][0] != person.id:
+        owner_id, telegram_id, forgotten_at, registered_by = found[0]
+        if telegram_id is None and forgotten_at is None and registered_by is not None:
+            assisted = await session.get(Person, owner_id)
+            assert assisted is not None
+            return await _join_assisted(session, person, assisted)
         raise RegistrationError("phone_taken")
     person.phone_hash = hashed
     person.phone_tail = phone_tail(raw_phone)
@@ -213,17 +231,31 @@ async def _join_assisted(session: AsyncSession, newcomer: Person, assisted: Pers
     return assisted
 
 
+# The village with its aiyl aimak, straight on the driver (``storage.direct``): the ORM's read joined the aiyl
+# aimak's district and oblast as well, which no answer of the registration names.
+_AIMAK_COLUMNS = tuple((a.key, a.columns[0]) for a in inspect(AiylAimak).column_attrs)
+_VILLAGE_WITH_AIMAK = Direct(
+    select(*(c for _, c in _VILLAGE), *(c for _, c in _AIMAK_COLUMNS))
+    .join_from(Village.__table__, AiylAimak.__table__, AiylAimak.__table__.c.id == Village.__table__.c.aiyl_aimak_id)
+    .where(Village.__table__.c.id == bindparam("village_id")))
+
+
 async def set_village(session: AsyncSession, person: Person, village_id: int,
                       aiyl_aimak_id: int | None = None) -> Village:
     """Place the person in a village (of ``aiyl_aimak_id``, when the person chose that first);
     completes registration once the phone is verified. Nothing changes when it is refused."""
     # With its aiyl aimak (also when the village is in the session already), so the person's places are set as
     # objects, not read back after the change.
-    village = await session.get(Village, village_id, options=[joinedload(Village.aiyl_aimak)], populate_existing=True)
-    if village is None or (aiyl_aimak_id is not None and village.aiyl_aimak_id != aiyl_aimak_id):
+    found = await direct.rows(session, _VILLAGE_WITH_AIMAK, {"village_id": village_id})
+    if not found or (aiyl_aimak_id is not None and found[0][_VILLAGE_KEYS.index("aiyl_aimak_id")] != aiyl_aimak_id):
         raise RegistrationError("unknown_village")
     if person.phone_hash is None:
         raise RegistrationError("phone_first")
+    row = found[0]
+    aimak = attach(session, AiylAimak, {key: row[len(_VILLAGE) + i] for i, (key, _) in enumerate(_AIMAK_COLUMNS)})
+    village = attach(session, Village, {key: row[i] for i, key in enumerate(_VILLAGE_KEYS)})
+    if "aiyl_aimak" in inspect(village).unloaded:
+        set_committed_value(village, "aiyl_aimak", aimak)
     person.village, person.aiyl_aimak = village, village.aiyl_aimak
     if person.registered_at is None:
         person.registered_at = utcnow()

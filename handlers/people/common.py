@@ -111,12 +111,12 @@ async def finish(message: Message, state: FSMContext, person: Person, roles: Rol
     language = person.language or i18n.default_locale
     asks = await may_ask(person, settings)
     await set_personal_menu(bot, i18n, message.chat.id, language, roles, may_ask=asks)
-    places = await people.places_of(session, person)
     if editing:
-        await message.answer(_("Saved.") + "\n\n" + profile_text(person, places),
+        await message.answer(_("Saved.") + "\n\n" + profile_text(person, await people.places_of(session, person)),
                              reply_markup=main_keyboard(may_ask=asks))
         return
-    village = place_name(places.village, language) if places.village else "—"
+    registered_in = await people.village_of(session, person)  # its aiyl aimak is not named: not read
+    village = place_name(registered_in, language) if registered_in else "—"
     await message.answer(
         _("Thank you, you are registered in {village}. You will get notices about votes, hearings and "
           "meetings of your village here. Use the buttons below.").format(village=village),
