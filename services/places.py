@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from storage.models import AiylAimak, District, Region, Village
 from storage.search_key import normalise, search_key
@@ -154,8 +155,10 @@ async def list_districts(session: AsyncSession, region_id: int) -> list[District
 
 
 async def list_aiyl_aimaks(session: AsyncSession, district_id: int | None = None) -> list[AiylAimak]:
-    """Every aiyl aimak, or those of one district."""
-    query = select(AiylAimak).order_by(AiylAimak.name_ky, AiylAimak.id)
+    """Every aiyl aimak, or those of one district, for lists that name them: without their district and oblast
+    (the ORM joins them by default; ``district_name`` cannot be used on these)."""
+    query = (select(AiylAimak).options(lazyload(AiylAimak.district_unit))
+             .order_by(AiylAimak.name_ky, AiylAimak.id))
     if district_id is not None:
         query = query.where(AiylAimak.district_id == district_id)
     return list((await session.scalars(query)).all())
