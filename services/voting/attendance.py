@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import audit
 from services.voting.common import VotingError, messages_villagers
 from services.voting.frozen import _round_village_ids
-from storage import db
+from storage import db, direct
+from storage.direct import Direct
 from storage.models import Person, utcnow
 from storage.voting import Attendance, Ballot, OfflineSession, RoundVillage, VotingRound
 
@@ -88,10 +89,21 @@ async def record_attendance(session: AsyncSession, rnd: VotingRound, person: Per
     return bool(await attendance_of(session, rnd.id, person.id))
 
 
+# What /vote reads before it shows a ballot, straight on the driver (``storage.direct``), after any pending change.
+_ATTENDED = Direct(select(Attendance.__table__.c.attended).where(
+    Attendance.__table__.c.round_id == bindparam("round_id"),
+    Attendance.__table__.c.person_id == bindparam("person_id")))
+_SESSION_HELD = Direct(select(OfflineSession.__table__.c.id).where(
+    OfflineSession.__table__.c.round_id == bindparam("round_id"),
+    OfflineSession.__table__.c.village_id == bindparam("village_id")).limit(1))
+_VOTED = Direct(select(Ballot.__table__.c.id).where(
+    Ballot.__table__.c.round_id == bindparam("round_id"), Ballot.__table__.c.person_id == bindparam("person_id")))
+
+
 async def attendance_of(session: AsyncSession, round_id: int, person_id: int) -> bool | None:
     """The answer given (None: not asked yet)."""
-    return await session.scalar(select(Attendance.attended).where(Attendance.round_id == round_id,
-                                                                  Attendance.person_id == person_id))
+    found = await direct.rows(session, _ATTENDED, {"round_id": round_id, "person_id": person_id}, autoflush=True)
+    return bool(found[0][0]) if found else None
 
 
 def needs_attendance_question(rnd: VotingRound) -> bool:
@@ -106,14 +118,12 @@ async def ask_attendance(session: AsyncSession, rnd: VotingRound, person: Person
     organiser is told how many such ballots the village has: ``voting_results.double_count_checks``)."""
     if not needs_attendance_question(rnd) or person.village_id is None:
         return False
-    held = await session.scalar(select(OfflineSession.id).where(
-        OfflineSession.round_id == rnd.id, OfflineSession.village_id == person.village_id).limit(1))
-    if held is None:
+    if not await direct.rows(session, _SESSION_HELD, {"round_id": rnd.id, "village_id": person.village_id},
+                             autoflush=True):
         return False
     if await attendance_of(session, rnd.id, person.id) is not None:
         return True  # answered: the answer stands
-    voted = await session.scalar(select(Ballot.id).where(Ballot.round_id == rnd.id, Ballot.person_id == person.id))
-    return voted is None
+    return not await direct.rows(session, _VOTED, {"round_id": rnd.id, "person_id": person.id})
 
 
 async def check_eligible(session: AsyncSession, rnd: VotingRound, person: Person | None) -> None:
