@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exc, inspect, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 OBSERVERS: list[Callable[[str], None]] = []  # each direct statement's SQL, for counters (tests, benchmarks)
 _KEY = "jamaat_direct"  # session.info: the driver connection of the session's current transaction
@@ -198,3 +199,30 @@ async def get(session: AsyncSession, model: type, *key: Any) -> Any:
     statement, keys = found
     got = await rows(session, statement, {f"pk_{i}": value for i, value in enumerate(key)})
     return attach(session, model, dict(zip(keys, got[0], strict=True))) if got else None
+
+
+_UPDATES: dict[tuple[type, tuple[str, ...]], Direct] = {}
+
+
+async def update(session: AsyncSession, instance: Any, **values: Any) -> None:
+    """Set column attributes of an object the session holds and write them at once, with one UPDATE by its
+    primary key straight on the driver; the object then holds them as loaded, so the ORM's flush (its unit of
+    work cost more than the statement) has nothing left to write for them. Columns only: a relationship the
+    columns stand for is the caller's to set (``set_committed_value``). An object not yet inserted just takes them."""
+    if instance_state(instance).key is None:  # not in the database yet: the ORM's flush inserts it with these
+        for name, value in values.items():
+            setattr(instance, name, value)
+        return
+    mapper = inspect(type(instance))
+    names = tuple(sorted(values))
+    statement = _UPDATES.get((mapper.class_, names))
+    if statement is None:
+        table = mapper.local_table
+        where = and_(*(c == bindparam(f"pk_{i}") for i, c in enumerate(mapper.primary_key)))
+        statement = _UPDATES[(mapper.class_, names)] = Direct(
+            sql_update(table).where(where).values({name: bindparam(f"v_{name}") for name in names}))
+    key = mapper.primary_key_from_instance(instance)
+    await rows(session, statement, {**{f"v_{name}": value for name, value in values.items()},
+                                    **{f"pk_{i}": value for i, value in enumerate(key)}})
+    for name, value in values.items():
+        set_committed_value(instance, name, value)

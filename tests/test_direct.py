@@ -129,3 +129,32 @@ async def test_an_in_list_is_refused_when_compiled(db: Database) -> None:
     async with db.session() as session:
         with pytest.raises(ValueError, match="IN lists"):
             await direct.rows(session, statement)
+
+
+async def test_update_writes_at_once_and_leaves_nothing_to_flush(db: Database) -> None:
+    at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    async with db.session() as session:
+        session.add(Person(telegram_id=7, first_name="A", language="ky"))
+    async with db.session() as session:
+        person = await direct.get(session, Person, 1)
+        await direct.update(session, person, language="ru", consent_at=at)
+        assert person.language == "ru" and person.consent_at == at and person not in session.dirty
+        assert (await session.execute(text("SELECT language FROM person WHERE id = 1"))).scalar() == "ru"
+    async with db.session() as session:
+        person = await session.get(Person, 1)
+        assert (person.language, person.consent_at) == ("ru", at)
+    with pytest.raises(RuntimeError):  # written in the session's transaction: rolled back with it
+        async with db.session() as session:
+            await direct.update(session, await direct.get(session, Person, 1), language="en")
+            raise RuntimeError
+    async with db.session() as session:
+        assert (await session.get(Person, 1)).language == "ru"
+
+
+async def test_update_of_an_object_not_yet_inserted_sets_its_attributes(db: Database) -> None:
+    async with db.session() as session:
+        person = Person(telegram_id=8, first_name="A")
+        session.add(person)
+        await direct.update(session, person, language="uz")
+    async with db.session() as session:
+        assert (await session.scalar(select(Person).where(Person.telegram_id == 8))).language == "uz"
