@@ -184,8 +184,8 @@ async def first_contact(session: AsyncSession, telegram_id: int, first_name: str
     return person
 
 
-def set_language(person: Person, language: str) -> None:
-    person.language = language
+async def set_language(session: AsyncSession, person: Person, language: str) -> None:
+    await direct.update(session, person, language=language)  # written at once (``storage.direct.update``)
 
 
 # Who holds a number, straight on the driver (``storage.direct``): every registration asks, and the ORM's read of
@@ -210,8 +210,7 @@ async def set_phone(session: AsyncSession, person: Person, key: str, raw_phone: 
             assert assisted is not None
             return await _join_assisted(session, person, assisted)
         raise RegistrationError("phone_taken")
-    person.phone_hash = hashed
-    person.phone_tail = phone_tail(raw_phone)
+    await direct.update(session, person, phone_hash=hashed, phone_tail=phone_tail(raw_phone))
     return person
 
 
@@ -256,15 +255,16 @@ async def set_village(session: AsyncSession, person: Person, village_id: int,
     village = attach(session, Village, {key: row[i] for i, key in enumerate(_VILLAGE_KEYS)})
     if "aiyl_aimak" in inspect(village).unloaded:
         set_committed_value(village, "aiyl_aimak", aimak)
-    person.village, person.aiyl_aimak = village, village.aiyl_aimak
-    if person.registered_at is None:
-        person.registered_at = utcnow()
-    await session.flush()
+    # The columns written at once (``storage.direct.update``), the relationships they stand for set as loaded.
+    await direct.update(session, person, village_id=village.id, aiyl_aimak_id=village.aiyl_aimak_id,
+                        registered_at=person.registered_at or utcnow())
+    set_committed_value(person, "village", village)
+    set_committed_value(person, "aiyl_aimak", village.aiyl_aimak)
     return village
 
 
-def give_consent(person: Person, now: datetime | None = None) -> None:
-    person.consent_at = now or utcnow()
+async def give_consent(session: AsyncSession, person: Person, now: datetime | None = None) -> None:
+    await direct.update(session, person, consent_at=now or utcnow())  # written at once (``storage.direct.update``)
 
 
 def set_sex(person: Person, sex: str | None) -> None:

@@ -86,7 +86,7 @@ async def on_language(query: CallbackQuery, message: Message, callback_data: Lan
     if callback_data.code not in LANGUAGE_NAMES or person is None:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
-    people.set_language(person, callback_data.code)
+    await people.set_language(session, person, callback_data.code)
     i18n.current_locale = callback_data.code
     await query.answer()
     await message.edit_text(_("Language: {name} ✓").format(name=LANGUAGE_NAMES[callback_data.code]))
@@ -276,7 +276,7 @@ async def on_consent(query: CallbackQuery, message: Message, callback_data: Cons
     await query.answer()
     await message.edit_reply_markup(reply_markup=None)
     if callback_data.agree:
-        people.give_consent(person)
+        await people.give_consent(session, person)
         await ask_sex(message, state)
     else:
         people.withdraw_consent(person)
