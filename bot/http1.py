@@ -43,6 +43,10 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.idle_since = 0.0
         self._head: tuple[int, int | None, bool, bool] | None = None  # status, length, chunked, keep-alive
+        # What an error says of a connection lost before its answer (to tell a server's close from ours):
+        self.calls = 0  # exchanges begun on it
+        self.server_ended = False  # the server closed its side
+        self.reused_after: float | None = None  # seconds between the previous answer and this call
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio's classes
@@ -58,11 +62,19 @@ class _Connection(asyncio.Protocol):
             self._fail(exc)
 
     def eof_received(self) -> bool:
+        self.server_ended = True
         return False  # close the transport; connection_lost follows
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self.waiter is not None and not self.waiter.done():
+            if self._head is None and not self.buffer:  # not a byte of the answer
+                how = ("closed by the server" if self.server_ended
+                       else f"lost: {exc}" if exc is not None else "closed by this client")
+                after = "" if self.reused_after is None else f", {self.reused_after:.3f} s after the previous answer"
+                self._fail(Http1Error(f"the connection closed before the answer ({how}; call {self.calls} on this "
+                                      f"connection{after})"))
+                return
             try:
                 self._parse(eof=True)
             except Http1Error as error:
@@ -81,6 +93,8 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None and self.waiter is None
         self.waiter = asyncio.get_running_loop().create_future()
         self._head = None
+        self.calls += 1
+        self.reused_after = time.monotonic() - self.idle_since if self.calls > 1 else None
         self.transport.write(request)
         try:
             return await self.waiter

@@ -166,7 +166,7 @@ async def test_an_idle_connection_closed_by_the_server_is_not_reused(monkeypatch
 
 
 @pytest.mark.parametrize("script, error", [
-    ([None], "the connection closed before the answer$"),
+    ([None], r"the connection closed before the answer \(closed by the server; call 1 on this connection\)$"),
     ([length()[:30], None], "no complete HTTP answer head"),
     ([length()[:-5], None], "before the answer's body ended"),
     ([b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", None], "inside a chunked answer"),
@@ -254,3 +254,22 @@ def test_on_uvloop_as_jamaat_run_uses_it(certificate: tuple[Path, Path]) -> None
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(scenario())
+
+
+async def test_a_kept_connection_closed_under_a_call_says_so() -> None:
+    """A server that closes a kept connection after reading the next call: the error tells whose close it was and
+    how long after the previous answer the connection was used again (the call may have been carried out: it is
+    not sent again)."""
+    calls = iter([[length()], [None], [length()]])
+    async with serving(lambda _: next(calls)) as server:
+        client = Http1Client()
+        url = f"http://127.0.0.1:{server.port}/x"
+        try:
+            assert await client.post(url, b"{}") == (200, OK)
+            reused = r"\(closed by the server; call 2 on this connection, 0\.\d{3} s after the previous answer\)"
+            with pytest.raises(Http1Error, match=reused):
+                await client.post(url, b"{}")
+            assert await client.post(url, b"{}") == (200, OK)
+            assert server.connections == 2
+        finally:
+            client.close()
