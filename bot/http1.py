@@ -117,9 +117,7 @@ class _Connection(asyncio.Protocol):
     def _parse(self, eof: bool) -> None:
         if self._head is None:
             end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if eof and not self.buffer:
-                    raise Http1Error("the connection closed before the answer")
+            if end < 0:  # (nothing at all before a close is connection_lost's own error)
                 if len(self.buffer) > _MAX_HEAD or eof:
                     raise Http1Error("no complete HTTP answer head" if eof else "an HTTP answer head too long")
                 return
