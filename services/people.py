@@ -17,7 +17,7 @@ from services.phone import phone_hash, phone_tail
 from services.roles import Roles, roles_from
 from storage import conversation, direct
 from storage.channels import ChannelIdentity
-from storage.direct import Direct, attach
+from storage.direct import Direct, Entity
 from storage.erasure import erase_person
 from storage.models import AiylAimak, FsmRecord, Person, RoleGrant, Village, utcnow
 
@@ -41,9 +41,7 @@ async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Pers
     return person
 
 
-_PERSON = tuple((a.key, a.columns[0]) for a in inspect(Person).column_attrs)
-_VILLAGE = tuple((a.key, a.columns[0]) for a in inspect(Village).column_attrs)
-_VILLAGE_KEYS = tuple(key for key, _ in _VILLAGE)
+_PERSON, _VILLAGE, _AIMAK = Entity(Person), Entity(Village), Entity(AiylAimak)
 
 
 def _person_with_roles_query(with_fsm: bool) -> Any:
@@ -59,7 +57,7 @@ def _person_with_roles_query(with_fsm: bool) -> Any:
                  .limit(1).scalar_subquery())
     # With the person's village (a ballot names it), not their aiyl aimak with its district and region: joined to
     # every update's read, those cost ~10 % of it, and only a few answers name them (``places_of``).
-    query = (select(*(c for _, c in _PERSON), *(c for _, c in _VILLAGE), RoleGrant.role, RoleGrant.scope,
+    query = (select(*_PERSON.columns, *_VILLAGE.columns, RoleGrant.role, RoleGrant.scope,
                     linked.label("linked"), linked_to.label("linked_to")).select_from(one)
              .outerjoin(person, person.c.telegram_id == telegram_id)
              .outerjoin(village, village.c.id == person.c.village_id))
@@ -91,13 +89,9 @@ def _person_of(session: AsyncSession, row: Any) -> Person | None:
     """The person of ``person_with_roles``'s first row, with their village, as objects of the session."""
     if row[0] is None:
         return None
-    values = {key: row[i] for i, (key, _) in enumerate(_PERSON)}
     start = len(_PERSON)
-    if row[start] is not None:
-        values["village"] = attach(session, Village, {key: row[start + i] for i, (key, _) in enumerate(_VILLAGE)})
-    else:
-        values["village"] = None
-    return attach(session, Person, values)
+    village = _VILLAGE.attach(session, row, start) if row[start] is not None else None
+    return _PERSON.attach(session, row, village=village)
 
 
 @dataclass(frozen=True)
@@ -232,9 +226,8 @@ async def _join_assisted(session: AsyncSession, newcomer: Person, assisted: Pers
 
 # The village with its aiyl aimak, straight on the driver (``storage.direct``): the ORM's read joined the aiyl
 # aimak's district and oblast as well, which no answer of the registration names.
-_AIMAK_COLUMNS = tuple((a.key, a.columns[0]) for a in inspect(AiylAimak).column_attrs)
 _VILLAGE_WITH_AIMAK = Direct(
-    select(*(c for _, c in _VILLAGE), *(c for _, c in _AIMAK_COLUMNS))
+    select(*_VILLAGE.columns, *_AIMAK.columns)
     .join_from(Village.__table__, AiylAimak.__table__, AiylAimak.__table__.c.id == Village.__table__.c.aiyl_aimak_id)
     .where(Village.__table__.c.id == bindparam("village_id")))
 
@@ -246,13 +239,12 @@ async def set_village(session: AsyncSession, person: Person, village_id: int,
     # With its aiyl aimak (also when the village is in the session already), so the person's places are set as
     # objects, not read back after the change.
     found = await direct.rows(session, _VILLAGE_WITH_AIMAK, {"village_id": village_id})
-    if not found or (aiyl_aimak_id is not None and found[0][_VILLAGE_KEYS.index("aiyl_aimak_id")] != aiyl_aimak_id):
+    if not found or (aiyl_aimak_id is not None and _VILLAGE.values(found[0])["aiyl_aimak_id"] != aiyl_aimak_id):
         raise RegistrationError("unknown_village")
     if person.phone_hash is None:
         raise RegistrationError("phone_first")
-    row = found[0]
-    aimak = attach(session, AiylAimak, {key: row[len(_VILLAGE) + i] for i, (key, _) in enumerate(_AIMAK_COLUMNS)})
-    village = attach(session, Village, {key: row[i] for i, key in enumerate(_VILLAGE_KEYS)})
+    aimak = _AIMAK.attach(session, found[0], len(_VILLAGE))
+    village = _VILLAGE.attach(session, found[0])
     if "aiyl_aimak" in inspect(village).unloaded:
         set_committed_value(village, "aiyl_aimak", aimak)
     # The columns written at once (``storage.direct.update``), the relationships they stand for set as loaded.

@@ -180,7 +180,38 @@ def attach(session: AsyncSession, model: type, values: Mapping[str, Any]) -> Any
     return instance
 
 
-_BY_KEY: dict[type, tuple[Direct, tuple[str, ...]]] = {}
+class Entity:
+    """A model's column attributes in a fixed order: the columns to select, and a row (from ``start``) made an
+    object of the session (``attach``). The same order everywhere, so a statement of several models' columns is
+    read back by position."""
+
+    def __init__(self, model: type) -> None:
+        self.model = model
+        attributes = [a for a in inspect(model).column_attrs if len(a.columns) == 1]
+        self.keys = tuple(a.key for a in attributes)
+        self.columns = tuple(a.columns[0] for a in attributes)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def values(self, row: Any, start: int = 0) -> dict[str, Any]:
+        return {key: row[start + i] for i, key in enumerate(self.keys)}
+
+    def attach(self, session: AsyncSession, row: Any, start: int = 0, **loaded: Any) -> Any:
+        """The object of ``row`` from ``start``, with ``loaded`` relationships (``attach``)."""
+        return attach(session, self.model, {**self.values(row, start), **loaded})
+
+
+def _by_primary_key(mapper: Any) -> Any:
+    """The WHERE of one row by its primary key, with parameters ``pk_0``, ``pk_1`` … (``_key_params``)."""
+    return and_(*(c == bindparam(f"pk_{i}") for i, c in enumerate(mapper.primary_key)))
+
+
+def _key_params(key: tuple[Any, ...]) -> dict[str, Any]:
+    return {f"pk_{i}": value for i, value in enumerate(key)}
+
+
+_BY_KEY: dict[type, tuple[Direct, Entity]] = {}
 
 
 async def get(session: AsyncSession, model: type, *key: Any) -> Any:
@@ -192,13 +223,11 @@ async def get(session: AsyncSession, model: type, *key: Any) -> Any:
         return await session.get(model, key if len(key) > 1 else key[0], populate_existing=True)
     found = _BY_KEY.get(model)
     if found is None:
-        attributes = [a for a in mapper.column_attrs if len(a.columns) == 1]
-        where = and_(*(c == bindparam(f"pk_{i}") for i, c in enumerate(mapper.primary_key)))
-        found = _BY_KEY[model] = (Direct(select(*(a.columns[0] for a in attributes)).where(where)),
-                                  tuple(a.key for a in attributes))
-    statement, keys = found
-    got = await rows(session, statement, {f"pk_{i}": value for i, value in enumerate(key)})
-    return attach(session, model, dict(zip(keys, got[0], strict=True))) if got else None
+        entity = Entity(model)
+        found = _BY_KEY[model] = (Direct(select(*entity.columns).where(_by_primary_key(mapper))), entity)
+    statement, entity = found
+    got = await rows(session, statement, _key_params(key))
+    return entity.attach(session, got[0]) if got else None
 
 
 _UPDATES: dict[tuple[type, tuple[str, ...]], Direct] = {}
@@ -217,12 +246,10 @@ async def update(session: AsyncSession, instance: Any, **values: Any) -> None:
     names = tuple(sorted(values))
     statement = _UPDATES.get((mapper.class_, names))
     if statement is None:
-        table = mapper.local_table
-        where = and_(*(c == bindparam(f"pk_{i}") for i, c in enumerate(mapper.primary_key)))
         statement = _UPDATES[(mapper.class_, names)] = Direct(
-            sql_update(table).where(where).values({name: bindparam(f"v_{name}") for name in names}))
-    key = mapper.primary_key_from_instance(instance)
+            sql_update(mapper.local_table).where(_by_primary_key(mapper))
+            .values({name: bindparam(f"v_{name}") for name in names}))
     await rows(session, statement, {**{f"v_{name}": value for name, value in values.items()},
-                                    **{f"pk_{i}": value for i, value in enumerate(key)}})
+                                    **_key_params(mapper.primary_key_from_instance(instance))})
     for name, value in values.items():
         set_committed_value(instance, name, value)

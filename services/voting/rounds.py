@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, inspect, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import audit
@@ -14,7 +14,7 @@ from services.durations import HOUR, parse_durations
 from services.roles import Roles
 from services.voting.common import MODES, VotingError, _require_phase, _require_phone, messages_villagers
 from storage import direct
-from storage.direct import Direct
+from storage.direct import Direct, Entity
 from storage.models import Person, Village, utcnow
 from storage.voting import RoundVillage, VotingRound
 
@@ -74,10 +74,10 @@ async def round_villages(session: AsyncSession, round_id: int) -> list[Village]:
     return list((await session.scalars(query)).all())
 
 
-_ROUND_KEYS = tuple(a.key for a in inspect(VotingRound).column_attrs)
+_ROUND = Entity(VotingRound)
 # Straight on the driver (``storage.direct``): every /vote asks.
 _OPEN_ROUNDS = Direct(
-    select(*(a.columns[0] for a in inspect(VotingRound).column_attrs))
+    select(*_ROUND.columns)
     .join_from(VotingRound.__table__, RoundVillage.__table__,
                RoundVillage.__table__.c.round_id == VotingRound.__table__.c.id)
     .where(RoundVillage.__table__.c.village_id == bindparam("village_id"),
@@ -91,7 +91,7 @@ async def open_rounds_for(session: AsyncSession, person: Person) -> list[VotingR
     if person.village_id is None:
         return []
     found = await direct.rows(session, _OPEN_ROUNDS, {"village_id": person.village_id}, autoflush=True)
-    return [direct.attach(session, VotingRound, dict(zip(_ROUND_KEYS, row, strict=True))) for row in found]
+    return [_ROUND.attach(session, row) for row in found]
 
 
 async def open_collection(session: AsyncSession, rnd: VotingRound, *, by: int | None,
