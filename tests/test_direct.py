@@ -3,7 +3,6 @@ conversions and exceptions, and rows turned into the session's ORM objects."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +14,7 @@ from storage.db import Database
 from storage.direct import Direct
 from storage.models import FsmRecord, Person, ProcessedUpdate
 from tests.backends import POSTGRES_URL, postgres_schema
-from tests.test_idle_connections import PID, kill
+from tests.test_idle_connections import PID, killed_after_use
 
 _TABLE = FsmRecord.__table__
 _INSERT = Direct(_TABLE.insert().values(key=bindparam("key"), state=bindparam("state"), data=bindparam("data"),
@@ -107,10 +106,7 @@ async def test_a_lost_postgresql_connection_is_invalidated_and_replaced() -> Non
         db = Database(POSTGRES_URL, schema=schema)
         try:
             await db.upgrade()
-            async with db.session() as session:
-                first = await session.scalar(PID)
-            await kill(first)
-            await asyncio.sleep(0.1)  # the server has closed it
+            first = await killed_after_use(db)
             with pytest.raises(DBAPIError) as failed:
                 async with db.session() as session:
                     await direct.rows(session, _COUNT)

@@ -25,6 +25,15 @@ async def kill(pid: int) -> None:
         await connection.close()
 
 
+async def killed_after_use(db: Database) -> int:
+    """The pool's connection, used a moment ago, killed by the server (and closed by now): its backend's pid."""
+    async with db.session() as session:
+        used = await session.scalar(PID)
+    await kill(used)
+    await asyncio.sleep(0.1)  # the server has closed it
+    return used
+
+
 async def test_a_connection_that_died_while_idle_is_replaced_before_use() -> None:
     async with postgres_schema() as schema:
         db = Database(POSTGRES_URL, schema=schema, idle_ping_s=0.2)
@@ -45,10 +54,7 @@ async def test_a_connection_used_a_moment_ago_is_not_pinged_and_a_failure_replac
     async with postgres_schema() as schema:
         db = Database(POSTGRES_URL, schema=schema)  # the default: pinged only after 10 s idle
         try:
-            async with db.session() as session:
-                first = await session.scalar(PID)
-            await kill(first)
-            await asyncio.sleep(0.1)  # the server has closed it
+            first = await killed_after_use(db)
             with pytest.raises(DBAPIError) as failed:
                 async with db.session() as session:
                     await session.scalar(PID)
