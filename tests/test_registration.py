@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from services.people import person_by_telegram_id
+from services.places import REQUIRED_COLUMNS, import_places
+from storage.db import Database
 from storage.models import Person
-from tests.harness import Harness
+from tests.harness import Harness, running_bot
 
 
 async def register(bot: Harness, user_id: int = 1001, *, language: str = "Кыргызча", village: str = "Арал",
@@ -106,3 +110,32 @@ async def test_forget_after_confirmation(bot: Harness) -> None:
         assert await person_by_telegram_id(session, 1004) is None
         rows = (await session.scalars(select(Person).where(Person.forgotten_at.is_not(None)))).all()
         assert len(rows) == 1 and rows[0].village_id is not None and rows[0].phone_hash is None
+
+
+async def test_more_aiyl_aimaks_than_a_page_and_no_oblasts_page_through_them_all(db: Database, tmp_path: Path) -> None:
+    """A municipality's own file without oblasts and districts: its aiyl aimaks come a page at a time (8 a page,
+    by name), and one on the second page registers as any other."""
+    places = tmp_path / "places.csv"
+    rows = [",".join(REQUIRED_COLUMNS)] + [f"a{i:02d},Айыл {i:02d},Аил {i:02d},v{i:02d},Кыштак {i:02d},Село {i:02d}"
+                                           for i in range(11)]
+    places.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    await db.upgrade()
+    async with db.session() as session:
+        await import_places(session, places)
+    async with running_bot(db, places=False) as bot:
+        user = bot.user(1201, language_code="en", phone="+996700120001")
+        await user.send("/start")
+        await user.tap("English")
+        await user.share_contact()
+        assert user.last.text == "Choose your aiyl aimak:"
+        assert user.last.buttons == [["Айыл 00", "Айыл 01"], ["Айыл 02", "Айыл 03"], ["Айыл 04", "Айыл 05"],
+                                     ["Айыл 06", "Айыл 07"], ["▶️"]]
+        await user.tap("▶️")
+        assert user.last.buttons == [["Айыл 08", "Айыл 09"], ["Айыл 10"], ["◀️"]]
+        await user.tap("Айыл 10")
+        assert user.last.buttons[0] == ["Кыштак 10"]
+        await user.tap("Кыштак 10")
+        await user.tap("Skip")
+        async with db.session() as session:
+            person = await person_by_telegram_id(session, 1201)
+            assert person is not None and person.is_registered and person.village.code == "v10"

@@ -19,7 +19,7 @@ from handlers.people.states import Registration
 from handlers.people.views import aiyl_aimak_keyboard, contact_keyboard, language_keyboard, profile_text
 from services import helpdesk as desk
 from services import people
-from services.places import list_aiyl_aimaks, list_regions, place_name
+from services.places import aiyl_aimak_names, list_regions, place_name
 from services.roles import Roles
 from storage.db import current_session
 from storage.models import Person
@@ -52,7 +52,7 @@ async def ask_aiyl_aimak(message: Message, state: FSMContext, session: AsyncSess
     """A few aiyl aimaks: their buttons. The whole country: type a few letters (search), or oblast → district →
     aiyl aimak → village with buttons."""
     await state.set_state(Registration.aiyl_aimak)
-    aimaks = await list_aiyl_aimaks(session)
+    aimaks = await aiyl_aimak_names(session, limit=views.PLACES_PER_PAGE + 1)  # a page, and whether there is more
     if not aimaks:
         await message.answer(_("No aiyl aimaks are loaded yet. Please try again later or ask your aiyl okmotu."))
         return
@@ -61,6 +61,8 @@ async def ask_aiyl_aimak(message: Message, state: FSMContext, session: AsyncSess
         text = _("Type the first letters of your village or aiyl aimak, or choose your oblast:")
         markup = views.units_keyboard(regions, language, "region")
     else:
+        if len(aimaks) > views.PLACES_PER_PAGE:  # more than a page, and no oblasts to choose from: pages of them all
+            aimaks = await aiyl_aimak_names(session)
         text = _("Choose your aiyl aimak:")
         markup = aiyl_aimak_keyboard(aimaks, language, page)
     if edit:

@@ -35,13 +35,13 @@ from handlers.people.views import contact_keyboard, help_text, village_keyboard
 from services import channels, people
 from services.places import (
     LINK_PREFIX,
-    list_aiyl_aimaks,
+    aiyl_aimak_names,
     list_districts,
     list_regions,
-    list_villages,
     place_name,
     search_places,
     village_by_link,
+    village_names,
 )
 from services.roles import Roles
 from storage.models import Person
@@ -201,7 +201,7 @@ async def on_region(query: CallbackQuery, message: Message, callback_data: Place
 @router.callback_query(Registration.aiyl_aimak, PlaceCB.filter(F.kind == "district"))
 async def on_district(query: CallbackQuery, message: Message, callback_data: PlaceCB, session: AsyncSession,
                       i18n: I18n) -> None:
-    aimaks = await list_aiyl_aimaks(session, callback_data.id)
+    aimaks = await aiyl_aimak_names(session, callback_data.id)
     if not aimaks:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
@@ -232,7 +232,7 @@ async def on_found_village(query: CallbackQuery, message: Message, callback_data
 @router.callback_query(Registration.aiyl_aimak, PlaceCB.filter(F.kind == "aimak"))
 async def on_aimak(query: CallbackQuery, message: Message, callback_data: PlaceCB, state: FSMContext,
                    session: AsyncSession, i18n: I18n) -> None:
-    villages = await list_villages(session, callback_data.id)
+    villages = await village_names(session, callback_data.id)
     if not villages:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return

@@ -12,7 +12,7 @@ from bot.i18n import LANGUAGE_NAMES
 from bot.keyboards import InlineKeyboardBuilder
 from handlers.people.buttons import AgeCB, ConsentCB, ForgetCB, LanguageCB, PlaceCB, PrivacyCB, ProfileCB, SexCB
 from services.people import Places
-from services.places import PlaceHit, place_name
+from services.places import Named, PlaceHit, place_name
 from services.roles import Roles
 from storage.models import AiylAimak, District, Person, Region, Village
 
@@ -36,7 +36,7 @@ def contact_keyboard() -> ReplyKeyboardMarkup:
     )
 
 
-def aiyl_aimak_keyboard(aimaks: list[AiylAimak], language: str, page: int = 0) -> InlineKeyboardMarkup:
+def aiyl_aimak_keyboard(aimaks: Sequence[AiylAimak | Named], language: str, page: int = 0) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     start = page * PLACES_PER_PAGE
     for aimak in aimaks[start : start + PLACES_PER_PAGE]:
@@ -51,7 +51,7 @@ def aiyl_aimak_keyboard(aimaks: list[AiylAimak], language: str, page: int = 0) -
     return builder.as_markup()
 
 
-def village_keyboard(villages: list[Village], language: str) -> InlineKeyboardMarkup:
+def village_keyboard(villages: Sequence[Village | Named], language: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for village in villages:
         builder.button(text=place_name(village, language), callback_data=PlaceCB(kind="village", id=village.id))
@@ -86,8 +86,8 @@ def hits_keyboard(hits: Sequence[PlaceHit], language: str, regions: bool) -> Inl
     return builder.as_markup()
 
 
-def places_keyboard(places: Sequence[AiylAimak | Village], language: str,
-                    data: Callable[[AiylAimak | Village], CallbackData]) -> InlineKeyboardMarkup:
+def places_keyboard(places: Sequence[AiylAimak | Village | Named], language: str,
+                    data: Callable[[AiylAimak | Village | Named], CallbackData]) -> InlineKeyboardMarkup:
     """A button per place, two a row, named in ``language``; ``data`` makes each button's callback data (any
     flow's wizard that asks "which aiyl aimak" or "which village")."""
     builder = InlineKeyboardBuilder()
