@@ -12,15 +12,17 @@ with everything else the session does.
 ``attach`` turns a row into an ORM object the session knows, as if the session had loaded it: changing it is
 flushed as usual. Use both only on paths that run at every update or nearly (``services.people.person_with_roles``,
 the update's claim, ``services.voting.get_round``, ``storage.conversation.flush``, ``services.helpdesk.may_ask``,
-the registration's ``set_phone`` and ``set_village``, /vote's ``open_rounds_for`` and ``ask_attendance``);
-everything else stays ORM. A direct statement autoflushes the session's pending ORM changes only when asked to.
+the registration's ``first_contact``, ``set_phone``, ``set_village`` and lists of places, /vote's
+``open_rounds_for``, ``ask_attendance`` and ``my_choices``, a confirmed ballot's ``cast_ballot``); everything else
+stays ORM. A direct statement autoflushes the session's pending ORM changes only when asked to. ``run_many`` runs
+a statement once per set of parameters (the driver's executemany).
 
 Statements run this way are invisible to SQLAlchemy's events and dialect: counters register in ``OBSERVERS``
 (called with the SQL of each statement; empty in production)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +62,9 @@ def _compile(statement: Any, dialect: Any) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
     if compiled.has_out_parameters or "POSTCOMPILE" in str(compiled):  # an IN list, expanded at each execution
         raise ValueError("a Direct statement takes no expanding parameters (IN lists): use OR, or the ORM")
+    computed = [c.name for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+    if computed:  # SQLAlchemy would compute these in Python at each execution; here they would be NULL
+        raise ValueError(f"a Direct statement computes no Python-side defaults: give {', '.join(computed)} values")
     names = tuple(compiled.positiontup or ())
     defaults, binds = {}, {}
     for name, bind in compiled.binds.items():
@@ -102,17 +107,8 @@ async def rows(session: AsyncSession, statement: Direct, params: Mapping[str, An
     """Run ``statement`` in the session's transaction; its rows (tuples or the driver's records, by position),
     converted as SQLAlchemy would; an empty list for a statement without rows. ``autoflush``: the session's
     pending ORM changes are written first, as its own queries would (only when there are any)."""
-    if autoflush:
-        sync = session.sync_session
-        if sync.new or sync.dirty or sync.deleted:
-            await session.flush()
-    found = await _driver(session)
-    compiled = statement.compiled(found.connection.dialect)
-    given = compiled.defaults if not params else {**compiled.defaults, **params}
-    binds = compiled.binds
-    args = [binds[name](given[name]) if name in binds else given[name] for name in compiled.names]
-    for observe in OBSERVERS:
-        observe(compiled.sql)
+    found, compiled = await _prepared(session, statement, autoflush)
+    args = _args(compiled, params)
     try:
         if found.postgres:
             adapter = found.adapter
@@ -129,6 +125,51 @@ async def rows(session: AsyncSession, statement: Direct, params: Mapping[str, An
         return got
     return [tuple(value if process is None else process(value) for process, value in zip(results, row, strict=True))
             for row in got]
+
+
+async def run_many(session: AsyncSession, statement: Direct, params: Sequence[Mapping[str, Any]], *,
+                   autoflush: bool = False) -> None:
+    """Run a statement without rows once per set of ``params`` (the driver's executemany: one statement, as
+    SQLAlchemy counts it), in the session's transaction, as ``rows`` does."""
+    if not params:
+        return
+    found, compiled = await _prepared(session, statement, autoflush)
+    many = [_args(compiled, p) for p in params]
+    try:
+        if found.postgres:
+            adapter = found.adapter
+            async with adapter._execute_mutex:
+                if adapter._transaction is None:
+                    await adapter._start_transaction()
+                await found.driver.executemany(compiled.sql, many)
+        else:
+            await found.driver._execute(_sqlite_run_many, found.driver, compiled.sql, many)
+    except Exception as error:  # noqa: BLE001 - re-raised as SQLAlchemy's
+        raise await _translated(found, compiled.sql, many, error) from error
+
+
+async def _prepared(session: AsyncSession, statement: Direct, autoflush: bool) -> tuple[_Driver, _Compiled]:
+    if autoflush:
+        sync = session.sync_session
+        if sync.new or sync.dirty or sync.deleted:
+            await session.flush()
+    found = await _driver(session)
+    compiled = statement.compiled(found.connection.dialect)
+    for observe in OBSERVERS:
+        observe(compiled.sql)
+    return found, compiled
+
+
+def _args(compiled: _Compiled, params: Mapping[str, Any] | None) -> list[Any]:
+    """The parameters in the driver's order, converted as the columns' types would."""
+    given = compiled.defaults if not params else {**compiled.defaults, **params}
+    binds = compiled.binds
+    return [binds[name](given[name]) if name in binds else given[name] for name in compiled.names]
+
+
+def _sqlite_run_many(driver: Any, sql: str, many: list[list[Any]]) -> None:
+    driver.begin_if_pending()
+    driver._conn.executemany(sql, many)
 
 
 def _sqlite_run(driver: Any, sql: str, args: list[Any]) -> list[Any]:
@@ -214,12 +255,15 @@ def _key_params(key: tuple[Any, ...]) -> dict[str, Any]:
 _BY_KEY: dict[type, tuple[Direct, Entity]] = {}
 
 
-async def get(session: AsyncSession, model: type, *key: Any) -> Any:
+async def get(session: AsyncSession, model: type, *key: Any, refresh: bool = True) -> Any:
     """``session.get(model, key, populate_existing=True)``: the row read afresh by its primary key, as an object
     of the session (``attach``); None when there is none. An object the session holds already is refreshed by
-    the ORM itself."""
+    the ORM itself, or with ``refresh=False`` returned as it is (``session.get``)."""
     mapper = inspect(model)
-    if session.sync_session.identity_map.get(mapper.identity_key_from_primary_key(key)) is not None:
+    held = session.sync_session.identity_map.get(mapper.identity_key_from_primary_key(key))
+    if held is not None:
+        if not refresh:
+            return held
         return await session.get(model, key if len(key) > 1 else key[0], populate_existing=True)
     found = _BY_KEY.get(model)
     if found is None:

@@ -59,6 +59,27 @@ async def test_a_driver_error_is_sqlalchemys(db: Database) -> None:
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 0
 
 
+async def test_run_many_runs_a_statement_per_set_of_parameters_in_the_transaction(db: Database) -> None:
+    at = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
+    many = [{"key": f"k{i}", "state": "S", "data": {"i": i}, "at": at} for i in range(3)]
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            await direct.run_many(session, _INSERT, many)
+            assert (await direct.rows(session, _COUNT))[0][0] == 3
+            raise RuntimeError("rolled back with the session")
+    async with db.session() as session:
+        assert (await direct.rows(session, _COUNT))[0][0] == 0
+        await direct.run_many(session, _INSERT, [])  # nothing to run: no statement
+        await direct.run_many(session, _INSERT, many)
+    async with db.session() as session:
+        assert (await direct.rows(session, _READ, {"key": "k2"})) == [("S", {"i": 2}, at)]
+    with pytest.raises(IntegrityError):  # a repeated key among the sets: SQLAlchemy's exception, all rolled back
+        async with db.session() as session:
+            await direct.run_many(session, _INSERT, [{**many[0], "key": "new"}, many[1]])
+    async with db.session() as session:
+        assert (await direct.rows(session, _COUNT))[0][0] == 3
+
+
 async def test_attach_makes_an_object_of_the_session(db: Database) -> None:
     async with db.session() as session:
         session.add(Person(telegram_id=7, first_name="Айгүл", language="ky"))
@@ -67,6 +88,7 @@ async def test_attach_makes_an_object_of_the_session(db: Database) -> None:
         assert person is not None and person.first_name == "Айгүл" and person.created_at.tzinfo is not None
         assert await direct.get(session, Person, 1) is person  # the session's object, as session.get gives
         assert await session.get(Person, 1) is person
+        assert await direct.get(session, Person, 1, refresh=False) is person
         person.language = "ru"  # flushed with the commit, as for any loaded object
         assert await direct.get(session, Person, 2) is None
     async with db.session() as session:
@@ -80,6 +102,8 @@ async def test_get_reads_an_object_the_session_holds_afresh(db: Database) -> Non
         person = await direct.get(session, Person, 1)
         await session.execute(text("UPDATE person SET first_name = 'B' WHERE id = 1"))
         assert await direct.get(session, Person, 1) is person and person.first_name == "B"
+        await session.execute(text("UPDATE person SET first_name = 'C' WHERE id = 1"))
+        assert await direct.get(session, Person, 1, refresh=False) is person and person.first_name == "B"
 
 
 async def test_statements_are_observed() -> None:
@@ -125,6 +149,17 @@ async def test_an_in_list_is_refused_when_compiled(db: Database) -> None:
     async with db.session() as session:
         with pytest.raises(ValueError, match="IN lists"):
             await direct.rows(session, statement)
+
+
+async def test_a_column_with_a_python_default_must_be_given_when_compiled(db: Database) -> None:
+    """Person.created_at's default is computed by SQLAlchemy in Python at each execution: a direct INSERT that
+    left it out would write NULL, so it is refused."""
+    columns = {"telegram_id": bindparam("telegram_id"), "first_name": bindparam("first_name")}
+    async with db.session() as session:
+        with pytest.raises(ValueError, match="created_at"):
+            await direct.rows(session, Direct(Person.__table__.insert().values(**columns)), {"telegram_id": 8})
+        given = Direct(Person.__table__.insert().values(**columns, created_at=bindparam("at")))
+        await direct.rows(session, given, {"telegram_id": 8, "first_name": "A", "at": datetime.now(UTC)})
 
 
 async def test_update_writes_at_once_and_leaves_nothing_to_flush(db: Database) -> None:
