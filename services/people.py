@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, case, func, inspect, literal, select
+from sqlalchemy import BigInteger, bindparam, case, func, insert, inspect, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -156,12 +156,20 @@ async def places_of(session: AsyncSession, person: Person) -> Places:
 
 async def village_of(session: AsyncSession, person: Person) -> Village | None:
     """The person's village without its aiyl aimak, for an answer that names only the village: from the session
-    when it holds it (the update's read of the person does)."""
-    return await session.get(Village, person.village_id) if person.village_id is not None else None
+    when it holds it (the registration's ``set_village`` does), else read straight on the driver."""
+    if person.village_id is None:
+        return None
+    return await direct.get(session, Village, person.village_id, refresh=False)
 
 
 async def person_by_phone(session: AsyncSession, key: str, raw_phone: str) -> Person | None:
     return await session.scalar(select(Person).where(Person.phone_hash == phone_hash(key, raw_phone)))
+
+
+# The new person's row, straight on the driver (``storage.direct``): the ORM's unit of work cost more than the
+# INSERT, at every newcomer's first message.
+_NEW_PERSON = Direct(insert(Person.__table__).values(**{column: bindparam(column) for column in (
+    "telegram_id", "first_name", "created_at")}).returning(*_PERSON.columns))
 
 
 async def first_contact(session: AsyncSession, telegram_id: int, first_name: str | None,
@@ -172,9 +180,9 @@ async def first_contact(session: AsyncSession, telegram_id: int, first_name: str
     if person is None:
         # Telegram's name as given, without what a text column cannot hold
         name = first_name.replace("\x00", "")[:200] if first_name else None
-        person = Person(telegram_id=telegram_id, first_name=name)
-        session.add(person)
-        await session.flush()
+        row = (await direct.rows(session, _NEW_PERSON, {"telegram_id": telegram_id, "first_name": name,
+                                                        "created_at": utcnow()}))[0]
+        person = _PERSON.attach(session, row, village=None, aiyl_aimak=None)
     return person
 
 

@@ -22,9 +22,9 @@ from handlers.voting import views
 from handlers.voting.buttons import AttendCB, BallotCB, CollectCB, choice_from
 from handlers.voting.states import Collecting
 from handlers.voting.views import ballot_keyboard, ballot_text, hint, receipt_text, refusal
-from services import voting
+from services import people, voting
 from services.voting import MAX_CHOICES, MAX_SUBMISSIONS, BallotEntry, VotingError
-from storage.models import Person, Village
+from storage.models import Person
 from storage.voting import VotingRound
 
 log = logging.getLogger("jamaat.voting")
@@ -38,7 +38,7 @@ def log_refusal(who: int, what: str, code: str) -> None:
 async def show_ballot(message: Message, session: AsyncSession, rnd: VotingRound, person: Person, language: str,
                       settings: Settings, *, positions: set[int] | None = None, edit: bool = False) -> None:
     assert person.village_id is not None
-    village = await session.get(Village, person.village_id)
+    village = await people.village_of(session, person)
     assert village is not None
     if not edit and await voting.ask_attendance(session, rnd, person):  # nobody counted twice: asked once
         attended = await voting.attendance_of(session, rnd.id, person.id)
@@ -51,8 +51,7 @@ async def show_ballot(message: Message, session: AsyncSession, rnd: VotingRound,
             return
     items = await voting.ballot_items(session, rnd, village.id)
     if positions is None:
-        mine = await voting.my_ballot(session, rnd.id, person.id)
-        chosen = set(mine.problem_ids) if mine else set()
+        chosen = await voting.my_choices(session, rnd.id, person.id)
         positions = {i for i, p in enumerate(items) if p.id in chosen}
     fmt = Formatter(language, settings.zone)
     text = ballot_text(rnd, village, len(positions), language, fmt)

@@ -3,14 +3,16 @@ reading a ballot back (by person or receipt)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import audit
@@ -28,7 +30,7 @@ from services.voting.frozen import _frozen, _on_ballot
 from services.voting.merges import merges_of, village_merge_ends
 from services.voting.problems import BallotEntry, problems_of
 from services.voting.rounds import round_villages
-from storage import db
+from storage import db, direct
 from storage.models import Person, utcnow
 from storage.voting import Ballot, BallotChange, BallotChoice, BallotItem, Problem, Submission, VotingRound
 
@@ -152,42 +154,72 @@ async def cast_ballot(session: AsyncSession, rnd: VotingRound | None, person: Pe
     now = now or utcnow()
     chosen = await check_ballot(session, rnd, person, village_id, problem_ids, now)
     assert rnd is not None and person is not None
-    # On the table, not the mapped class: the ORM's DML path costs more than the statement (nothing maps this row
-    # in the session yet; the ORM SELECT below flushes what is pending, as this INSERT did).
-    insert = db.insert(session, Ballot.__table__).values(
-        round_id=rnd.id, person_id=person.id, village_id=village_id, sex=person.sex, age_band=person.age_band,
-        receipt=new_receipt(), version=1, cast_at=now, changed_at=now,
-    ).on_conflict_do_nothing(index_elements=["round_id", "person_id"])
-    inserted = bool((await session.execute(insert)).rowcount)
-    ballot_id, receipt = (await session.execute(
-        select(Ballot.id, Ballot.receipt).where(Ballot.round_id == rnd.id, Ballot.person_id == person.id)
-        .with_for_update()
-    )).one()
-    if inserted:
-        version = 1
-        current: list[int] = []
-    else:
-        current = sorted(await session.scalars(
-            select(BallotChoice.problem_id).where(BallotChoice.ballot_id == ballot_id)))
+    # Straight on the driver (``storage.direct``): a confirmation is the dearest update of a vote, and through
+    # the session its four or five statements cost more than the rest of it. Pending ORM changes are written first.
+    statements = _cast_statements(db.dialect(session))
+    new = await direct.rows(session, statements.insert, {
+        "round_id": rnd.id, "person_id": person.id, "village_id": village_id, "sex": person.sex,
+        "age_band": person.age_band, "receipt": new_receipt(), "cast_at": now, "changed_at": now,
+    }, autoflush=True)
+    if new:
+        (ballot_id, receipt), version, current = new[0], 1, []
+    else:  # a ballot of this person and round is there already (perhaps confirmed at this very moment): change it
+        ballot_id, receipt = (await direct.rows(session, statements.lock, {"round": rnd.id, "person": person.id}))[0]
+        current = sorted(row[0] for row in await direct.rows(session, statements.choices, {"ballot": ballot_id}))
         if current == chosen:
-            version = await session.scalar(select(Ballot.version).where(Ballot.id == ballot_id))
+            version = (await direct.rows(session, statements.version, {"ballot": ballot_id}))[0][0]
             return CastResult(ballot_id, receipt, int(version or 1), False, chosen)
-        version = (await session.execute(
-            update(Ballot).where(Ballot.id == ballot_id).values(version=Ballot.version + 1, changed_at=now)
-            .returning(Ballot.version)
-        )).scalar_one()
-        await session.execute(delete(BallotChoice).where(BallotChoice.ballot_id == ballot_id))
+        version = (await direct.rows(session, statements.next_version, {"ballot": ballot_id, "now": now}))[0][0]
+        await direct.rows(session, statements.drop_choices, {"ballot": ballot_id})
     deltas = dict.fromkeys(current, -1)
     for problem_id in chosen:
         deltas[problem_id] = deltas.get(problem_id, 0) + 1
     # A new ballot's cell is what was just inserted; a changed one is counted where it was first (read again).
-    await _count(session, ballot_id, deltas, (rnd.id, village_id, person.age_band, person.sex) if inserted else None)
-    if chosen:
-        await session.execute(BallotChoice.__table__.insert(), [{"ballot_id": ballot_id, "problem_id": p}
-                                                                 for p in chosen])
-    await session.execute(BallotChange.__table__.insert().values(
-        ballot_id=ballot_id, person_id=person.id, version=version, problem_ids=chosen, at=now))
+    await _count(session, ballot_id, deltas, (rnd.id, village_id, person.age_band, person.sex) if new else None)
+    await direct.run_many(session, statements.choose, [{"ballot_id": ballot_id, "problem_id": p} for p in chosen])
+    await direct.rows(session, statements.change, {"ballot_id": ballot_id, "person_id": person.id,
+                                                   "version": version, "problem_ids": chosen, "at": now})
     return CastResult(ballot_id, receipt, version, True, chosen)
+
+
+@dataclass(frozen=True)
+class _CastStatements:
+    insert: direct.Direct  # the ballot, unless the person has one in the round: its id and receipt
+    lock: direct.Direct  # the person's ballot in the round, locked until the commit (PostgreSQL)
+    choices: direct.Direct
+    version: direct.Direct
+    next_version: direct.Direct
+    drop_choices: direct.Direct
+    choose: direct.Direct
+    change: direct.Direct
+
+
+@functools.cache
+def _cast_statements(dialect_name: str) -> _CastStatements:
+    ballot = Ballot.__table__
+    by_id = Ballot.id == bindparam("ballot")
+    return _CastStatements(
+        insert=direct.Direct(
+            db.dialect_module(dialect_name).insert(ballot).values(version=1, **_binds(
+                "round_id", "person_id", "village_id", "sex", "age_band", "receipt", "cast_at", "changed_at"))
+            .on_conflict_do_nothing(index_elements=["round_id", "person_id"]).returning(Ballot.id, Ballot.receipt)),
+        lock=direct.Direct(select(Ballot.id, Ballot.receipt)
+                           .where(Ballot.round_id == bindparam("round"), Ballot.person_id == bindparam("person"))
+                           .with_for_update()),
+        choices=direct.Direct(select(BallotChoice.problem_id).where(BallotChoice.ballot_id == bindparam("ballot"))),
+        version=direct.Direct(select(Ballot.version).where(by_id)),
+        next_version=direct.Direct(update(ballot).where(by_id)
+                                   .values(version=Ballot.version + 1, changed_at=bindparam("now"))
+                                   .returning(Ballot.version)),
+        drop_choices=direct.Direct(delete(BallotChoice).where(BallotChoice.ballot_id == bindparam("ballot"))),
+        choose=direct.Direct(BallotChoice.__table__.insert().values(**_binds("ballot_id", "problem_id"))),
+        change=direct.Direct(BallotChange.__table__.insert().values(
+            **_binds("ballot_id", "person_id", "version", "problem_ids", "at"))),
+    )
+
+
+def _binds(*columns: str) -> dict[str, Any]:
+    return {column: bindparam(column) for column in columns}
 
 
 @dataclass(frozen=True)
@@ -215,6 +247,16 @@ async def my_ballot(session: AsyncSession, round_id: int, person_id: int) -> Bal
     ballot = await session.scalar(select(Ballot).where(Ballot.round_id == round_id, Ballot.person_id == person_id)
                                   .execution_options(populate_existing=True))
     return None if ballot is None else await _view(session, ballot)
+
+
+_MY_CHOICES = direct.Direct(select(BallotChoice.problem_id).join(Ballot, Ballot.id == BallotChoice.ballot_id)
+                            .where(Ballot.round_id == bindparam("round"), Ballot.person_id == bindparam("person")))
+
+
+async def my_choices(session: AsyncSession, round_id: int, person_id: int) -> set[int]:
+    """The problems of the person's confirmed ballot in the round (none before they confirm one): what /vote
+    marks on the ballot it shows. One read straight on the driver (``storage.direct``), not ``my_ballot``'s three."""
+    return {row[0] for row in await direct.rows(session, _MY_CHOICES, {"round": round_id, "person": person_id})}
 
 
 async def ballot_by_receipt(session: AsyncSession, receipt: str, *, person_id: int | None = None,

@@ -8,23 +8,27 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, literal_column, null, select, union_all
+from sqlalchemy import String, bindparam, cast, delete, func, literal_column, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.voting.common import MAX_CHOICES
-from storage import db
+from storage import db, direct
 from storage.voting import Ballot, BallotChoice, OfflineSession, Problem, SessionVote, TallyCount
 
 
 @functools.cache
-def _move_counters(dialect_name: str) -> Any:
-    """The counters' upsert for a database, built once: building it anew at every ballot cost more than running
-    it (its cache key and coercions)."""
+def _move_counters(dialect_name: str) -> direct.Direct:
+    """The counters' upsert for a database, built once (building it anew at every ballot cost more than running
+    it) and run straight on the driver (``storage.direct``): it runs at every confirmed ballot."""
     table = TallyCount.__table__
     statement = db.dialect_module(dialect_name).insert(table)
-    return statement.on_conflict_do_update(
+    return direct.Direct(statement.on_conflict_do_update(
         index_elements=["round_id", "village_id", "age_band", "sex", "problem_id"],
-        set_={"votes": table.c.votes + statement.excluded.votes})
+        set_={"votes": table.c.votes + statement.excluded.votes}))
+
+
+_BALLOT_CELL = direct.Direct(select(Ballot.round_id, Ballot.village_id, Ballot.age_band, Ballot.sex)
+                             .where(Ballot.id == bindparam("ballot")))
 
 
 async def _count(session: AsyncSession, ballot_id: int, deltas: dict[int, int],
@@ -35,9 +39,8 @@ async def _count(session: AsyncSession, ballot_id: int, deltas: dict[int, int],
     deltas = {p: d for p, d in deltas.items() if d}
     if not deltas:
         return
-    round_id, village_id, band, sex = cell or (await session.execute(
-        select(Ballot.round_id, Ballot.village_id, Ballot.age_band, Ballot.sex).where(Ballot.id == ballot_id))).one()
-    await session.execute(_move_counters(db.dialect(session)), [
+    round_id, village_id, band, sex = cell or (await direct.rows(session, _BALLOT_CELL, {"ballot": ballot_id}))[0]
+    await direct.run_many(session, _move_counters(db.dialect(session)), [
         {"round_id": round_id, "village_id": village_id, "age_band": band or "", "sex": sex or "",
          "problem_id": problem_id, "votes": delta} for problem_id, delta in sorted(deltas.items())])
 
