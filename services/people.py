@@ -267,23 +267,23 @@ async def give_consent(session: AsyncSession, person: Person, now: datetime | No
     await direct.update(session, person, consent_at=now or utcnow())  # written at once (``storage.direct.update``)
 
 
-def set_sex(person: Person, sex: str | None) -> None:
+async def set_sex(session: AsyncSession, person: Person, sex: str | None) -> None:
     if sex is not None and sex not in SEXES:
         raise RegistrationError("unknown_sex")
-    person.sex = sex
+    await direct.update(session, person, sex=sex)  # written at once (``storage.direct.update``)
 
 
-def set_age_band(person: Person, band: str | None, bands: list[str]) -> None:
+async def set_age_band(session: AsyncSession, person: Person, band: str | None, bands: list[str]) -> None:
     if band is not None and band not in bands:
         raise RegistrationError("unknown_age_band")
-    person.age_band = band
+    await direct.update(session, person, age_band=band)
 
 
-def withdraw_consent(person: Person) -> None:
-    """Without consent, sex and age group are not kept."""
-    person.consent_at = None
-    person.sex = None
-    person.age_band = None
+async def withdraw_consent(session: AsyncSession, person: Person) -> None:
+    """Without consent, sex and age group are not kept (written at once; nothing when none was kept)."""
+    kept = {name: None for name in ("consent_at", "sex", "age_band") if getattr(person, name) is not None}
+    if kept:
+        await direct.update(session, person, **kept)
 
 
 def mark_reachable(person: Person) -> None:

@@ -45,8 +45,8 @@ async def _villager(session, telegram_id: int, village_id: int, sex: str, band: 
     await people.set_phone(session, person, DEMO_PHONE_KEY, f"+99670055{telegram_id % 10000:04d}")
     await people.set_village(session, person, village_id)
     await people.give_consent(session, person)
-    people.set_sex(person, sex)
-    people.set_age_band(person, band, ["18-35", "36-55", "56+"])
+    await people.set_sex(session, person, sex)
+    await people.set_age_band(session, person, band, ["18-35", "36-55", "56+"])
     return person
 
 

@@ -92,6 +92,20 @@ async def test_profile_shows_and_edits(bot: Harness) -> None:
         assert person.language == "ru" and person.village.code == "birdik"
 
 
+async def test_sex_and_age_group_deleted_from_the_profile(bot: Harness) -> None:
+    user = await register(bot, 1004, language="English", aimak="Көк-Ирим", village="Арал", sex="Man", age="56+")
+    async with bot.db.session() as session:
+        person = await person_by_telegram_id(session, 1004)
+        assert (person.sex, person.age_band) == ("m", "56+") and person.consent_at is not None
+    await user.send("/profile")
+    await user.tap("Delete sex and age group")
+    assert "Your sex and age group are deleted." in user.last.text and "Sex: not given" in user.last.text
+    assert "Delete sex and age group" not in str(user.last.buttons)
+    async with bot.db.session() as session:
+        person = await person_by_telegram_id(session, 1004)
+        assert (person.sex, person.age_band, person.consent_at) == (None, None, None)
+
+
 async def test_forget_after_confirmation(bot: Harness) -> None:
     user = bot.user(1004, language_code="en", phone="+996700100004")
     await user.send("/start")

@@ -89,7 +89,7 @@ async def registered(db: Database, telegram_id: int, phone: str, village_code: s
         person = await people.first_contact(session, telegram_id, "Name")
         await people.set_phone(session, person, KEY, phone)
         await people.set_village(session, person, village.id)
-        people.set_sex(person, sex)
+        await people.set_sex(session, person, sex)
         return person.id
 
 

@@ -62,7 +62,7 @@ async def on_profile_action(query: CallbackQuery, message: Message, callback_dat
     elif action == "groups":
         await ask_consent(message, state)
     elif action == "withdraw":
-        people.withdraw_consent(person)
+        await people.withdraw_consent(session, person)
         await state.clear()
         places = await people.places_of(session, person)
         await message.answer(_("Your sex and age group are deleted.") + "\n\n" + profile_text(person, places),

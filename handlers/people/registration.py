@@ -279,16 +279,16 @@ async def on_consent(query: CallbackQuery, message: Message, callback_data: Cons
         await people.give_consent(session, person)
         await ask_sex(message, state)
     else:
-        people.withdraw_consent(person)
+        await people.withdraw_consent(session, person)
         await finish(message, state, person, roles, bot, i18n, session=session, settings=settings)
 
 
 @router.callback_query(Registration.sex, SexCB.filter())
 async def on_sex(query: CallbackQuery, message: Message, callback_data: SexCB, state: FSMContext, person: Person | None,
-                 settings: Settings) -> None:
+                 settings: Settings, session: AsyncSession) -> None:
     assert person is not None
     try:
-        people.set_sex(person, None if callback_data.value == "-" else callback_data.value)
+        await people.set_sex(session, person, None if callback_data.value == "-" else callback_data.value)
     except people.RegistrationError:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
@@ -306,7 +306,7 @@ async def on_age_band(query: CallbackQuery, message: Message, callback_data: Age
     if not -1 <= callback_data.index < len(bands):
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
-    people.set_age_band(person, bands[callback_data.index] if callback_data.index >= 0 else None, bands)
+    await people.set_age_band(session, person, bands[callback_data.index] if callback_data.index >= 0 else None, bands)
     await query.answer()
     await message.edit_reply_markup(reply_markup=None)
     await finish(message, state, person, roles, bot, i18n, session=session, settings=settings)
