@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.methods import SendMessage
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
 
 from bot.app import create_bot
 from bot.client import loads_lean
@@ -31,6 +34,23 @@ async def test_calls_go_as_json_and_files_as_form_data() -> None:
             assert emu.stats.bodies["sendMessage"] == {"application/json": 1}
             assert emu.stats.bodies["editMessageText"] == {"application/json": 1}
             assert emu.stats.bodies["sendDocument"] == {"multipart/form-data": 1}
+        finally:
+            await bot.session.close()
+
+
+async def test_a_result_is_read_as_aiogram_reads_it() -> None:
+    """The result of a successful call is validated on its own (``bot.client._validated_result``), the same
+    objects as through aiogram's ``Response[...]``: types, values and the bot they belong to."""
+    async with Emulator() as emu:
+        user = emu.user(7004, "Эркин")
+        bot = _bot(emu)
+        try:
+            sent = await bot.send_message(user.id, "<b>Салам</b>")
+            content = json.dumps({"ok": True, "result": sent.model_dump(mode="json", exclude_none=True)})
+            through_aiogram = bot.session.check_response(bot, SendMessage(chat_id=user.id, text="x"), 200, content)
+            assert sent == through_aiogram.result and type(sent.date) is type(through_aiogram.result.date)
+            assert (await bot.get_me()).id == (await bot.get_me()).id and isinstance(await bot.get_me(), User)
+            assert await bot.delete_message(user.id, sent.message_id) is True
         finally:
             await bot.session.close()
 
@@ -67,6 +87,7 @@ async def test_the_bots_own_keyboards_are_not_read_back() -> None:
             keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Ооба", callback_data="y")]])
             sent = await bot.send_message(user.id, "<b>Суроо</b>: барасызбы?", reply_markup=keyboard)
             assert sent.message_id and sent.text == "Суроо: барасызбы?" and sent.chat.id == user.id
+            assert isinstance(sent, Message) and sent.bot is bot and sent.chat.bot is bot  # aiogram's context
             assert sent.reply_markup is None and sent.entities is None
             edited = await bot.edit_message_text("<i>Жаңы</i> суроо", chat_id=user.id, message_id=sent.message_id,
                                                  reply_markup=keyboard)
@@ -78,6 +99,8 @@ async def test_the_bots_own_keyboards_are_not_read_back() -> None:
             message = updates[-1].callback_query.message
             assert updates[-1].callback_query.data == "y" and message.message_id == sent.message_id
             assert message.html_text == "<i>Жаңы</i> суроо" and message.reply_markup is None
+            assert updates[-1].bot is bot and message.bot is bot
+            assert await bot.answer_callback_query(updates[-1].callback_query.id) is True
         finally:
             await bot.session.close()
 
