@@ -168,8 +168,8 @@ async def person_by_phone(session: AsyncSession, key: str, raw_phone: str) -> Pe
 
 # The new person's row, straight on the driver (``storage.direct``): the ORM's unit of work cost more than the
 # INSERT, at every newcomer's first message.
-_NEW_PERSON = Direct(insert(Person.__table__).values(**{column: bindparam(column) for column in (
-    "telegram_id", "first_name", "created_at")}).returning(*_PERSON.columns))
+_NEW_PERSON = Direct(insert(Person.__table__).values(**direct.binds("telegram_id", "first_name", "created_at"))
+                     .returning(*_PERSON.columns))
 
 
 async def first_contact(session: AsyncSession, telegram_id: int, first_name: str | None,

@@ -243,6 +243,11 @@ class Entity:
         return attach(session, self.model, {**self.values(row, start), **loaded})
 
 
+def binds(*columns: str) -> dict[str, Any]:
+    """``.values(**binds("a", "b"))``: each column's value a parameter of its own name (an INSERT's columns)."""
+    return {column: bindparam(column) for column in columns}
+
+
 def _by_primary_key(mapper: Any) -> Any:
     """The WHERE of one row by its primary key, with parameters ``pk_0``, ``pk_1`` … (``_key_params``)."""
     return and_(*(c == bindparam(f"pk_{i}") for i, c in enumerate(mapper.primary_key)))

@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -200,7 +199,7 @@ def _cast_statements(dialect_name: str) -> _CastStatements:
     by_id = Ballot.id == bindparam("ballot")
     return _CastStatements(
         insert=direct.Direct(
-            db.dialect_module(dialect_name).insert(ballot).values(version=1, **_binds(
+            db.dialect_module(dialect_name).insert(ballot).values(version=1, **direct.binds(
                 "round_id", "person_id", "village_id", "sex", "age_band", "receipt", "cast_at", "changed_at"))
             .on_conflict_do_nothing(index_elements=["round_id", "person_id"]).returning(Ballot.id, Ballot.receipt)),
         lock=direct.Direct(select(Ballot.id, Ballot.receipt)
@@ -212,14 +211,10 @@ def _cast_statements(dialect_name: str) -> _CastStatements:
                                    .values(version=Ballot.version + 1, changed_at=bindparam("now"))
                                    .returning(Ballot.version)),
         drop_choices=direct.Direct(delete(BallotChoice).where(BallotChoice.ballot_id == bindparam("ballot"))),
-        choose=direct.Direct(BallotChoice.__table__.insert().values(**_binds("ballot_id", "problem_id"))),
+        choose=direct.Direct(BallotChoice.__table__.insert().values(**direct.binds("ballot_id", "problem_id"))),
         change=direct.Direct(BallotChange.__table__.insert().values(
-            **_binds("ballot_id", "person_id", "version", "problem_ids", "at"))),
+            **direct.binds("ballot_id", "person_id", "version", "problem_ids", "at"))),
     )
-
-
-def _binds(*columns: str) -> dict[str, Any]:
-    return {column: bindparam(column) for column in columns}
 
 
 @dataclass(frozen=True)
