@@ -38,6 +38,8 @@ from storage.fsm import DatabaseStorage
 from storage.models import RoleGrant
 
 log = logging.getLogger(__name__)
+# How long a stopping bot (a deploy's SIGTERM) lets the updates it is handling finish: Docker kills at 10 s.
+UPDATES_IN_FLIGHT_S = 8.0
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -85,6 +87,7 @@ def create_dispatcher(settings: Settings, db: Database, i18n: I18n, storage: Bas
     dispatcher.include_routers(groups.router.build(), *all_routers())
     inline_sync_filters(dispatcher)
     index_callbacks(dispatcher)
+    dispatcher.shutdown.register(finish_updates_in_flight(dispatcher))
     return dispatcher
 
 
@@ -168,6 +171,23 @@ def settle_heap() -> int:
     frozen = gc.get_freeze_count()
     log.info("start-up done: %s objects set aside from garbage collection", frozen)
     return frozen
+
+
+def finish_updates_in_flight(dispatcher: Dispatcher, timeout: float = UPDATES_IN_FLIGHT_S) -> Any:
+    """A handler for aiogram's shutdown (the end of polling): the updates being handled as tasks finish, for up
+    to ``timeout`` seconds, before the process closes its database and HTTP session. Telegram counts them as
+    delivered already (the next getUpdates confirmed them): cut off, they would be lost, not sent again."""
+
+    async def finish() -> None:
+        running = [task for task in dispatcher._handle_update_tasks if not task.done()]
+        if not running:
+            return
+        log.info("stopping: waiting for %s update(s) being handled", len(running))
+        _, pending = await asyncio.wait(running, timeout=timeout)
+        if pending:
+            log.warning("stopping: %s update(s) still being handled after %s s are cut off", len(pending), timeout)
+
+    return finish
 
 
 async def stop_polling(app: Jamaat, task: asyncio.Task[None]) -> None:
