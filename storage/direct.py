@@ -108,18 +108,7 @@ async def rows(session: AsyncSession, statement: Direct, params: Mapping[str, An
     converted as SQLAlchemy would; an empty list for a statement without rows. ``autoflush``: the session's
     pending ORM changes are written first, as its own queries would (only when there are any)."""
     found, compiled = await _prepared(session, statement, autoflush)
-    args = _args(compiled, params)
-    try:
-        if found.postgres:
-            adapter = found.adapter
-            async with adapter._execute_mutex:  # one statement at a time on a connection, as SQLAlchemy's own
-                if adapter._transaction is None:  # asyncpg's transaction begins with the first statement
-                    await adapter._start_transaction()
-                got = await found.driver.fetch(compiled.sql, *args)
-        else:
-            got = await found.driver._execute(_sqlite_run, found.driver, compiled.sql, args)
-    except Exception as error:  # noqa: BLE001 - re-raised as SQLAlchemy's
-        raise await _translated(found, compiled.sql, args, error) from error
+    got = await _execute(found, compiled.sql, _args(compiled, params))
     results = compiled.results
     if results is None:
         return got
@@ -134,18 +123,25 @@ async def run_many(session: AsyncSession, statement: Direct, params: Sequence[Ma
     if not params:
         return
     found, compiled = await _prepared(session, statement, autoflush)
-    many = [_args(compiled, p) for p in params]
+    await _execute(found, compiled.sql, [_args(compiled, p) for p in params], many=True)
+
+
+async def _execute(found: _Driver, sql: str, args: list[Any], *, many: bool = False) -> list[Any]:
+    """The statement on the driver's connection, in its transaction (begun first if needed): its rows, or with
+    ``many`` once per list of ``args`` (none). A driver error is raised as SQLAlchemy's (``_translated``)."""
     try:
         if found.postgres:
             adapter = found.adapter
-            async with adapter._execute_mutex:
-                if adapter._transaction is None:
+            async with adapter._execute_mutex:  # one statement at a time on a connection, as SQLAlchemy's own
+                if adapter._transaction is None:  # asyncpg's transaction begins with the first statement
                     await adapter._start_transaction()
-                await found.driver.executemany(compiled.sql, many)
-        else:
-            await found.driver._execute(_sqlite_run_many, found.driver, compiled.sql, many)
+                if many:
+                    await found.driver.executemany(sql, args)
+                    return []
+                return await found.driver.fetch(sql, *args)
+        return await found.driver._execute(_sqlite_run_many if many else _sqlite_run, found.driver, sql, args)
     except Exception as error:  # noqa: BLE001 - re-raised as SQLAlchemy's
-        raise await _translated(found, compiled.sql, many, error) from error
+        raise await _translated(found, sql, args, error) from error
 
 
 async def _prepared(session: AsyncSession, statement: Direct, autoflush: bool) -> tuple[_Driver, _Compiled]:
@@ -167,9 +163,10 @@ def _args(compiled: _Compiled, params: Mapping[str, Any] | None) -> list[Any]:
     return [binds[name](given[name]) if name in binds else given[name] for name in compiled.names]
 
 
-def _sqlite_run_many(driver: Any, sql: str, many: list[list[Any]]) -> None:
+def _sqlite_run_many(driver: Any, sql: str, many: list[list[Any]]) -> list[Any]:
     driver.begin_if_pending()
     driver._conn.executemany(sql, many)
+    return []
 
 
 def _sqlite_run(driver: Any, sql: str, args: list[Any]) -> list[Any]:
