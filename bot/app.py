@@ -17,7 +17,7 @@ from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import groups
-from bot.client import JsonSession, pin_response_models
+from bot.client import JsonSession
 from bot.commands import set_default_menus, set_personal_menu
 from bot.groups import GroupGate
 from bot.i18n import PersonLanguageMiddleware, make_i18n
@@ -48,8 +48,8 @@ def create_bot(settings: Settings) -> Bot:
     session = JsonSession()
     if settings.api_base_url:
         session = JsonSession(api=TelegramAPIServer.from_base(settings.api_base_url))
-    return pin_response_models(Bot(settings.bot_token.get_secret_value(), session=session,
-                                   default=DefaultBotProperties(parse_mode=ParseMode.HTML)))
+    return Bot(settings.bot_token.get_secret_value(), session=session,
+               default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
 def create_storage(settings: Settings, db: Database) -> BaseStorage:

@@ -8,11 +8,12 @@ That body goes over connections ``JsonSession`` keeps open itself (``bot.http1``
 
 aiogram parses every answer with ``Response[<the method's result type>]``, a pydantic generic model. pydantic
 keeps those classes only weakly: after a garbage collection the next call builds the class again (its schema and
-validator), which cost about a tenth of all the CPU of an update. ``pin_response_models`` keeps one strong
-reference per method type, so each class is built once per process. ``JsonSession`` reads a successful answer's
+validator), which cost about a tenth of all the CPU of an update. ``JsonSession`` reads a successful answer's
 result on its own, with one ``TypeAdapter`` per method type (the same objects, the bot's context included): the
-wrapper and its generic class look-up at every call cost about a tenth of the answer's reading. An error answer
-still goes through aiogram's ``check_response`` and raises its exceptions.
+wrapper and its generic class look-up at every call cost about a tenth of the answer's reading. An error answer,
+and the answer to a call with files, still go through aiogram's ``check_response`` and its exceptions; there
+``JsonSession`` keeps one strong reference per method type to the ``Response[...]`` class, so each is built once
+per process.
 
 Telegram answers a sent or edited message with the whole message: its keyboard and its formatting (entities)
 too; and every button a person taps comes back with the whole message it was on, keyboard included. The bot never
@@ -94,6 +95,13 @@ class JsonSession(AiohttpSession):
                 return _validated_result(bot, method, data)
         return self.check_response(bot=bot, method=method, status_code=status, content=content).result
 
+    def check_response(self, bot: Bot, method: TelegramMethod[Any], status_code: int, content: str) -> Any:
+        """aiogram's, for error answers and calls with files, with its ``Response[...]`` class kept (pinned)."""
+        kind = type(method)
+        if kind not in _PINNED:
+            _PINNED[kind] = Response[method.__returning__]  # type: ignore[name-defined]
+        return super().check_response(bot, method, status_code, content)
+
     def payload(self, bot: Bot, method: TelegramMethod[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The call's fields as aiogram's session would send them (its ``prepare_value``), and its files."""
         files: dict[str, Any] = {}
@@ -148,20 +156,6 @@ def _validated_result(bot: Bot, method: TelegramMethod[Any], data: dict[str, Any
         return adapter.validate_python(data.get("result"), context={"bot": bot})
     except ValidationError as error:
         raise ClientDecodeError("Failed to deserialize object", error, data) from error
-
-
-class PinResponseModels(BaseRequestMiddleware):
-    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
-                       method: TelegramMethod[Any]) -> Any:
-        kind = type(method)
-        if kind not in _PINNED:
-            _PINNED[kind] = Response[method.__returning__]  # type: ignore[name-defined]
-        return await make_request(bot, method)
-
-
-def pin_response_models(bot: Bot) -> Bot:
-    bot.session.middleware(PinResponseModels())
-    return bot
 
 
 # --------------------------------------------------------------------------- one flood budget for the whole bot

@@ -21,6 +21,7 @@ from aiogram.types import (
     User,
 )
 
+from bot import client
 from bot.app import create_bot
 from bot.client import JsonSession, loads_lean
 from bot.emulator import Emulator, Limits
@@ -105,6 +106,7 @@ async def test_errors_are_aiograms_own() -> None:
                 await bot.send_message(user.id, "")
             except TelegramBadRequest as error:
                 assert "empty" in error.message
+                assert SendMessage in client._PINNED  # its Response[...] class kept for the next error answer
             else:
                 raise AssertionError("an empty text was accepted")
             await bot.send_message(user.id, "бир")
