@@ -24,6 +24,7 @@ from bot.i18n import PersonLanguageMiddleware, make_i18n
 from bot.input_guard import CallbackGuard, MessageGuard
 from bot.menu import MenuMiddleware
 from bot.middlewares import SessionMiddleware, TextLengthMiddleware, fsm_key_reader
+from bot.objects import flatten_post_init
 from bot.resilience import BotApiPolicy, ResilientDispatcher, RetryPolicy
 from bot.routes import index_callbacks, inline_sync_filters
 from bot.settings import Settings
@@ -45,6 +46,7 @@ UPDATES_IN_FLIGHT_S = 8.0
 def create_bot(settings: Settings) -> Bot:
     settings.require("bot_token")
     assert settings.bot_token is not None
+    flatten_post_init()  # aiogram's objects set up once (bot.objects)
     session = JsonSession()
     if settings.api_base_url:
         session = JsonSession(api=TelegramAPIServer.from_base(settings.api_base_url))

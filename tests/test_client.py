@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -14,17 +15,22 @@ from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
     BufferedInputFile,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
     Message,
+    TelegramObject,
+    Update,
     User,
 )
+from pydantic import PrivateAttr
 
-from bot import client
+from bot import client, objects
 from bot.app import create_bot
 from bot.client import JsonSession, loads_lean
 from bot.emulator import Emulator, Limits
+from bot.objects import flatten_post_init
 from bot.settings import Settings
 
 
@@ -157,3 +163,45 @@ def test_a_webhook_update_is_read_the_same_way() -> None:
     assert "reply_markup" not in message and message["entities"][0]["type"] == "bold"
     assert loads_lean('{"update_id": 10, "message": {"message_id": 4, "date": 1, "chat": {"id": 5, "type": '
                       '"private"}, "text": "hi", "reply_markup": {"x": 1}}}')["message"]["reply_markup"] == {"x": 1}
+
+
+def test_aiograms_objects_are_set_up_once_as_pydantic_would() -> None:
+    """bot.objects: one post-init instead of pydantic's chain of wrappers, with the same private attributes."""
+    class Own(TelegramObject):  # a post-init of its own: left as it is
+        _seen: list[Any] = PrivateAttr(default_factory=list)
+
+        def model_post_init(self, context: Any, /) -> None:
+            super().model_post_init(context)
+            self._seen.append(context)
+
+    class Plain(TelegramObject):  # defined after aiogram's: flattened by the next call
+        name: str
+
+    create_bot(Settings(bot_token="42:" + "a" * 35, _env_file=None))  # flattens what is defined so far
+    for kind in (Plain, Message, User, Update, CallbackQuery, InlineKeyboardButton, SendMessage, EditMessageText):
+        assert kind.model_post_init is objects._post_init, kind
+        assert kind in objects.REPLACED
+    assert Own.model_post_init is not objects._post_init and Own not in objects.REPLACED
+    assert flatten_post_init() == 0  # nothing new to change
+
+    bot = Bot("42:" + "a" * 35)
+    raw = {"message_id": 5, "date": 1, "chat": {"id": 7, "type": "private"}, "from": {"id": 7, "is_bot": False,
+                                                                                     "first_name": "Айгүл"}}
+    for context in ({"bot": bot}, {}, None, {"other": 1}):
+        message = Message.model_validate(raw, context=context)
+        for got in (message, message.chat, message.from_user):
+            kind = type(got)
+            fields = {name: getattr(got, name) for name in kind.model_fields}
+            expected = kind.model_construct(**fields)
+            object.__setattr__(expected, "__pydantic_private__", None)
+            objects.REPLACED[kind](expected, context)  # pydantic's chain
+            assert got.__pydantic_private__ == expected.__pydantic_private__, (kind, context)
+            assert got.bot is (bot if context and "bot" in context else None)
+            got.model_post_init({"bot": bot})  # set up again, on what is set already: as pydantic would
+            objects.REPLACED[kind](expected, {"bot": bot})
+            assert got.__pydantic_private__ == expected.__pydantic_private__ == {"_bot": bot}
+    assert Plain(name="x").bot is None and Plain.model_validate({"name": "x"}, context={"bot": bot}).bot is bot
+    call = SendMessage(chat_id=7, text="x")
+    assert call.bot is None and call.as_(bot).bot is bot and call.model_copy().bot is bot
+    own = Own.model_validate({}, context={"bot": bot})
+    assert own._seen == [{"bot": bot}] and own.bot is bot
