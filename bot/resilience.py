@@ -11,6 +11,10 @@
 - Every Bot API call made while handling an update honours a 429's ``retry_after`` and retries a 5xx a few
   times (the outbox sender, outside updates, keeps its own policy). An edit that changes nothing ("message is
   not modified") is a success, and so is answering a callback query that was answered already.
+- A bare answer to a tapped button (``query.answer()``: no text, no alert, no link; it only stops the button's
+  spinner) goes out beside the rest of the update's work instead of before it: the handler goes on at once,
+  the answer's round trip to Telegram overlaps its database work and its reply, and the attempt waits for it
+  before it ends. Its failure is logged, not the update's: the person's spinner stops by itself.
 """
 
 from __future__ import annotations
@@ -84,6 +88,17 @@ class Attempt:
     update_id: int
     number: int = 1
     sent: bool = False
+    acknowledgements: list[asyncio.Task[Any]] = field(default_factory=list)  # bare callback answers in flight
+
+    async def settle(self) -> None:
+        """Wait for the callback answers still in flight (each logs its own failure)."""
+        while self.acknowledgements:
+            await self.acknowledgements.pop()
+
+    def abandon(self) -> None:
+        for task in self.acknowledgements:
+            task.cancel()
+        self.acknowledgements.clear()
 
 
 current_attempt: ContextVar[Attempt | None] = ContextVar("jamaat_update_attempt", default=None)
@@ -238,7 +253,16 @@ class ResilientDispatcher(Dispatcher):
             attempt = Attempt(update.update_id, number)
             token = current_attempt.set(attempt)
             try:
-                return await super().feed_update(bot, update, **kwargs)
+                try:
+                    result = await super().feed_update(bot, update, **kwargs)
+                except asyncio.CancelledError:
+                    attempt.abandon()
+                    raise
+                except Exception:
+                    await attempt.settle()
+                    raise
+                await attempt.settle()
+                return result
             except Exception as exc:
                 delay = next(delays, None) if is_transient(exc) else None
                 if delay is None:
@@ -298,6 +322,9 @@ class BotApiPolicy(BaseRequestMiddleware):
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                        method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
         attempt = current_attempt.get()
+        if attempt is not None and _bare_answer(method) and not _acknowledging.get():
+            attempt.acknowledgements.append(asyncio.create_task(self._acknowledge(make_request, bot, method)))
+            return True  # type: ignore[return-value] - what answerCallbackQuery answers
         retries = 0
         delay = self.policy.first_delay
         while True:
@@ -329,3 +356,21 @@ class BotApiPolicy(BaseRequestMiddleware):
             if attempt is not None and not method.__api_method__.startswith(_INVISIBLE):
                 attempt.sent = True
             return result
+
+    async def _acknowledge(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                           method: TelegramMethod[TelegramType]) -> None:
+        """A bare callback answer in flight beside its update (the policy above: 429s wait, 5xx are retried)."""
+        _acknowledging.set(True)  # this task's own context
+        try:
+            await self(make_request, bot, method)
+        except TelegramAPIError as exc:
+            log.warning("callback query %s not answered: %s", getattr(method, "callback_query_id", "?"), exc)
+
+
+_acknowledging: ContextVar[bool] = ContextVar("jamaat_acknowledging", default=False)
+
+
+def _bare_answer(method: TelegramMethod[Any]) -> bool:
+    """``query.answer()`` with nothing to show: it only stops the tapped button's spinner."""
+    return (isinstance(method, AnswerCallbackQuery) and not method.text and not method.show_alert
+            and not method.url)

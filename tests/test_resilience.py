@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 from aiogram.exceptions import TelegramBadRequest, TelegramServerError
-from aiogram.methods import SendMessage
+from aiogram.methods import AnswerCallbackQuery, SendMessage
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from bot.resilience import Attempt, RetryPolicy, current_attempt, is_transient
+from bot.resilience import Attempt, RetryPolicy, _bare_answer, current_attempt, is_transient
+from tests.harness import Harness
 
 METHOD = SendMessage(chat_id=1, text="x")
 
@@ -78,3 +81,29 @@ def test_an_outage_is_one_line_when_it_starts_and_one_when_it_ends(caplog: pytes
     assert [r.levelname for r in lines] == ["WARNING", "WARNING", "ERROR"]
     assert "trying again quietly" in lines[0].getMessage() and "30 failed runs" in lines[1].getMessage()
     assert lines[0].exc_info is None and lines[2].exc_info is not None
+
+
+async def test_a_bare_callback_answer_goes_out_beside_the_reply(bot: Harness) -> None:
+    """A tapped button's bare answer (it only stops the spinner) does not hold the reply up on a slow network:
+    the reply comes while the answer is still on its way, and the update ends once the answer is through."""
+    user = bot.user(3406, language_code="en", phone="+996700003406")
+    await user.send("/start")
+    gate = bot.emu.hold("answerCallbackQuery")
+    tap = asyncio.create_task(user.tap("English"))
+    await bot.emu.wait_for(lambda: "share your phone number" in (user.last.text or ""))
+    assert user.callback_answers == []
+    assert not tap.done()  # the update is not over while its answer is in flight
+    gate.set()
+    await tap
+    assert user.callback_answers == [(None, False)]
+    await user.share_contact()
+    assert "aiyl aimak" in (user.last.text or "").lower()
+
+
+def test_only_a_bare_answer_goes_beside() -> None:
+    """An answer that shows something (a notice, an alert, a link) is awaited where the handler gives it."""
+    assert _bare_answer(AnswerCallbackQuery(callback_query_id="1"))
+    assert not _bare_answer(AnswerCallbackQuery(callback_query_id="1", text="This button is no longer active."))
+    assert not _bare_answer(AnswerCallbackQuery(callback_query_id="1", show_alert=True))
+    assert not _bare_answer(AnswerCallbackQuery(callback_query_id="1", url="https://t.me/jamaat_bot?start=x"))
+    assert not _bare_answer(METHOD)

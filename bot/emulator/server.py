@@ -96,6 +96,7 @@ class BotApiServer(UsersMixin, MessagesMixin, FilesMixin, UpdatesMixin, WebChatM
         self._poller: object | None = None
         self._inflight = 0
         self._injected: list[list[Any]] = []  # [count left, error factory, chat id or None]
+        self._held: dict[str, asyncio.Event] = {}  # method (lower case) → calls wait until it is set (users.hold)
         self._global_bucket: _TokenBucket | None = None
         self._chat_limiters: dict[int, _TokenBucket | _SlidingWindow] = {}
         self._changed = asyncio.Event()
@@ -244,6 +245,9 @@ class BotApiServer(UsersMixin, MessagesMixin, FilesMixin, UpdatesMixin, WebChatM
         if counted:
             self._inflight += 1
         try:
+            gate = self._held.get(name.lower())
+            if gate is not None:
+                await gate.wait()
             result = await handler(params)
         except ApiError as error:
             self.stats.record(name, error.code)

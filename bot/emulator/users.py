@@ -3,6 +3,7 @@ they cause (messages, contacts, files, stickers, voice, locations, button presse
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
 from typing import Any
@@ -64,6 +65,11 @@ class UsersMixin:
                      chat_id: int | None = None) -> None:
         """The next ``n`` counted sends (to ``chat_id`` only, if given) fail with this error (a 5xx by default)."""
         self._injected.append([n, lambda: ApiError(code, description), chat_id])
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Calls of ``method`` wait, as on a slow network, until the event returned is set."""
+        gate = self._held[method.lower()] = asyncio.Event()
+        return gate
 
     def enqueue(self, kind: str, payload: dict[str, Any]) -> Delivery:
         """Queue a new update ``{"update_id": ..., kind: payload}`` for the bot."""
