@@ -4,15 +4,15 @@ Every aiogram object (an update, a message, a user, a button, a method such as `
 model under ``BotContextController``, whose one private attribute, ``_bot``, its ``model_post_init`` binds to the
 bot in the validation's context. pydantic wraps ``model_post_init`` anew in every subclass of a model with private
 attributes: each wrapper sets the private attributes up (``init_private_attributes``) and calls the wrapper of the
-class above. So an object runs that set-up three or four times in Python, and the post-init chain cost as much as
-the rest of building it: reading a sent message's answer took 53 µs, 28 µs with one set-up, and an update is
-made of a dozen such objects (the update, its message, user and chat, the calls, their answers).
+class above. So an object runs that set-up three or four times in Python: with one set-up, a tapped button's update
+is read in 29 µs instead of 45, the answer to a sent message in 16 instead of 22, and a ``SendMessage`` is made in
+3.7 instead of 6.5 (a keyboard of nine buttons, made by a handler, cost nine objects more).
 
 ``flatten_post_init`` gives each class whose ``model_post_init`` is exactly that chain (pydantic's wrappers
 around aiogram's own, or around a flattened one for a class defined since, ``_bot`` the only private attribute)
-one function doing the same once. A class with a
-post-init or private attributes of its own keeps pydantic's, and so does every class when pydantic or aiogram
-change shape (nothing is flattened then; ``tests/test_client.py`` notices)."""
+one function doing the same once. A class with a post-init or private attributes of its own keeps pydantic's,
+and so does every class when pydantic or aiogram change shape (nothing is flattened then; ``tests/test_client.py``
+notices). The echo bot of ``benchmarks/registration.py`` is bare aiogram: it is not flattened."""
 
 from __future__ import annotations
 
