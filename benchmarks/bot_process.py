@@ -47,8 +47,8 @@ class Counts:
     Not with SQLAlchemy's engine events: a listener for ``before_cursor_execute`` or ``commit`` turns on the
     connection's event dispatch for every statement (~30 µs a statement on PostgreSQL, where Jamaat has no
     connection listener of its own), so the count would slow what it counts. The engine's dialect object gets a
-    counting wrapper around each method that runs a statement or a commit instead; statements run straight on the
-    driver (``storage.direct``) are counted by an observer of their own."""
+    counting wrapper around each method that runs a statement or a commit instead; statements and commits run
+    straight on the driver (``storage.direct``) are counted by observers of their own."""
 
     def __init__(self, db: Database | None = None) -> None:
         self.statements = self.commits = 0
@@ -58,9 +58,13 @@ class Counts:
                 setattr(dialect, name, self._counted(getattr(dialect, name), "statements"))
             dialect.do_commit = self._counted(dialect.do_commit, "commits")
             direct.OBSERVERS.append(self._direct)
+            direct.COMMIT_OBSERVERS.append(self._direct_commit)
 
     def _direct(self, _statement: str) -> None:
         self.statements += 1
+
+    def _direct_commit(self, _connection: Any) -> None:
+        self.commits += 1
 
     def _counted(self, method: Any, counter: str) -> Any:
         def counted(*args: Any, **kwargs: Any) -> Any:

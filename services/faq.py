@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import engine_of
 from storage.helpdesk import FaqEntry, Question
 from storage.models import utcnow
 
@@ -217,11 +218,11 @@ _FREQUENCIES: weakref.WeakKeyDictionary[Any, _Frequencies] = weakref.WeakKeyDict
 
 
 def forget_frequencies(session: AsyncSession) -> None:
-    _FREQUENCIES.pop(session.get_bind(), None)
+    _FREQUENCIES.pop(engine_of(session), None)
 
 
 async def _frequencies(session: AsyncSession) -> _Frequencies:
-    engine = session.get_bind()
+    engine = engine_of(session)
     cached = _FREQUENCIES.get(engine)
     if cached is not None and time.monotonic() - cached.loaded < FREQUENCIES_TTL:
         return cached

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.util.concurrency import greenlet_spawn
 
+from storage import direct
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -114,7 +116,7 @@ class Database:
     def __init__(self, url: str, *, schema: str | None = None, **engine_kwargs: Any) -> None:
         self.url, self.schema = url, schema
         self.engine = make_engine(url, schema=schema, **engine_kwargs)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=DirectSession)
         # SQLite lets one transaction write at a time, and every transaction here takes that lock first
         # (``storage.sqlite_driver.OneHopDialect``). Waiting for it in SQLite's busy handler is a poll with growing
         # sleeps that a loop of committed chunks (a fan-out) wins again and again; this process's transactions
@@ -134,14 +136,22 @@ class Database:
             raise RuntimeError("a second database session inside an update: use the update's session")
         async with self._turn():
             session = self.sessions()  # its transaction begins with its first statement
+            sync = session.sync_session
             try:
                 yield session
             except BaseException:
-                await session.close()  # rolls the transaction back and gives the connection back
+                await greenlet_spawn(_close, sync)  # rolls the transaction back and gives the connection back
                 raise
+            if sync.direct_connection is not None and sync.get_transaction() is None and sync._is_clean():
+                # Only statements on the driver (storage.direct), no ORM: its COMMIT, without the ORM's.
+                try:
+                    await direct.commit(session)
+                finally:
+                    await greenlet_spawn(_close, sync)
+                return
             # Commit and close in one pass through SQLAlchemy's greenlet (``async with session.begin()`` inside
             # ``async with session`` took three: begin, commit, close).
-            await greenlet_spawn(_commit_and_close, session.sync_session)
+            await greenlet_spawn(_commit_and_close, sync)
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -196,11 +206,42 @@ class Database:
         await self.engine.dispose()
 
 
-def _commit_and_close(session: Session) -> None:
+class DirectSession(Session):
+    """The sessions' class: a session whose transaction began on the driver (``storage.direct``, on PostgreSQL)
+    holds that pooled connection as ``direct_connection``, and the ORM's statements, flushes and savepoints go on
+    it too (every ORM path asks ``get_bind``): one connection, one transaction. The commit is the driver's when
+    the ORM did nothing, else the ORM's, which commits the connection's transaction; closing gives it back."""
+
+    direct_connection: Connection | None = None
+
+    def get_bind(self, mapper: Any = None, **kw: Any) -> Any:
+        held = self.direct_connection
+        if held is not None and kw.get("bind") is None:
+            return held
+        return super().get_bind(mapper, **kw)
+
+
+def engine_of(session: AsyncSession) -> Any:
+    """The session's (sync) engine, also while it holds a connection of its own (a key for per-engine caches)."""
+    return session.get_bind().engine
+
+
+def _commit_and_close(session: DirectSession) -> None:
     try:
         session.commit()
     finally:
+        _close(session)
+
+
+def _close(session: DirectSession) -> None:
+    """Close the session (the ORM's transaction, if it had one, rolls back) and give back the connection the
+    driver took, rolling back what is still open on it."""
+    try:
         session.close()
+    finally:
+        held, session.direct_connection = session.direct_connection, None
+        if held is not None:
+            held.close()
 
 
 _REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.MULTILINE)

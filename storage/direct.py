@@ -30,8 +30,10 @@ from sqlalchemy import and_, bindparam, exc, inspect, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 OBSERVERS: list[Callable[[str], None]] = []  # each direct statement's SQL, for counters (tests, benchmarks)
+COMMIT_OBSERVERS: list[Callable[[Any], None]] = []  # each COMMIT on the driver (``commit``), with its connection
 _KEY = "jamaat_direct"  # session.info: the driver connection of the session's current transaction
 
 
@@ -87,12 +89,26 @@ class _Driver:
     adapter: Any  # SQLAlchemy's DB-API adapter of the driver's connection
     driver: Any  # asyncpg's Connection, or storage.sqlite_driver.OneHopConnection
     postgres: bool
+    own: Any = None  # the pooled connection the session's transaction began on here (storage.db.DirectSession)
 
 
 async def _driver(session: AsyncSession) -> _Driver:
-    transaction = session.sync_session.get_transaction()
+    sync = session.sync_session
+    transaction = sync.get_transaction()
     found: _Driver | None = session.info.get(_KEY)
-    if found is not None and transaction is not None and found.transaction is transaction:
+    if found is not None:
+        if found.own is not None and found.own is getattr(sync, "direct_connection", None):
+            return found  # the connection this session's transaction began on (the ORM joins it)
+        if transaction is not None and found.transaction is transaction:
+            return found
+    if transaction is None and session.bind.dialect.name == "postgresql" and hasattr(sync, "direct_connection"):
+        # The transaction begins here, on a pooled connection the session then holds (storage.db.DirectSession):
+        # SQLAlchemy's own begin (its session transaction, connection and transaction objects) cost ~45 µs.
+        own = await greenlet_spawn(sync.bind.connect)
+        sync.direct_connection = own
+        fairy = own.connection
+        found = session.info[_KEY] = _Driver(None, AsyncConnection(session.bind, own), fairy.dbapi_connection,
+                                             fairy.driver_connection, True, own)
         return found
     connection = await session.connection()  # begins the session's transaction if it had not begun
     fairy = connection.sync_connection.connection  # checked out by now: an attribute, no I/O
@@ -154,6 +170,21 @@ async def _prepared(session: AsyncSession, statement: Direct, autoflush: bool) -
     for observe in OBSERVERS:
         observe(compiled.sql)
     return found, compiled
+
+
+async def commit(session: AsyncSession) -> None:
+    """COMMIT on the driver, for a session whose transaction began here and that the ORM never joined
+    (``storage.db.Database.session``); its errors as ``rows`` raises them."""
+    found: _Driver = session.info[_KEY]
+    adapter = found.adapter
+    for observe in COMMIT_OBSERVERS:
+        observe(found.own)
+    try:
+        async with adapter._execute_mutex:
+            if adapter._transaction is not None:
+                await adapter._call_and_discard(adapter._transaction.commit)
+    except Exception as error:  # noqa: BLE001 - re-raised as SQLAlchemy's
+        raise await _translated(found, "COMMIT", [], error) from error
 
 
 def _args(compiled: _Compiled, params: Mapping[str, Any] | None) -> list[Any]:

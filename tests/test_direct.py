@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from storage import direct
-from storage.db import Database
+from storage.db import Database, engine_of
 from storage.direct import Direct
 from storage.models import FsmRecord, Person, ProcessedUpdate
 from tests.backends import POSTGRES_URL, postgres_schema
@@ -189,3 +189,65 @@ async def test_update_of_an_object_not_yet_inserted_sets_its_attributes(db: Data
         await direct.update(session, person, language="uz")
     async with db.session() as session:
         assert (await session.scalar(select(Person).where(Person.telegram_id == 8))).language == "uz"
+
+
+async def test_a_transaction_begun_on_the_driver_is_the_orms_too(db: Database) -> None:
+    """On PostgreSQL an update's transaction begins on the driver, on a pooled connection the session then holds
+    (``storage.db.DirectSession``): the ORM's reads, flushes and savepoints after it go on that connection, in that
+    transaction, and everything commits, or rolls back, together."""
+    postgres = db.dialect == "postgresql"
+    pool = db.engine.sync_engine.pool
+    at = datetime.now(UTC)
+    async with db.session() as session:
+        await direct.rows(session, _INSERT, {"key": "a", "state": "S", "data": {}, "at": at})
+        sync = session.sync_session
+        assert (sync.direct_connection is not None and sync.get_transaction() is None) == postgres
+        assert engine_of(session) is db.engine.sync_engine  # per-engine caches keep their key
+        assert await session.scalar(select(func.count()).select_from(FsmRecord)) == 1  # the driver's row, unsaved
+        async with session.begin_nested():
+            session.add(FsmRecord(key="b", state="T", data={}))
+        session.add(FsmRecord(key="c", state="U", data={}))  # flushed by the commit, on the same connection
+        if postgres:
+            assert pool.checkedout() == 1
+            assert await _count_elsewhere(db) == 0  # nothing committed yet
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(FsmRecord)) == 3
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            await direct.rows(session, _INSERT, {"key": "d", "state": "S", "data": {}, "at": at})
+            session.add(FsmRecord(key="e", state="T", data={}))
+            await session.flush()
+            raise RuntimeError("both roll back")
+    async with db.session() as session:
+        assert (await direct.rows(session, _COUNT))[0][0] == 3
+    if postgres:
+        assert pool.checkedout() == 0
+
+
+async def test_a_transaction_of_driver_statements_alone_commits_on_the_driver(db: Database) -> None:
+    commits: list[object] = []
+    direct.COMMIT_OBSERVERS.append(commits.append)
+    try:
+        async with db.session() as session:
+            await direct.rows(session, _INSERT, {"key": "a", "state": "S", "data": {}, "at": datetime.now(UTC)})
+            person = direct.attach(session, FsmRecord, {"key": "a", "state": "S", "data": {}, "updated_at": None})
+            assert person.state == "S"  # an object read, unchanged: nothing for the ORM to write
+        with pytest.raises(RuntimeError):
+            async with db.session() as session:
+                await direct.rows(session, _INSERT, {"key": "b", "state": "S", "data": {}, "at": datetime.now(UTC)})
+                raise RuntimeError("rolled back on the driver's connection")
+    finally:
+        direct.COMMIT_OBSERVERS.remove(commits.append)
+    postgres = db.dialect == "postgresql"
+    assert len(commits) == (1 if postgres else 0)  # SQLite's transactions begin through the ORM, as before
+    if postgres:
+        assert db.engine.sync_engine.pool.checkedout() == 0
+    async with db.session() as session:
+        assert (await direct.rows(session, _READ, {"key": "a"}))[0][0] == "S"
+        assert (await direct.rows(session, _COUNT))[0][0] == 1
+
+
+async def _count_elsewhere(db: Database) -> int:
+    """Rows of the table as another connection sees them (committed ones)."""
+    async with db.engine.connect() as connection:
+        return int((await connection.execute(select(func.count()).select_from(FsmRecord))).scalar_one())

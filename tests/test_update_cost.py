@@ -33,14 +33,17 @@ class PerUpdate:
         event.listen(engine, "commit", self._commit)
         event.listen(engine, "rollback", self._rollback)
         direct.OBSERVERS.append(self._direct)
+        direct.COMMIT_OBSERVERS.append(self._commit)  # a transaction of driver statements alone commits there
 
     def close(self) -> None:
         direct.OBSERVERS.remove(self._direct)
+        direct.COMMIT_OBSERVERS.remove(self._commit)
 
     def _direct(self, statement: str) -> None:
         session = current_session.get()
         if session is not None:  # an update's session has begun its transaction before its direct statement
-            self._statement(session.sync_session.connection(), None, statement)
+            sync = session.sync_session  # on the connection it holds (PostgreSQL), else the ORM's
+            self._statement(sync.direct_connection or sync.connection(), None, statement)
 
     def _statement(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         session = current_session.get()

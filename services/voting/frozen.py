@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import engine_of
 from storage.voting import BallotItem, RoundVillage, VotingRound
 
 # What cannot change once a round is voting: its villages (fixed when it is created) and each village's ballot
@@ -26,7 +27,7 @@ async def _frozen(session: AsyncSession, rnd: VotingRound, key: tuple[Any, ...],
     round's ballots (``changed_ballots``): it could still roll back."""
     if rnd.phase not in _FROZEN_PHASES or rnd.voting_at is None or rnd.id in changed_ballots(session):
         return await read()
-    cache = _FROZEN.setdefault(session.get_bind(), {})
+    cache = _FROZEN.setdefault(engine_of(session), {})
     full_key = (rnd.id, rnd.voting_at, *key)
     if full_key not in cache:
         if len(cache) > 10_000:
