@@ -18,7 +18,11 @@ stays ORM. A direct statement autoflushes the session's pending ORM changes only
 a statement once per set of parameters (the driver's executemany).
 
 Statements run this way are invisible to SQLAlchemy's events and dialect: counters register in ``OBSERVERS``
-(called with the SQL of each statement; empty in production)."""
+(called with the SQL of each statement; empty in production), and commits on the driver in ``COMMIT_OBSERVERS``.
+
+On PostgreSQL, when a direct statement is the first of a session's transaction, the transaction begins here, on a
+pooled connection the session then holds (``storage.db.DirectSession``): the ORM joins it, and ``commit`` ends it
+when the ORM never did."""
 
 from __future__ import annotations
 
