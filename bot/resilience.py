@@ -322,9 +322,14 @@ class BotApiPolicy(BaseRequestMiddleware):
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                        method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
         attempt = current_attempt.get()
-        if attempt is not None and _bare_answer(method) and not _acknowledging.get():
-            attempt.acknowledgements.append(asyncio.create_task(self._acknowledge(make_request, bot, method)))
+        if attempt is not None and _bare_answer(method):
+            attempt.acknowledgements.append(asyncio.create_task(self._acknowledge(make_request, bot, method, attempt)))
             return True  # type: ignore[return-value] - what answerCallbackQuery answers
+        return await self._send(make_request, bot, method, attempt)
+
+    async def _send(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                    method: TelegramMethod[TelegramType], attempt: Attempt | None) -> Response[TelegramType]:
+        """The call, with the policy (``attempt``: the update's, if it is made while handling one)."""
         retries = 0
         delay = self.policy.first_delay
         while True:
@@ -358,16 +363,12 @@ class BotApiPolicy(BaseRequestMiddleware):
             return result
 
     async def _acknowledge(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                           method: TelegramMethod[TelegramType]) -> None:
+                           method: TelegramMethod[TelegramType], attempt: Attempt) -> None:
         """A bare callback answer in flight beside its update (the policy above: 429s wait, 5xx are retried)."""
-        _acknowledging.set(True)  # this task's own context
         try:
-            await self(make_request, bot, method)
+            await self._send(make_request, bot, method, attempt)
         except TelegramAPIError as exc:
             log.warning("callback query %s not answered: %s", getattr(method, "callback_query_id", "?"), exc)
-
-
-_acknowledging: ContextVar[bool] = ContextVar("jamaat_acknowledging", default=False)
 
 
 def _bare_answer(method: TelegramMethod[Any]) -> bool:
