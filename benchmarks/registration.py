@@ -13,11 +13,15 @@ SQL statements and commits per update (counted by wrappers on the database diale
 
     .venv/bin/python -m benchmarks.registration [--villagers 200] [--backends sqlite,postgres] [--runs 3]
                                                 [--profile folder] [--bots jamaat,echo] [--quiet-jobs]
-                                                [--floor]
+                                                [--floor] [--latency MS]
 
 ``--floor`` adds rows for the floor: the echo bot with, per update, the statements of Jamaat's common path as one
 transaction through the database's own driver (``bot_process.FloorTransaction``: no ORM, no SQLAlchemy, no
 logic). Its ratio to the echo bot is what the database alone leaves of the target.
+
+``--latency MS`` makes the emulator answer every call that many milliseconds late, as Telegram does across a
+network: with a latency much larger than the bot's CPU time, an update's wall time divided by it is the number of
+round trips to Telegram that the person waits for (printed under each row). Use fewer villagers with it.
 
 --profile writes a cProfile of each step of each bot (its process's main thread) as FOLDER/<step>.prof.
 
@@ -214,13 +218,14 @@ def bot_options(db: Database | None, quiet_jobs: bool, profile: Path | None) -> 
 
 
 async def jamaat_run(backend: str, count: int, profile: Path | None = None,
-                     quiet_jobs: bool = False) -> tuple[Figures, Figures]:
+                     quiet_jobs: bool = False, latency: float = 0.0) -> tuple[Figures, Figures]:
     with tempfile.TemporaryDirectory() as folder:
         async with database(backend, Path(folder)) as db:
             async with db.session() as session:
                 await import_places(session, SAMPLE_PLACES)
             await voters(db, count, 500000)
             async with OwnWaitEmulator(timeout=30) as emu:
+                emu.latency = latency
                 bot = await BotProcess.start(emu, "jamaat", *bot_options(db, quiet_jobs, profile))
                 try:
                     await emu.settle(timeout=60)  # the round's notices go out first
@@ -233,11 +238,13 @@ async def jamaat_run(backend: str, count: int, profile: Path | None = None,
                     await bot.stop()
 
 
-async def echo_run(count: int, profile: Path | None = None, db: Database | None = None) -> tuple[Figures, Figures]:
+async def echo_run(count: int, profile: Path | None = None, db: Database | None = None,
+                   latency: float = 0.0) -> tuple[Figures, Figures]:
     """The echo bot through both steps, one process as for Jamaat (the vote step by other people); given a
     database, the floor (the echo bot with a raw transaction per update, ``bot_process.FloorTransaction``)."""
     name = "echo" if db is None else "floor"
     async with OwnWaitEmulator(timeout=30) as emu:
+        emu.latency = latency
         bot = await BotProcess.start(emu, name, *bot_options(db, False, profile))
         try:
             figures = []
@@ -280,11 +287,15 @@ async def main() -> None:
     parser.add_argument("--profile", type=Path, help="write cProfile stats of each bot's steps into this folder")
     parser.add_argument("--bots", default="jamaat,echo", help="which to run (one alone: for instruction counts)")
     parser.add_argument("--quiet-jobs", action="store_true", help="Jamaat's periodic jobs off (instruction counts)")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="MS",
+                        help="the emulator answers each call this many milliseconds late (a network to Telegram): "
+                             "how many round trips an update's answer waits for, not a figure for the target")
     parser.add_argument("--floor", action="store_true",
                         help="also the echo bot with a raw transaction shaped like Jamaat's per update (its ratio "
                              "to the echo bot: what the database alone leaves of the target)")
     args = parser.parse_args()
     bots = set(args.bots.split(","))
+    latency = args.latency / 1000
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("aiogram").setLevel(logging.ERROR)
     logging.getLogger("jamaat").setLevel(logging.ERROR)
@@ -301,8 +312,8 @@ async def main() -> None:
             if bots != {"jamaat", "echo"}:  # one bot alone: its own figures, no ratio
                 await one_bot(bots, backend, args.villagers, args.quiet_jobs)
                 continue
-            echo_reg, echo_vote = await echo_run(args.villagers, args.profile)
-            registration, ballot = await jamaat_run(backend, args.villagers, args.profile, args.quiet_jobs)
+            echo_reg, echo_vote = await echo_run(args.villagers, args.profile, latency=latency)
+            registration, ballot = await jamaat_run(backend, args.villagers, args.profile, args.quiet_jobs, latency)
             for step, jamaat, echo in (("registration", registration, echo_reg), ("vote", ballot, echo_vote)):
                 ratio, cpu_ratio = jamaat.rate / echo.rate, echo.cpu_ms / jamaat.cpu_ms
                 ratios.setdefault((backend, step, "upd/s"), []).append(ratio)
@@ -310,6 +321,10 @@ async def main() -> None:
                 print(f"{backend:9} {step:13} {jamaat.rate:12.1f} {echo.rate:10.1f} {ratio:6.2f} "
                       f"{jamaat.cpu_ms:13.2f} {echo.cpu_ms:11.2f} {cpu_ratio:9.2f} {'>= 0.4':>7} "
                       f"{jamaat.statements:9.1f} {jamaat.commits:11.2f}", flush=True)
+                if latency:
+                    print(f"  with a {args.latency:g} ms round trip: {1000 / jamaat.rate:.1f} ms an update for Jamaat "
+                          f"(~{1 / jamaat.rate / latency:.2f} round trips), {1000 / echo.rate:.1f} ms for the echo bot "
+                          f"(~{1 / echo.rate / latency:.2f})", flush=True)
             if args.floor:
                 for step, floor, echo in zip(("registration", "vote"), await floor_run(backend, args.villagers),
                                              (echo_reg, echo_vote), strict=True):
