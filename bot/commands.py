@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n.lazy_proxy import LazyProxy
 
+from bot.attempt import aside
 from bot.i18n import in_language
 from bot.settings import LANGUAGES
 from services.roles import Role, Roles
@@ -91,10 +92,9 @@ async def set_personal_menu(bot: Bot, i18n: I18n, chat_id: int, language: str, r
     for someone who may ask the legal helpdesk."""
     with in_language(i18n, language):
         commands = commands_for(roles, may_ask=may_ask)
-    try:
-        await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=chat_id))
-    except TelegramAPIError as exc:  # the menu is a convenience; the conversation goes on without it
-        log.warning("could not set the menu of chat %s: %s", chat_id, exc)
+    # The menu is a convenience: the conversation goes on without it (a failure is logged), and in an update it is
+    # set beside the update's work (bot.attempt).
+    await aside(bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=chat_id)))
 
 
 async def drop_personal_menu(bot: Bot, chat_id: int) -> None:

@@ -11,10 +11,9 @@
 - Every Bot API call made while handling an update honours a 429's ``retry_after`` and retries a 5xx a few
   times (the outbox sender, outside updates, keeps its own policy). An edit that changes nothing ("message is
   not modified") is a success, and so is answering a callback query that was answered already.
-- A bare answer to a tapped button (``query.answer()``: no text, no alert, no link; it only stops the button's
-  spinner) goes out beside the rest of the update's work instead of before it: the handler goes on at once,
-  the answer's round trip to Telegram overlaps its database work and its reply, and the attempt waits for it
-  before it ends. Its failure is logged, not the update's: the person's spinner stops by itself.
+- A bare answer to a tapped button, and an edit or a command menu a handler marks with ``aside``, go out beside
+  the rest of the update's work instead of before it (``bot.attempt``); the attempt waits for them before it
+  ends. Their failure is logged, not the update's.
 """
 
 from __future__ import annotations
@@ -44,6 +43,8 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import exc as sa_exc
+
+from bot.attempt import Attempt, current_attempt, describe, goes_aside
 
 if TYPE_CHECKING:
     from aiogram.methods import Response
@@ -81,27 +82,6 @@ _QUERY_ANSWERED = ("query is too old", "query id is invalid")
 _INVISIBLE = ("get", "answerCallbackQuery", "sendChatAction")  # calls that a new attempt may repeat
 
 
-@dataclass
-class Attempt:
-    """One attempt at one update: whether a Bot API call already did something the person can see."""
-
-    update_id: int
-    number: int = 1
-    sent: bool = False
-    acknowledgements: list[asyncio.Task[Any]] = field(default_factory=list)  # bare callback answers in flight
-
-    async def settle(self) -> None:
-        """Wait for the callback answers still in flight (each logs its own failure)."""
-        while self.acknowledgements:
-            await self.acknowledgements.pop()
-
-    def abandon(self) -> None:
-        for task in self.acknowledgements:
-            task.cancel()
-        self.acknowledgements.clear()
-
-
-current_attempt: ContextVar[Attempt | None] = ContextVar("jamaat_update_attempt", default=None)
 _redeliverable: ContextVar[bool] = ContextVar("jamaat_update_redeliverable", default=False)
 
 
@@ -322,9 +302,11 @@ class BotApiPolicy(BaseRequestMiddleware):
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                        method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
         attempt = current_attempt.get()
-        if attempt is not None and _bare_answer(method):
-            attempt.acknowledgements.append(asyncio.create_task(self._acknowledge(make_request, bot, method, attempt)))
-            return True  # type: ignore[return-value] - what answerCallbackQuery answers
+        if attempt is not None:
+            if goes_aside(method):
+                attempt.put_aside(method, self._aside(make_request, bot, method, attempt))
+                return True  # type: ignore[return-value] - what these calls answer when nothing else is asked
+            await attempt.in_turn(method)
         return await self._send(make_request, bot, method, attempt)
 
     async def _send(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
@@ -362,16 +344,10 @@ class BotApiPolicy(BaseRequestMiddleware):
                 attempt.sent = True
             return result
 
-    async def _acknowledge(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                           method: TelegramMethod[TelegramType], attempt: Attempt) -> None:
-        """A bare callback answer in flight beside its update (the policy above: 429s wait, 5xx are retried)."""
+    async def _aside(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                     method: TelegramMethod[TelegramType], attempt: Attempt) -> None:
+        """A call in flight beside its update (``bot.attempt``; the policy above: 429s wait, 5xx are retried)."""
         try:
             await self._send(make_request, bot, method, attempt)
         except TelegramAPIError as exc:
-            log.warning("callback query %s not answered: %s", getattr(method, "callback_query_id", "?"), exc)
-
-
-def _bare_answer(method: TelegramMethod[Any]) -> bool:
-    """``query.answer()`` with nothing to show: it only stops the tapped button's spinner."""
-    return (isinstance(method, AnswerCallbackQuery) and not method.text and not method.show_alert
-            and not method.url)
+            log.warning("%s, beside update %s, failed: %s", describe(method), attempt.update_id, exc)

@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.attempt import aside
 from bot.i18n import LANGUAGE_NAMES
 from bot.menu import main_keyboard
 from bot.routes import Routes
@@ -89,7 +90,7 @@ async def on_language(query: CallbackQuery, message: Message, callback_data: Lan
     await people.set_language(session, person, callback_data.code)
     i18n.current_locale = callback_data.code
     await query.answer()
-    await message.edit_text(_("Language: {name} ✓").format(name=LANGUAGE_NAMES[callback_data.code]))
+    await aside(message.edit_text(_("Language: {name} ✓").format(name=LANGUAGE_NAMES[callback_data.code])))
     current = await state.get_state()
     if not person.is_registered and current in Registration.__all_states_names__ and current != Registration.language:
         return  # a second tap on the same keyboard: the registration has moved on and stays where it is
@@ -225,7 +226,7 @@ async def on_found_village(query: CallbackQuery, message: Message, callback_data
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     await query.answer()
-    await message.edit_text(_("Village: {name} ✓").format(name=place_name(village, i18n.current_locale)))
+    await aside(message.edit_text(_("Village: {name} ✓").format(name=place_name(village, i18n.current_locale))))
     await _after_village(message, state, person, roles, bot, i18n, session, settings)
 
 
@@ -257,7 +258,7 @@ async def on_village(query: CallbackQuery, message: Message, callback_data: Plac
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     await query.answer()
-    await message.edit_text(_("Village: {name} ✓").format(name=place_name(village, i18n.current_locale)))
+    await aside(message.edit_text(_("Village: {name} ✓").format(name=place_name(village, i18n.current_locale))))
     await _after_village(message, state, person, roles, bot, i18n, session, settings)
 
 
@@ -274,7 +275,7 @@ async def on_consent(query: CallbackQuery, message: Message, callback_data: Cons
                      settings: Settings) -> None:
     assert person is not None
     await query.answer()
-    await message.edit_reply_markup(reply_markup=None)
+    await aside(message.edit_reply_markup(reply_markup=None))
     if callback_data.agree:
         await people.give_consent(session, person)
         await ask_sex(message, state)
@@ -293,7 +294,7 @@ async def on_sex(query: CallbackQuery, message: Message, callback_data: SexCB, s
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     await query.answer()
-    await message.edit_reply_markup(reply_markup=None)
+    await aside(message.edit_reply_markup(reply_markup=None))
     await ask_age_band(message, state, settings.age_bands)
 
 
@@ -308,5 +309,5 @@ async def on_age_band(query: CallbackQuery, message: Message, callback_data: Age
         return
     await people.set_age_band(session, person, bands[callback_data.index] if callback_data.index >= 0 else None, bands)
     await query.answer()
-    await message.edit_reply_markup(reply_markup=None)
+    await aside(message.edit_reply_markup(reply_markup=None))
     await finish(message, state, person, roles, bot, i18n, session=session, settings=settings)

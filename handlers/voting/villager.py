@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 from aiogram import F
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -14,6 +13,7 @@ from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.attempt import aside
 from bot.i18n import Formatter
 from bot.routes import Routes
 from bot.settings import Settings
@@ -57,7 +57,7 @@ async def show_ballot(message: Message, session: AsyncSession, rnd: VotingRound,
     text = ballot_text(rnd, village, len(positions), language, fmt)
     markup = ballot_keyboard(rnd, village.id, items, positions, language)
     if edit:
-        await message.edit_text(text, reply_markup=markup)
+        await aside(message.edit_text(text, reply_markup=markup))
     else:
         await message.answer(text, reply_markup=markup)
 
@@ -120,11 +120,9 @@ async def on_ballot(query: CallbackQuery, message: Message, callback_data: Ballo
             result = await voting.cast_ballot(session, rnd, person, data.v, chosen)
             log.info("voting: ballot %s of round %s confirmed (version %s, changed %s)", result.ballot_id, rnd.id,
                      result.version, result.changed)
-            await query.answer(_("Your ballot is counted.") if result.changed else _("Your ballot is unchanged."))
-            try:
-                await message.edit_text(receipt_text(rnd, result, items, language, settings))
-            except TelegramBadRequest:  # the same receipt again: nothing to change
-                pass
+            notice = _("Your ballot is counted.") if result.changed else _("Your ballot is unchanged.")
+            await aside(query.answer(notice))
+            await aside(message.edit_text(receipt_text(rnd, result, items, language, settings)))
         else:
             raise VotingError("not_found")
     except VotingError as exc:
@@ -161,7 +159,7 @@ async def show_summary(message: Message, rnd: VotingRound, data: BallotCB, items
     lines.append("")
     lines.append(_("Confirm your ballot? You can change it until voting closes; the last ballot you confirm "
                    "counts."))
-    await message.edit_text("\n".join(lines), reply_markup=views.summary_keyboard(data))
+    await aside(message.edit_text("\n".join(lines), reply_markup=views.summary_keyboard(data)))
 
 
 @router.message(Command("receipt"))
