@@ -1,14 +1,21 @@
-"""Settings from the environment (prefix ``JAMAAT_``) or a ``.env`` file."""
+"""Settings from the environment (prefix ``JAMAAT_``) or a ``.env`` file.
+
+Read here rather than by pydantic-settings, which loads every source it knows (cloud secret stores, CLI, TOML,
+YAML) and builds more per field: ~0.9 MB of a running bot for what takes a dozen lines. The same rules: names in
+any case, a value given to ``Settings(...)`` before the environment, the environment before ``.env``, lists and
+pairs written with commas (the validators below split them), defaults validated too."""
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 LANGUAGES: tuple[str, ...] = ("ky", "ru", "uz", "uz_Cyrl", "en")
 ENV_PREFIX = "JAMAAT_"
@@ -18,20 +25,30 @@ class SettingsError(SystemExit):
     """Start-up stops with one clear line naming the setting."""
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_default=True)
+
+    def __init__(self, _env_file: str | Path | None = ".env", **values: object) -> None:
+        """``values`` first, then ``JAMAAT_*`` from the environment, then from ``_env_file`` (None: none)."""
+        found: dict[str, object] = {}
+        if _env_file is not None and Path(_env_file).is_file():
+            from dotenv import dotenv_values
+
+            found.update(_ours(dotenv_values(_env_file)))
+        found.update(_ours(os.environ))
+        super().__init__(**{**found, **values})
 
     bot_token: SecretStr | None = None
     database_url: str = "sqlite+aiosqlite:///jamaat.db"
     redis_url: str | None = None
     redis_key_prefix: str = Field(default="jamaat", pattern=r"^[A-Za-z0-9_.-]+$")
-    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    admin_ids: list[int] = Field(default_factory=list)
     default_language: Literal["ky", "ru", "uz", "uz_Cyrl", "en"] = "ky"
     timezone: str = "Asia/Bishkek"
     # Key of the HMAC that turns a phone number into a stable pseudonym (one person, one vote).
     phone_hash_key: SecretStr | None = None
     # Age bands of the needs-assessment sessions; the method writes the last one "56+" or "56–75".
-    age_bands: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["18-35", "36-55", "56+"])
+    age_bands: list[str] = Field(default_factory=lambda: ["18-35", "36-55", "56+"])
     # Custom Bot API server (the emulator, or a local telegram-bot-api).
     api_base_url: str | None = None
     # The bot's @username, for village links (t.me/<username>?start=v-<code>) and posters; asked from
@@ -76,7 +93,7 @@ class Settings(BaseSettings):
     task_grace_minutes: int = Field(default=60, ge=0)
     task_lease_seconds: int = Field(default=300, ge=5)
     # Events (hearings, gatherings): reminder lead times in minutes before the start, and the notice period.
-    event_reminder_minutes: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [1440, 120])
+    event_reminder_minutes: list[int] = Field(default_factory=lambda: [1440, 120])
     event_notice_days: int = Field(default=7, ge=0)
     event_reminder_grace_minutes: int = Field(default=30, ge=0)
 
@@ -85,11 +102,11 @@ class Settings(BaseSettings):
     helpdesk_askers: Literal["members", "registered"] = "members"
     helpdesk_group_chat_id: int | None = None  # the lawyers' group: a card with a "Take" button per question
     helpdesk_working_hours: str = "09:00-18:00"  # working windows in the time zone, e.g. 09:00-12:30,13:30-18:00
-    helpdesk_working_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
-    helpdesk_holidays: Annotated[list[date], NoDecode] = Field(default_factory=list)  # 2026-12-31,2027-01-01
+    helpdesk_working_days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
+    helpdesk_holidays: list[date] = Field(default_factory=list)  # 2026-12-31,2027-01-01
     helpdesk_take_within_hours: float = Field(default=4.0, gt=0)  # working hours; then lawyers are reminded
     # Working hours to the first answer per topic (e.g. emergencies=8,budget=24); others get the default.
-    helpdesk_answer_targets: Annotated[dict[str, float], NoDecode] = Field(
+    helpdesk_answer_targets: dict[str, float] = Field(
         default_factory=lambda: {"emergencies": 8.0})
     helpdesk_default_answer_hours: float = Field(default=16.0, gt=0)
     helpdesk_close_unrated_days: int = Field(default=7, ge=1)  # an answer never rated closes after these days
@@ -107,9 +124,9 @@ class Settings(BaseSettings):
     whatsapp_retry_seconds: float = Field(default=1.0, gt=0)  # first backoff; doubles per throttling answer
     # Approved message templates (printed by `jamaat whatsapp templates`): kind=name, and the template
     # language of each bot language (Meta has ky_KG and ru; uz and en fall back to Russian by default).
-    whatsapp_templates: Annotated[dict[str, str], NoDecode] = Field(default_factory=lambda: {
+    whatsapp_templates: dict[str, str] = Field(default_factory=lambda: {
         "notice": "jamaat_notice", "answer": "jamaat_answer_ready", "waiting": "jamaat_message_waiting"})
-    whatsapp_template_languages: Annotated[dict[str, str], NoDecode] = Field(default_factory=lambda: {
+    whatsapp_template_languages: dict[str, str] = Field(default_factory=lambda: {
         "ky": "ky_KG", "ru": "ru", "uz": "ru", "en": "ru"})
 
     @field_validator("helpdesk_working_days", "helpdesk_holidays", mode="before")
@@ -225,6 +242,12 @@ class Settings(BaseSettings):
                 raise SettingsError(
                     f"jamaat: setting {ENV_PREFIX}PHONE_HASH_KEY is too short (16 characters at least)"
                 )
+
+
+def _ours(environ: Mapping[str, str | None]) -> dict[str, str]:
+    """``JAMAAT_*`` names, in any case, as field names."""
+    return {key[len(ENV_PREFIX):].lower(): value for key, value in environ.items()
+            if value is not None and key.upper().startswith(ENV_PREFIX)}
 
 
 def load_settings(**overrides: object) -> Settings:

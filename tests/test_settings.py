@@ -68,6 +68,22 @@ def test_settings_read_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         load_settings(default_language="de")
 
 
+def test_a_given_value_comes_before_the_environment_and_the_environment_before_the_env_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("JAMAAT_DEFAULT_LANGUAGE=ru\nJAMAAT_TIMEZONE=UTC\njamaat_max_text_length=500\n"
+                                   "JAMAAT_NO_SUCH_SETTING=1\nJAMAAT_WEBHOOK_URL\nOTHER=2\n", encoding="utf-8")
+    monkeypatch.setenv("JAMAAT_DEFAULT_LANGUAGE", "uz")
+    monkeypatch.setenv("jamaat_outbox_batch", "7")
+    settings = load_settings()
+    assert settings.default_language == "uz" and settings.timezone == "UTC"
+    assert settings.max_text_length == 500 and settings.outbox_batch == 7 and settings.webhook_url is None
+    assert load_settings(default_language="en", outbox_batch=9).outbox_batch == 9
+    assert Settings(_env_file=None).timezone == "Asia/Bishkek"  # no .env read
+    with pytest.raises(SettingsError, match="JAMAAT_TIMEZONE"):
+        load_settings(_env_file=None, timezone="Mars/Olympus")  # defaults and given values are validated alike
+
+
 def test_postgres_urls_get_the_async_driver() -> None:
     assert Settings(_env_file=None, database_url="postgresql://u@h/db").database_url == "postgresql+asyncpg://u@h/db"
 
