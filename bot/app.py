@@ -14,7 +14,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.utils.i18n import I18n
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import groups
 from bot.client import JsonSession
@@ -31,6 +30,7 @@ from bot.settings import Settings
 from bot.whatsapp import attach as attach_whatsapp
 from handlers import all_routers
 from jobs import schedule_jobs, stop_jobs
+from jobs.clock import Clock
 from services import helpdesk
 from services.people import person_by_telegram_id
 from services.roles import roles_of
@@ -102,7 +102,7 @@ class Jamaat:
     bot: Bot
     i18n: I18n
     dispatcher: Dispatcher
-    scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
+    scheduler: Clock = field(default_factory=Clock)
     whatsapp: Any = None  # bot.whatsapp.channel.WhatsAppChannel when WhatsApp is configured
 
     @classmethod
@@ -153,8 +153,7 @@ class Jamaat:
         )
 
     async def close(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        self.scheduler.stop()
         await stop_jobs(self)  # messages in flight record their answers before the session closes
         if self.dispatcher.storage is not None:
             await self.dispatcher.storage.close()

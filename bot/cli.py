@@ -161,8 +161,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not args.verbose:  # the scheduler would log every run of its once-a-second jobs
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         if args.command == "demo":
             from bot.demo import run_demo

@@ -1,18 +1,16 @@
-"""APScheduler jobs. Each process keeps its own in-memory scheduler; jobs that must run once across
-processes claim their work in the database, so no job store is shared."""
+"""The periodic jobs (``jobs.clock``). Each process keeps its own clock; jobs that must run once across processes
+claim their work in the database, so nothing about them is shared."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import jobs.events  # noqa: F401 - registers the event reminders' task handler
 import jobs.plan  # noqa: F401 - registers the joint action plan's task handlers
 from bot.resilience import Outage
+from jobs.clock import Clock
 from jobs.helpdesk import plan_monthly_report
 from jobs.maintenance import prune_processed_updates
 from jobs.sender import kick_sender, stop_sender
@@ -41,26 +39,19 @@ def quiet(job: Callable[..., Awaitable[object]], what: str) -> Callable[..., Awa
     return run
 
 
-def schedule_jobs(scheduler: AsyncIOScheduler, app: App) -> None:
-    scheduler.add_job(quiet(prune_processed_updates, "pruning handled update ids"), "interval", hours=1,
-                      args=[app.db], id="prune-processed-updates",
-                      replace_existing=True, coalesce=True, max_instances=1)
+def schedule_jobs(clock: Clock, app: App) -> None:
+    clock.every(3600, quiet(prune_processed_updates, "pruning handled update ids"), app.db,
+                name="prune-processed-updates")
     # The outbox sender and the durable tasks: cheap "kicks" that start a run unless one is going, so runs
     # never overlap in a process; across processes the rows are claimed in the database.
     every = app.settings.jobs_interval_seconds
-    scheduler.add_job(kick_sender, "interval", seconds=every, args=[app], id="outbox-sender",
-                      replace_existing=True, coalesce=True, max_instances=1)
-    scheduler.add_job(kick_tasks, "interval", seconds=every, args=[app], id="scheduled-tasks",
-                      replace_existing=True, coalesce=True, max_instances=1)
+    clock.every(every, kick_sender, app, name="outbox-sender")
+    clock.every(every, kick_tasks, app, name="scheduled-tasks")
     # Helpdesk: its task handlers are registered by the import above; this month's figures stay scheduled.
-    scheduler.add_job(quiet(plan_monthly_report, "helpdesk monthly report"), "interval", hours=6, args=[app],
-                      id="helpdesk-monthly",
-                      replace_existing=True, coalesce=True, max_instances=1,
-                      next_run_time=datetime.now(UTC) + timedelta(seconds=30))
+    clock.every(6 * 3600, quiet(plan_monthly_report, "helpdesk monthly report"), app, name="helpdesk-monthly",
+                first=30)
     # Voting: the close tasks close rounds at their end time; this sweep catches any round they missed.
-    scheduler.add_job(quiet(close_due_rounds, "closing due voting rounds"), "interval", minutes=1, args=[app],
-                      id="voting-close-due",
-                      replace_existing=True, coalesce=True, max_instances=1)
+    clock.every(60, quiet(close_due_rounds, "closing due voting rounds"), app, name="voting-close-due")
 
 
 async def stop_jobs(app: App) -> None:

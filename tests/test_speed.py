@@ -45,7 +45,7 @@ async def start():
 
 asyncio.run(start())
 heavy = {{"alembic", "mako", "redis", "matplotlib", "openpyxl", "docx", "jinja2", "aiohttp_jinja2", "qrcode", "PIL",
-         "asyncpg", "pydantic_settings"}}  # asyncpg: PostgreSQL's driver, on SQLite
+         "asyncpg", "pydantic_settings", "apscheduler"}}  # asyncpg: PostgreSQL's driver, on SQLite
 heavy = {{m.split(".")[0] for m in sys.modules}} & heavy
 # aiohttp's web server (the dashboard's and the webhook's), not the client aiogram uses
 heavy |= set(sys.modules) & {{"aiohttp.web", "aiogram.webhook.aiohttp_server", "bot.webhook", "bot.whatsapp.inbound"}}
