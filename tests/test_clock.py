@@ -105,3 +105,25 @@ async def test_stop_cancels_a_run_in_progress_and_a_job_is_replaced_by_name() ->
     assert runs == []
     with pytest.raises(ValueError):
         clock.every(0, counted, name="never")
+
+
+async def test_a_run_the_loop_comes_to_too_late_is_skipped() -> None:
+    """A loop that stood still (a busy spell, a suspended process) does not run a job's stale time: it waits for
+    the next one ahead."""
+    import time
+
+    clock, runs = Clock(), []
+
+    async def job() -> None:
+        runs.append(1)
+
+    clock.every(0.5, job, name="job", first=0.05)
+    clock.start()
+    try:
+        await asyncio.sleep(0)  # the job's task starts and waits for its first time
+        time.sleep(1.2)  # noqa: ASYNC251 - the loop standing still, on purpose
+        await asyncio.sleep(0.02)
+        assert runs == []  # its time came >1 s late: skipped
+        await until(lambda: runs)  # the next time ahead (~0.3 s on)
+    finally:
+        clock.stop()
