@@ -65,12 +65,11 @@ class Attempt:
         key = chat_key(method)
         previous = self._chats.get(key) if key is not None else None
 
-        async def in_turn() -> None:
-            if previous is not None:
-                await previous  # never raises: each logs its own failure
+        async def after_previous() -> None:
+            await previous  # never raises: each logs its own failure
             await send
 
-        task = asyncio.create_task(in_turn() if previous is not None else send)
+        task = asyncio.create_task(after_previous() if previous is not None else send)
         self.beside.append(task)
         if key is not None:
             self._chats[key] = task

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from typing import NamedTuple
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeChat
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import lazy_gettext as __
@@ -16,8 +14,6 @@ from bot.attempt import aside
 from bot.i18n import in_language
 from bot.settings import LANGUAGES
 from services.roles import Role, Roles
-
-log = logging.getLogger(__name__)
 
 
 class Command(NamedTuple):
@@ -98,7 +94,5 @@ async def set_personal_menu(bot: Bot, i18n: I18n, chat_id: int, language: str, r
 
 
 async def drop_personal_menu(bot: Bot, chat_id: int) -> None:
-    try:
-        await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id=chat_id))
-    except TelegramAPIError as exc:
-        log.warning("could not remove the menu of chat %s: %s", chat_id, exc)
+    """As ``set_personal_menu``: a failure is logged, and in an update it goes beside the update's work."""
+    await aside(bot.delete_my_commands(scope=BotCommandScopeChat(chat_id=chat_id)))
