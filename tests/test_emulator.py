@@ -35,6 +35,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.emulator import Emulator, Limits, parse_html, tiny_png
+from bot.emulator.api import clone
 
 USER = 1001
 
@@ -410,6 +411,18 @@ def test_parse_html_entities() -> None:
     ]
     _, pre = parse_html('<pre><code class="language-python">x = 1</code></pre>')
     assert pre == [{"type": "pre", "language": "python", "offset": 0, "length": 5}]
+    text, entities = parse_html("😀😀 a&amp;b 👍🏽<b>ok</b>\n")  # runs of plain text between tags and references
+    assert text == "😀😀 a&b 👍🏽ok\n" and entities == [{"type": "bold", "offset": 13, "length": 2}]
+
+
+def test_clone_copies_json_values_deeply() -> None:
+    raw = {"chat": {"id": 1}, "entities": [{"type": "bold", "offset": 0}], "text": "x", "date": 5, "ok": True}
+    copied = clone(raw)
+    assert copied == raw
+    copied["chat"]["id"] = 2
+    copied["entities"][0]["offset"] = 3
+    copied["entities"].append({})
+    assert raw == {"chat": {"id": 1}, "entities": [{"type": "bold", "offset": 0}], "text": "x", "date": 5, "ok": True}
 
 
 async def test_webhook_mode_with_secret_and_reply_method(emu: Emulator, bot: Bot) -> None:

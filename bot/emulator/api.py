@@ -26,6 +26,17 @@ MAX_CAPTION = 1024
 CAPTION_TOO_LONG = "message caption is too long"
 
 
+def clone(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, and values never changed in place): what the emulator hands out
+    and keeps as history, so neither side's later changes reach the other. Several times faster than
+    ``copy.deepcopy``, which the emulator spent more time in than in anything else of its own."""
+    if type(value) is dict:
+        return {key: clone(item) for key, item in value.items()}
+    if type(value) is list:
+        return [clone(item) for item in value]
+    return value
+
+
 class ApiError(Exception):
     """A Bot API error answer: ``{"ok": false, "error_code": ..., "description": ...}``."""
 

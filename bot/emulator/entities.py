@@ -29,6 +29,7 @@ _TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^<>]*)>")
 _ATTR_RE = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _CHAR_REF_RE = re.compile(r"&(lt|gt|amp|quot|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});")
 _NAMED_REFS = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_PLAIN_RE = re.compile(r"[^<&]+")  # a run of text with no tag and no character reference
 
 
 def utf16_len(text: str) -> int:
@@ -81,9 +82,10 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
             length += utf16_len(decoded)
             i = ref.end()
         else:
-            out.append(char)
-            length += utf16_len(char)
-            i += 1
+            run = _PLAIN_RE.match(source, i).group()  # type: ignore[union-attr]  # char is neither < nor &
+            out.append(run)
+            length += utf16_len(run)
+            i += len(run)
     if stack:
         raise bad_request(
             f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{stack[-1][0]}"'

@@ -3,7 +3,6 @@ sendMessage, the edits, deleteMessage, answerCallbackQuery, sendChatAction and g
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from typing import Any
@@ -22,6 +21,7 @@ from .api import (
     _str,
     _too_many,
     bad_request,
+    clone,
 )
 from .entities import parse_html, utf16_len
 from .limits import _SlidingWindow, _TokenBucket
@@ -193,7 +193,7 @@ class MessagesMixin:
                 chat.reply_keyboard = None
         chat.action = None
         stored = self._store(chat, raw, outgoing=True, keyboard=keyboard, parse_mode=parse_mode)
-        return copy.deepcopy(stored.raw)
+        return clone(stored.raw)
 
     def _bot_message(self, params: dict[str, Any]) -> StoredMessage:
         if _param(params, "inline_message_id") is not None:
@@ -216,8 +216,8 @@ class MessagesMixin:
         """Edit a bot message in place; ``replaces`` are keys the new content takes over."""
         if markup is not None and "inline_keyboard" not in markup:
             raise bad_request("inline keyboard expected")
-        before = copy.deepcopy(message.raw)
-        after = {k: v for k, v in copy.deepcopy(message.raw).items() if k not in (*replaces, "reply_markup")}
+        before = clone(message.raw)
+        after = {k: v for k, v in clone(message.raw).items() if k not in (*replaces, "reply_markup")}
         after.update(content)
         if markup is not None:
             after["reply_markup"] = markup
@@ -232,7 +232,7 @@ class MessagesMixin:
         if replaces:
             message.parse_mode = parse_mode
         message.version = message.touched = self._bump()
-        return copy.deepcopy(message.raw)
+        return clone(message.raw)
 
     async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)

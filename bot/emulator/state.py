@@ -4,12 +4,13 @@ updates; and helpers over messages and keyboards."""
 from __future__ import annotations
 
 import asyncio
-import copy
 import struct
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .api import clone
 
 
 @dataclass
@@ -165,7 +166,7 @@ def find_reply_button(keyboard: dict[str, Any] | None, text: str) -> dict[str, A
 
 
 def _without_reply(raw: dict[str, Any]) -> dict[str, Any]:
-    return {k: copy.deepcopy(v) for k, v in raw.items() if k != "reply_to_message"}
+    return {k: clone(v) for k, v in raw.items() if k != "reply_to_message"}
 
 
 def _document(stored: StoredFile) -> dict[str, Any]:

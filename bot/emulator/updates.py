@@ -4,14 +4,13 @@ Bot API call a webhook may answer with)."""
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import time
 from typing import Any
 
 import aiohttp
 
-from .api import POLL_CONFLICT, WEBHOOK_CONFLICT, ApiError, _bool, _int, _json, _str, bad_request
+from .api import POLL_CONFLICT, WEBHOOK_CONFLICT, ApiError, _bool, _int, _json, _str, bad_request, clone
 from .state import Delivery, Upload
 
 log = logging.getLogger("jamaat.emulator")
@@ -108,7 +107,7 @@ class UpdatesMixin:
                 self._finish(delivery)
                 continue
             delivery.delivered = True
-            batch.append(copy.deepcopy(delivery.update))
+            batch.append(clone(delivery.update))
         return batch
 
     def _finish(self, delivery: Delivery) -> None:

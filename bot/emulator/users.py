@@ -4,11 +4,10 @@ they cause (messages, contacts, files, stickers, voice, locations, button presse
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from typing import Any
 
-from .api import ApiError, _too_many
+from .api import ApiError, _too_many, clone
 from .entities import utf16_len
 from .state import ChatState, Delivery, Persona, StoredMessage, UserState, _document, _without_reply, find_reply_button
 
@@ -80,7 +79,7 @@ class UsersMixin:
 
     def enqueue_again(self, update: dict[str, Any]) -> Delivery:
         """Deliver an already sent update again, with the same update_id."""
-        delivery = Delivery(update=copy.deepcopy(update), duplicate=True)
+        delivery = Delivery(update=clone(update), duplicate=True)
         self.queue.append(delivery)
         self._notify()
         return delivery
@@ -92,7 +91,7 @@ class UsersMixin:
             raise ValueError(f"unknown chat {chat_id}")
         raw = {"date": int(time.time()), "chat": dict(chat.chat), "from": user.as_user(), **content}
         stored = self._store(chat, raw, outgoing=False)
-        return self.enqueue("message", copy.deepcopy(stored.raw))
+        return self.enqueue("message", clone(stored.raw))
 
     def user_text(
         self, user_id: int, text: str, chat_id: int | None = None, reply_to: int | None = None
@@ -224,7 +223,7 @@ class UsersMixin:
         query = {
             "id": query_id,
             "from": user.as_user(),
-            "message": copy.deepcopy(message.raw),
+            "message": clone(message.raw),
             "chat_instance": str(abs(hash((chat.id, self.bot_user["id"]))) % 10**18),
             "data": data,
         }
