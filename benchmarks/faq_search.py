@@ -3,7 +3,7 @@ to_tsvector('simple', …)), next to a plain indexed lookup measured in the same
 
 For each back end it prints the median and the 95th percentile of:
 - ``lookup``: the baseline, the three newest entries of a topic and language (B-tree index on topic, language);
-- ``fts``: the full-text candidate query alone (``services.faq.candidate_ids`` with the query's selective stems,
+- ``fts``: the full-text candidate query alone (``services.faq.candidate_rows`` with the query's selective stems,
   30 candidates);
 - ``search``: what an asker waits for (``services.faq.search``: stems, full-text candidates, loading them and
   scoring the overlap, up to three hits);
@@ -108,7 +108,7 @@ async def lookup(session, query) -> object:  # noqa: ANN001
 
 async def fts(session, query) -> object:  # noqa: ANN001
     terms = list(dict.fromkeys(t[: faq.QUERY_STEM] for t in faq.stems(query[0])))
-    return await faq.candidate_ids(session, await faq.selective_terms(session, terms), topic=None, limit=30)
+    return await faq.candidate_rows(session, await faq.selective_terms(session, terms), topic=None, limit=30)
 
 
 async def search(session, query) -> object:  # noqa: ANN001

@@ -24,9 +24,6 @@ class InlineKeyboardBuilder(keyboard.InlineKeyboardBuilder):
 
     def button(self, *, text: str, callback_data: str | CallbackData | None = None,  # type: ignore[override]
                **fields: Any) -> InlineKeyboardBuilder:
-        if isinstance(callback_data, CallbackData):
-            callback_data = callback_data.pack()
-        if callback_data is not None:
-            fields["callback_data"] = callback_data
+        fields["callback_data"] = callback_data.pack() if isinstance(callback_data, CallbackData) else callback_data
         self.add(InlineKeyboardButton(text=text, **{k: v for k, v in fields.items() if v is not None}))
         return self

@@ -248,15 +248,10 @@ async def selective_terms(session: AsyncSession, terms: list[str]) -> list[str]:
     return [t for t in by_rarity[:SELECTIVE_TERMS] if frequencies.documents(t) <= limit] or by_rarity[:2]
 
 
-async def candidate_ids(session: AsyncSession, terms: list[str], *, topic: str | None, limit: int) -> list[int]:
-    """Ids of entries sharing stems with the query, best ranked first (full-text index of the back end)."""
-    return [entry_id for entry_id, _ in await candidate_rows(session, terms, topic=topic, limit=limit)]
-
-
 async def candidate_rows(session: AsyncSession, terms: list[str], *, topic: str | None,
                      limit: int) -> list[tuple[int, str]]:
-    """Entries sharing stems with the query, best ranked first, each with its indexed stems (``search_text``):
-    one statement (and PostgreSQL's planner settings)."""
+    """Entries sharing stems with the query, best ranked first (the back end's full-text index), each as its id and
+    indexed stems (``search_text``): one statement (and PostgreSQL's planner settings)."""
     params: dict[str, Any] = {"limit": limit}
     if topic:
         params["topic"] = topic
