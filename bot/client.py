@@ -137,6 +137,15 @@ class JsonSession(AiohttpSession):
         except Http1Error as exc:
             raise TelegramNetworkError(method=method(), message=f"{type(exc).__name__}: {exc}") from exc
 
+    async def create_session(self) -> Any:
+        """aiohttp's session for calls with files. aiogram resets it before its first use by calling ``close()``,
+        which here would also close the kept-open connections of the JSON calls under way: only aiohttp's own
+        session is closed for that reset."""
+        if self._should_reset_connector:
+            await super().close()
+            self._should_reset_connector = False  # aiogram's own code below makes the new session
+        return await super().create_session()
+
     async def close(self) -> None:
         self.http1.close()
         await super().close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +58,27 @@ async def test_calls_go_as_json_and_files_as_form_data() -> None:
         finally:
             await bot.session.close()
 
+
+
+async def test_a_first_file_leaves_the_calls_in_flight_alone() -> None:
+    """aiogram resets its aiohttp session before the first call that goes through it (a file) by calling the
+    session's close(): that must not close the kept-open connections of the JSON calls under way (it did: a
+    villager's answer failed with 'closed by this client' when an event's calendar file went out meanwhile)."""
+    async with Emulator() as emu:
+        user = emu.user(7002, "Бакыт")
+        bot = _bot(emu)
+        try:
+            await bot.send_message(user.id, "first")  # a kept-open connection
+            gate = emu.hold("sendMessage")
+            in_flight = asyncio.create_task(bot.send_message(user.id, "in flight"))
+            await emu.wait_for(lambda: emu.inflight == 1)
+            await bot.send_document(user.id, BufferedInputFile(b"a,b\n", "t.csv"))  # aiogram's first aiohttp call
+            gate.set()
+            sent = await in_flight
+            assert sent.text == "in flight" and user.last.text == "in flight"
+            assert (await bot.send_message(user.id, "after")).text == "after"
+        finally:
+            await bot.session.close()
 
 async def test_a_result_is_read_as_aiogram_reads_it() -> None:
     """The result of a successful call is validated on its own (``bot.client._validated_result``), the same
