@@ -59,7 +59,6 @@ async def test_calls_go_as_json_and_files_as_form_data() -> None:
             await bot.session.close()
 
 
-
 async def test_a_first_file_leaves_the_calls_in_flight_alone() -> None:
     """aiogram resets its aiohttp session before the first call that goes through it (a file) by calling the
     session's close(): that must not close the kept-open connections of the JSON calls under way (it did: a
@@ -79,6 +78,7 @@ async def test_a_first_file_leaves_the_calls_in_flight_alone() -> None:
             assert (await bot.send_message(user.id, "after")).text == "after"
         finally:
             await bot.session.close()
+
 
 async def test_a_result_is_read_as_aiogram_reads_it() -> None:
     """The result of a successful call is validated on its own (``bot.client._validated_result``), the same
