@@ -17,7 +17,9 @@ Everything sqlite3 does still happens on the connection's thread, in the same or
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
@@ -188,6 +190,23 @@ def async_creator(path: str, **options: Any) -> Callable[[], Any]:
     async def connect() -> OneHopConnection:
         connection = OneHopConnection(partial(sqlite3.connect, path, **options), iter_chunk_size=64)
         connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections
-        return await connection
+        try:
+            return await connection
+        except asyncio.CancelledError:
+            await _thread_ended(connection)
+            raise
 
     return connect
+
+
+CUT_SHORT_WAIT_S = 5.0  # at most this long a cancelled connect waits for its thread
+
+
+async def _thread_ended(connection: OneHopConnection) -> None:
+    """A connect cut short (a job cancelled at shutdown): aiosqlite gives the connection up without waiting; its
+    thread still opens the file, drops it and ends, and answers on this loop both times. Were the loop closed
+    first, the thread would die with "Event loop is closed" instead of ending: so the connect waits here for the
+    thread, briefly (opening a file takes no lock), while the loop still runs."""
+    deadline = time.monotonic() + CUT_SHORT_WAIT_S
+    while connection._thread.is_alive() and time.monotonic() < deadline:
+        await asyncio.sleep(0.001)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from storage.db import Database
-from storage.sqlite_driver import OneHopConnection
+from storage.sqlite_driver import OneHopConnection, async_creator
 
 
 @pytest.fixture
@@ -196,3 +197,40 @@ async def test_a_second_session_in_the_task_holding_the_turn_is_refused_at_once(
 async def _one_session(db: Database) -> None:
     async with db.session() as session:
         await session.execute(text("SELECT 1"))
+
+
+def test_a_connect_cut_short_waits_for_its_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connect cancelled while its thread opens the file (a job stopped at shutdown) waits for that thread to
+    finish: aiosqlite gives the connection up without waiting, and when the loop was closed before its thread
+    answered, the thread died with "Event loop is closed" (the suite's stray PytestUnhandledThreadExceptionWarning)."""
+    entered, go_on = threading.Event(), threading.Event()
+    real_connect = sqlite3.connect
+
+    def slow_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        entered.set()
+        go_on.wait(5)
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", slow_connect)
+    died: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda hook: died.append(hook.exc_value))
+    before = set(threading.enumerate())
+
+    async def cut_short() -> None:
+        task = asyncio.create_task(async_creator(str(tmp_path / "cut.db"), check_same_thread=False)())
+        while not entered.is_set():
+            await asyncio.sleep(0.001)
+        task.cancel()
+        threading.Timer(0.2, go_on.set).start()  # the file opens a little later, whatever the loop does meanwhile
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(cut_short())
+    finally:
+        loop.close()  # as at a shutdown: nothing is left to answer on this loop
+    go_on.set()
+    for thread in set(threading.enumerate()) - before:
+        thread.join(5)
+    assert died == []
