@@ -14,7 +14,9 @@ its commit.
   arrives as a new message.
 
 A later call to the same chat waits for the one in flight there: the person sees the same changes in the same
-order as before, only the update's own work (its database statements, its commit) no longer waits for them. The
+order as before, only the update's own work (its database statements, its commit) no longer waits for them. A
+command menu is not a message of the chat: it keeps its order with the person's other menus only, so the message
+after it (the welcome at the end of a registration) does not wait a round trip to Telegram for it. The
 attempt waits for them before it ends (after the commit, before the person's next update), so the update's end, a
 shutdown and the tests see them as before. Their failure is logged, not the update's.
 """
@@ -46,6 +48,7 @@ log = logging.getLogger("jamaat.resilience")
 # What ``aside`` may send beside the update's work: nothing here makes a new message.
 _MAY_GO_ASIDE = (AnswerCallbackQuery, EditMessageText, EditMessageReplyMarkup, EditMessageCaption, SetMyCommands,
                  DeleteMyCommands)
+_MENUS = (SetMyCommands, DeleteMyCommands)
 _marked: ContextVar[bool] = ContextVar("jamaat_aside", default=False)
 
 
@@ -123,8 +126,12 @@ def _chat_of(method: TelegramMethod[Any]) -> int | str | None:
 
 
 def chat_key(method: TelegramMethod[Any]) -> str | None:
+    """What a call keeps its order with: the chat's messages, or the person's command menu in that chat (not a
+    message: a new message does not wait for a menu in flight, nor a menu for a message)."""
     chat_id = _chat_of(method)
-    return None if chat_id is None else str(chat_id)
+    if chat_id is None:
+        return None
+    return f"menu {chat_id}" if isinstance(method, _MENUS) else str(chat_id)
 
 
 def describe(method: TelegramMethod[Any]) -> str:

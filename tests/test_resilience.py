@@ -153,6 +153,29 @@ async def test_calls_aside_keep_their_chats_order() -> None:
     assert attempt.beside == []
 
 
+async def test_a_command_menu_aside_does_not_hold_back_the_chats_messages() -> None:
+    """A person's command menu is not a message of the chat: a new message there does not wait for the menu in
+    flight (at the end of a registration: the welcome, one round trip to Telegram sooner), a second menu does."""
+    attempt = Attempt(update_id=1)
+    gate, done = asyncio.Event(), []
+
+    async def call(name: str, wait: bool = False) -> None:
+        if wait:
+            await gate.wait()
+        done.append(name)
+
+    attempt.put_aside(SetMyCommands(commands=[], scope=BotCommandScopeChat(chat_id=1)), call("menu", wait=True))
+    await asyncio.wait_for(attempt.in_turn(SendMessage(chat_id=1, text="Thank you, you are registered")), 1)
+    await asyncio.wait_for(attempt.in_turn(EditMessageText(chat_id=1, message_id=7, text="x")), 1)
+    waiting = asyncio.create_task(attempt.in_turn(SetMyCommands(commands=[], scope=BotCommandScopeChat(chat_id=1))))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # the person's menus still change in the order they were set
+    gate.set()
+    await waiting
+    assert done == ["menu"]
+    await attempt.settle()
+
+
 async def test_a_receipt_goes_out_beside_the_ballots_commit(bot: Harness) -> None:
     """A confirmed ballot's receipt is an edit set aside: the ballot is committed while the receipt is still on its
     way (on a slow network, the update's work no longer waits for it), and the tap ends once it is through."""
