@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 
 import asyncpg
 import pytest
@@ -125,17 +126,24 @@ def test_what_goes_aside() -> None:
         _marked.reset(token)
 
 
-async def test_calls_aside_keep_their_chats_order() -> None:
-    """Two calls aside to one chat go out one after the other, and a later call to that chat waits for them;
-    another chat's call does not."""
-    attempt = Attempt(update_id=1)
-    gate, done = asyncio.Event(), []
+def recorded(gate: asyncio.Event, done: list[str]) -> Callable[..., Coroutine[None, None, None]]:
+    """A stand-in for a Bot API call set aside: it notes its name in ``done`` when through, held until ``gate``
+    opens when it is to ``wait``."""
 
     async def call(name: str, wait: bool = False) -> None:
         if wait:
             await gate.wait()
         done.append(name)
 
+    return call
+
+
+async def test_calls_aside_keep_their_chats_order() -> None:
+    """Two calls aside to one chat go out one after the other, and a later call to that chat waits for them;
+    another chat's call does not."""
+    attempt = Attempt(update_id=1)
+    gate, done = asyncio.Event(), []
+    call = recorded(gate, done)
     edit = EditMessageText(chat_id=1, message_id=7, text="x")
     attempt.put_aside(edit, call("first edit", wait=True))
     attempt.put_aside(edit, call("second edit"))
@@ -158,12 +166,7 @@ async def test_a_command_menu_aside_does_not_hold_back_the_chats_messages() -> N
     flight (at the end of a registration: the welcome, one round trip to Telegram sooner), a second menu does."""
     attempt = Attempt(update_id=1)
     gate, done = asyncio.Event(), []
-
-    async def call(name: str, wait: bool = False) -> None:
-        if wait:
-            await gate.wait()
-        done.append(name)
-
+    call = recorded(gate, done)
     attempt.put_aside(SetMyCommands(commands=[], scope=BotCommandScopeChat(chat_id=1)), call("menu", wait=True))
     await asyncio.wait_for(attempt.in_turn(SendMessage(chat_id=1, text="Thank you, you are registered")), 1)
     await asyncio.wait_for(attempt.in_turn(EditMessageText(chat_id=1, message_id=7, text="x")), 1)
